@@ -1,0 +1,85 @@
+// corvee::Client — submits jobs to a broker and receives their results.
+//
+// Thread-safe: every method may be called from any thread. The client owns one background thread
+// that speaks to the broker; submissions from all threads are batched into few socket writes, so
+// thousands of jobs can be in flight at once without a round trip per job. When the connection
+// drops, the client reconnects by itself with backoff, sends again what the broker had not yet
+// acknowledged, and subscribes again to the results it is still waiting for.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "corvee/job.h"
+#include "corvee/status.h"
+
+namespace corvee {
+
+struct ClientOptions {
+  std::string endpoint = "tcp://127.0.0.1:7600";
+  std::string name;  // shown in the broker's stats; defaults to host:pid
+  // How long connect() and requests wait for an unreachable broker before failing `unavailable`.
+  std::chrono::milliseconds connect_timeout{5000};
+  // Most submissions awaiting the broker's acknowledgement; submit() blocks beyond it.
+  std::size_t max_in_flight = 65536;
+  std::chrono::milliseconds reconnect_min{50};
+  std::chrono::milliseconds reconnect_max{2000};
+};
+
+namespace detail {
+struct JobShared;
+class ClientImpl;
+}  // namespace detail
+
+// A submitted job. Cheap to copy; all copies see the same job. Thread-safe.
+class JobHandle {
+ public:
+  // The broker-assigned id, waiting up to the client's connect_timeout for the acknowledgement.
+  // Fails with the broker's refusal (e.g. payload_too_large, queue_full) or `unavailable`.
+  Result<JobId> id() const;
+  // Asks the broker for the job's state now.
+  Result<JobState> status() const;
+  // Waits up to `limit` for the outcome. The outcome of a job that failed on the broker (timeout,
+  // handler_error, ...) is a value with state kFailed; the Status is an error only when no outcome
+  // could be had: the submission was refused, the broker is unreachable, or `wait_timeout`.
+  Result<JobOutcome> wait(std::chrono::milliseconds limit) const;
+  // True once the outcome (or a refusal) is known.
+  bool done() const;
+  // Calls `callback` once with the outcome, on the client's thread (at once, on the caller's
+  // thread, if already known). A refused submission is reported as a failed outcome with id 0.
+  // The callback must not block.
+  void onComplete(std::function<void(const JobOutcome&)> callback) const;
+
+ private:
+  friend class detail::ClientImpl;
+  explicit JobHandle(std::shared_ptr<detail::JobShared> shared);
+  std::shared_ptr<detail::JobShared> shared_;
+};
+
+class Client {
+ public:
+  // Connects and completes the handshake, or fails with `unavailable` after connect_timeout.
+  static Result<std::unique_ptr<Client>> connect(ClientOptions options);
+  ~Client();  // closes the connection; pending handles fail with `unavailable`
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Queues a job; never waits for the broker except when max_in_flight is reached.
+  JobHandle submit(std::string_view task, std::string payload, const SubmitOptions& options = {});
+  // Follows a job submitted earlier (by anyone): its handle completes when the job does.
+  JobHandle watch(JobId id);
+  // A job's full record.
+  Result<JobInfo> status(JobId id);
+  // The broker's statistics as a JSON document (docs/protocol.md, section 6).
+  Result<std::string> stats();
+
+ private:
+  explicit Client(std::shared_ptr<detail::ClientImpl> impl);
+  std::shared_ptr<detail::ClientImpl> impl_;
+};
+
+}  // namespace corvee

@@ -1,0 +1,89 @@
+// corvee::Worker — runs handlers for named tasks on a number of slots (threads).
+//
+// Register handlers with handle(), then call run(), which connects (and reconnects) to the broker,
+// announces the tasks and slots, and runs jobs until stop() is called or, with handle_signals, a
+// SIGINT/SIGTERM arrives. Stopping drains: the broker is told to send no more jobs, running jobs
+// finish and their results are sent, then run() returns.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "corvee/job.h"
+#include "corvee/status.h"
+
+namespace corvee {
+
+struct WorkerOptions {
+  std::string endpoint = "tcp://127.0.0.1:7600";
+  std::string name;          // shown in the broker's stats; defaults to host:pid
+  std::uint32_t slots = 1;   // jobs run at once; one thread each
+  bool handle_signals = false;  // drain on SIGINT/SIGTERM
+  // How long run() waits for a broker before failing `unavailable`; 0 waits for ever.
+  std::chrono::milliseconds connect_timeout{0};
+  std::chrono::milliseconds reconnect_min{50};
+  std::chrono::milliseconds reconnect_max{2000};
+};
+
+// What a handler sees of its job. The handler may poll cancelled() to stop early once the broker
+// has given up on this attempt (run limit passed, global deadline passed, connection lost).
+class JobContext {
+ public:
+  JobContext(JobId id, std::uint32_t attempt, std::string task, std::string payload)
+      : id_(id), attempt_(attempt), task_(std::move(task)), payload_(std::move(payload)) {}
+  JobId id() const { return id_; }
+  std::uint32_t attempt() const { return attempt_; }
+  const std::string& task() const { return task_; }
+  const std::string& payload() const { return payload_; }
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+  // Registers a hook run once when the attempt is cancelled (at once if it already is), e.g. to
+  // kill a child process. It runs on the worker's network thread and must not block.
+  void onCancel(std::function<void()> hook);
+  // Marks the attempt cancelled and runs the hook. Called by the worker; idempotent.
+  void cancel();
+
+ private:
+  JobId id_;
+  std::uint32_t attempt_;
+  std::string task_;
+  std::string payload_;
+  std::atomic<bool> cancelled_{false};
+  std::mutex mutex_;                   // guards cancel_hook_
+  std::function<void()> cancel_hook_;  // set by onCancel(), run once by cancel()
+};
+
+// A handler returns the job's result, or Status::error(code, message) to fail it (use the code
+// "handler_error" unless a better one applies). An exception thrown by a handler fails the job
+// with handler_error and the exception's message.
+using Handler = std::function<Result<std::string>(JobContext&)>;
+
+namespace detail {
+class WorkerImpl;
+}
+
+class Worker {
+ public:
+  explicit Worker(WorkerOptions options);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // REQUIRES: called before run().
+  void handle(std::string task, Handler handler);
+  // Runs until stopped; returns OK after a clean drain, or `unavailable` when connect_timeout
+  // passes without reaching the broker.
+  Status run();
+  // Starts a drain. Thread-safe; may be called before or during run().
+  void stop();
+
+ private:
+  std::unique_ptr<detail::WorkerImpl> impl_;
+};
+
+}  // namespace corvee

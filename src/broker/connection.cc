@@ -1,0 +1,109 @@
+#include "broker/connection.h"
+
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "broker/server.h"
+
+namespace corvee::broker {
+
+namespace asio = boost::asio;
+
+namespace {
+// One read asks for at least this much room: large enough to take many small frames per call.
+constexpr std::size_t kReadChunk = 64 * 1024;
+}  // namespace
+
+Connection::Connection(Server& server, PeerId id, asio::ip::tcp::socket socket, std::uint32_t max_frame_length,
+                       MonoTime now)
+    : server_(server), id_(id), socket_(std::move(socket)), decoder_(max_frame_length), last_read_(now),
+      last_write_(now) {}
+
+void Connection::start() { readSome(); }
+
+void Connection::readSome() {
+  if (reading_ || closing_ || closed_) return;
+  reading_ = true;
+  char* area = decoder_.prepare(kReadChunk);
+  socket_.async_read_some(asio::buffer(area, decoder_.writable()),
+                          [self = shared_from_this()](const boost::system::error_code& error, std::size_t n) {
+                            self->onRead(error, n);
+                          });
+}
+
+void Connection::onRead(const boost::system::error_code& error, std::size_t n) {
+  reading_ = false;
+  if (closed_) return;
+  if (error) {
+    if (error != asio::error::eof && error != asio::error::operation_aborted) {
+      spdlog::debug("peer {}: read failed: {}", id_, error.message());
+    }
+    close();
+    return;
+  }
+  last_read_ = server_.clock().now();
+  decoder_.commit(n);
+  Core& core = server_.core();
+  protocol::Frame frame;
+  for (;;) {
+    protocol::DecodeEvent event = decoder_.next(frame);
+    if (event == protocol::DecodeEvent::kNeedMore) break;
+    if (event == protocol::DecodeEvent::kFrame) {
+      core.onFrame(id_, frame);
+    } else if (event == protocol::DecodeEvent::kOversized) {
+      core.onOversizedFrame(id_, frame);
+    } else {
+      core.onMalformedStream(id_);
+      break;
+    }
+    if (closing_ || closed_) break;
+  }
+  server_.requestFlush();
+  // Flow control: a peer with too many unwritten replies is not read until they drain.
+  if (pendingBytes() < server_.outputHighWater()) readSome();
+}
+
+void Connection::startWrite() {
+  if (writing_now_ || closed_) return;
+  if (output_.empty()) {
+    if (closing_) close();
+    return;
+  }
+  writing_.clear();
+  writing_.swap(output_);
+  writing_now_ = true;
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](const boost::system::error_code& error, std::size_t) {
+                      self->onWrite(error);
+                    });
+}
+
+void Connection::onWrite(const boost::system::error_code& error) {
+  writing_now_ = false;
+  if (closed_) return;
+  if (error) {
+    spdlog::debug("peer {}: write failed: {}", id_, error.message());
+    close();
+    return;
+  }
+  last_write_ = server_.clock().now();
+  startWrite();
+  if (!reading_ && pendingBytes() < server_.outputHighWater() / 2) readSome();
+}
+
+void Connection::closeAfterFlush() {
+  // The write itself waits for the Server's end-of-turn flush, like every other write, so frames
+  // buffered earlier in this turn are never sent before the store has committed them.
+  closing_ = true;
+}
+
+void Connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  server_.forget(id_);
+}
+
+}  // namespace corvee::broker

@@ -1,0 +1,575 @@
+#include "broker/core.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "corvee/errors.h"
+
+namespace corvee::broker {
+
+using protocol::Frame;
+using protocol::MsgType;
+
+namespace {
+
+// Task names and error codes travel as `str` (u16 length); longer ones are refused up front.
+constexpr std::size_t kMaxTaskName = 255;
+constexpr std::size_t kMaxWorkerTasks = 1024;
+
+std::uint32_t toMs(std::chrono::milliseconds d) { return static_cast<std::uint32_t>(d.count()); }
+
+}  // namespace
+
+Core::Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& outbox)
+    : options_(options), store_(store), clock_(clock), outbox_(outbox), started_at_(clock.now()) {}
+
+Status Core::recover() {
+  std::uint64_t requeued = 0;
+  std::vector<JobRecord> records;
+  Result<JobId> max_id = store_.recover([&](JobRecord&& rec) { records.push_back(std::move(rec)); });
+  if (!max_id) return max_id.status();
+  next_id_ = *max_id + 1;
+  MonoTime now = clock_.now();
+  std::uint64_t wall_now = clock_.wallMillis();
+  for (JobRecord& rec : records) {
+    if (rec.state == JobState::kRunning) {
+      // Its worker's result can no longer arrive here: run it again (at-least-once).
+      rec.state = JobState::kQueued;
+      store_.markQueued(rec.id);
+      ++requeued;
+    }
+    JobId id = rec.id;
+    LiveJob& job = jobs_[id];
+    job.rec = std::move(rec);
+    // Limits keep counting from the original submission, as far as the wall clock can tell.
+    auto age = std::chrono::milliseconds(wall_now > job.rec.submitted_ms ? wall_now - job.rec.submitted_ms : 0);
+    addDeadlines(job, now - age);
+    enqueue(job, false);
+  }
+  if (!records.empty()) {
+    spdlog::info("recovered {} unfinished jobs from {} ({} were running and were requeued)", records.size(),
+                 store_.describe(), requeued);
+  }
+  return store_.commit();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections and dispatch of frames.
+
+void Core::onConnect(PeerId peer, std::string remote) { peers_[peer].remote = std::move(remote); }
+
+void Core::onFrame(PeerId id, const Frame& frame) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return;  // closed earlier in this turn
+  Peer& peer = it->second;
+  if (!peer.greeted) {
+    if (frame.type == static_cast<std::uint8_t>(MsgType::kHello)) return handleHello(id, peer, frame);
+    sendError(id, frame.request_id, errc::kBadRequest,
+              std::string("the first frame must be HELLO, got ") + protocol::msgTypeName(frame.type));
+    outbox_.closeAfterFlush(id);
+    return;
+  }
+  switch (static_cast<MsgType>(frame.type)) {
+    case MsgType::kPing: return handlePing(id, frame);
+    case MsgType::kPong: return;
+    case MsgType::kSubmit: return handleSubmit(id, frame);
+    case MsgType::kSubscribe: return handleSubscribe(id, frame);
+    case MsgType::kStatus: return handleStatus(id, frame);
+    case MsgType::kStats: return handleStats(id, frame);
+    case MsgType::kRegister: return handleRegister(id, peer, frame);
+    case MsgType::kComplete: return handleComplete(id, peer, frame);
+    case MsgType::kFail: return handleFail(id, peer, frame);
+    case MsgType::kDrain: return handleDrain(id, peer, frame);
+    case MsgType::kHello:
+      return sendError(id, frame.request_id, errc::kBadRequest, "HELLO was already received on this connection");
+    case MsgType::kWelcome:
+    case MsgType::kError:
+    case MsgType::kOk:
+    case MsgType::kSubmitted:
+    case MsgType::kResult:
+    case MsgType::kJobInfo:
+    case MsgType::kStatsReply:
+    case MsgType::kAssign:
+    case MsgType::kCancel:
+      return sendError(id, frame.request_id, errc::kBadRequest,
+                       std::string(protocol::msgTypeName(frame.type)) + " is sent by the broker, not to it");
+  }
+  sendError(id, frame.request_id, errc::kUnknownCommand,
+            "unknown message type " + std::to_string(frame.type) + " in protocol version 1");
+}
+
+void Core::onOversizedFrame(PeerId id, const Frame& header) {
+  sendError(id, header.request_id, errc::kPayloadTooLarge,
+            std::string(protocol::msgTypeName(header.type)) + " frame exceeds the broker's limit of " +
+                std::to_string(options_.max_payload) + " payload bytes");
+}
+
+void Core::onMalformedStream(PeerId id) {
+  sendError(id, 0, errc::kBadRequest, "frame length below the 5-byte minimum; closing the connection");
+  outbox_.closeAfterFlush(id);
+}
+
+void Core::onPeerGone(PeerId id) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return;
+  Peer& peer = it->second;
+  if (peer.registered) {
+    for (const std::string& task : peer.tasks) {
+      auto& workers = taskQueue(task).workers;
+      workers.erase(std::remove(workers.begin(), workers.end(), id), workers.end());
+    }
+    if (!peer.running.empty()) {
+      spdlog::warn("worker {} ({}) lost with {} running jobs; putting them back", peer.name, peer.remote,
+                   peer.running.size());
+    }
+    for (JobId job_id : peer.running) {
+      LiveJob& job = jobs_.at(job_id);
+      TaskQueue& tq = taskQueue(job.rec.task);
+      --tq.running;
+      --counts_.running;
+      job.worker = 0;
+      if (job.rec.attempt >= options_.max_attempts) {
+        finish(job, JobState::kFailed, {}, errc::kWorkerLost,
+               "the workers running this job were lost " + std::to_string(job.rec.attempt) + " times");
+        continue;
+      }
+      job.rec.state = JobState::kQueued;
+      store_.markQueued(job.rec.id);
+      enqueue(job, true);
+    }
+  }
+  peers_.erase(it);
+  // Results for jobs this peer submitted or watched are no longer deliverable to it; the jobs go
+  // on, and a reconnecting client subscribes again. Owners are cleared lazily: output() returns
+  // nullptr for a gone peer, and PeerIds are never reused.
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers.
+
+void Core::handleHello(PeerId id, Peer& peer, const Frame& frame) {
+  auto hello = protocol::decode<protocol::HelloMsg>(frame.body);
+  if (!hello || hello->magic != protocol::kMagic) {
+    sendError(id, frame.request_id, errc::kBadRequest, hello ? "HELLO has the wrong magic number" : hello.status().message());
+    outbox_.closeAfterFlush(id);
+    return;
+  }
+  if (hello->version < 1) {
+    sendError(id, frame.request_id, errc::kUnsupportedVersion,
+              "this broker speaks protocol version 1 to " + std::to_string(protocol::kVersion));
+    outbox_.closeAfterFlush(id);
+    return;
+  }
+  if (hello->role != static_cast<std::uint8_t>(protocol::Role::kClient) &&
+      hello->role != static_cast<std::uint8_t>(protocol::Role::kWorker)) {
+    sendError(id, frame.request_id, errc::kBadRequest, "HELLO role must be 1 (client) or 2 (worker)");
+    outbox_.closeAfterFlush(id);
+    return;
+  }
+  peer.greeted = true;
+  peer.role = static_cast<protocol::Role>(hello->role);
+  peer.name = std::string(hello->name.substr(0, kMaxTaskName));
+  protocol::WelcomeMsg welcome;
+  welcome.version = std::min(hello->version, protocol::kVersion);
+  welcome.heartbeat_ms = toMs(options_.heartbeat);
+  welcome.peer_timeout_ms = toMs(options_.peer_timeout);
+  welcome.max_payload = options_.max_payload;
+  welcome.broker = options_.name;
+  send(id, frame.request_id, welcome);
+}
+
+void Core::handlePing(PeerId id, const Frame& frame) { send(id, frame.request_id, protocol::PongMsg{}); }
+
+void Core::handleSubmit(PeerId id, const Frame& frame) {
+  auto msg = protocol::decode<protocol::SubmitMsg>(frame.body);
+  if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
+  if (msg->task.empty() || msg->task.size() > kMaxTaskName) {
+    return sendError(id, frame.request_id, errc::kBadRequest, "the task name must be 1 to 255 bytes");
+  }
+  if (msg->payload.data.size() > options_.max_payload) {
+    return sendError(id, frame.request_id, errc::kPayloadTooLarge,
+                     "payload of " + std::to_string(msg->payload.data.size()) + " bytes exceeds the limit of " +
+                         std::to_string(options_.max_payload));
+  }
+  if (options_.max_queued > 0 && counts_.queued >= options_.max_queued) {
+    return sendError(id, frame.request_id, errc::kQueueFull,
+                     "the broker already holds " + std::to_string(counts_.queued) + " queued jobs");
+  }
+  JobId job_id = next_id_++;
+  LiveJob& job = jobs_[job_id];
+  job.owner = id;
+  JobRecord& rec = job.rec;
+  rec.id = job_id;
+  rec.task = std::string(msg->task);
+  rec.payload = std::string(msg->payload.data);
+  rec.priority = msg->priority;
+  rec.state = JobState::kQueued;
+  rec.timeout_ms = msg->timeout_ms;
+  rec.run_timeout_ms = msg->run_timeout_ms;
+  rec.assign_timeout_ms = msg->assign_timeout_ms;
+  rec.submitted_ms = clock_.wallMillis();
+  store_.insert(rec);
+  addDeadlines(job, clock_.now());
+  enqueue(job, false);
+  send(id, frame.request_id, protocol::SubmittedMsg{job_id});
+}
+
+void Core::handleSubscribe(PeerId id, const Frame& frame) {
+  auto msg = protocol::decode<protocol::SubscribeMsg>(frame.body);
+  if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
+  auto live = jobs_.find(msg->job_id);
+  if (live != jobs_.end()) {
+    LiveJob& job = live->second;
+    if (job.owner != id && std::find(job.watchers.begin(), job.watchers.end(), id) == job.watchers.end()) {
+      job.watchers.push_back(id);
+    }
+    return send(id, frame.request_id, protocol::OkMsg{});
+  }
+  auto stored = store_.find(msg->job_id);
+  if (!stored) return sendError(id, frame.request_id, "internal", stored.status().toString());
+  if (!stored->has_value()) {
+    return sendError(id, frame.request_id, errc::kNotFound, "no job " + std::to_string(msg->job_id));
+  }
+  send(id, frame.request_id, protocol::OkMsg{});
+  sendResult(id, **stored);
+}
+
+void Core::handleStatus(PeerId id, const Frame& frame) {
+  auto msg = protocol::decode<protocol::StatusMsg>(frame.body);
+  if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
+  auto live = jobs_.find(msg->job_id);
+  if (live != jobs_.end()) return sendJobInfo(id, frame.request_id, live->second.rec);
+  auto stored = store_.find(msg->job_id);
+  if (!stored) return sendError(id, frame.request_id, "internal", stored.status().toString());
+  if (!stored->has_value()) {
+    return sendError(id, frame.request_id, errc::kNotFound, "no job " + std::to_string(msg->job_id));
+  }
+  sendJobInfo(id, frame.request_id, **stored);
+}
+
+void Core::handleStats(PeerId id, const Frame& frame) {
+  auto msg = protocol::decode<protocol::StatsMsg>(frame.body);
+  if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
+  std::string json = statsJson();
+  protocol::StatsReplyMsg reply;
+  reply.json.data = json;
+  send(id, frame.request_id, reply);
+}
+
+void Core::handleRegister(PeerId id, Peer& peer, const Frame& frame) {
+  auto msg = protocol::decode<protocol::RegisterMsg>(frame.body);
+  if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
+  if (peer.role != protocol::Role::kWorker) {
+    return sendError(id, frame.request_id, errc::kBadRequest, "REGISTER needs a HELLO with role 2 (worker)");
+  }
+  if (msg->tasks.size() > kMaxWorkerTasks) {
+    return sendError(id, frame.request_id, errc::kBadRequest, "a worker may register at most 1024 tasks");
+  }
+  for (const std::string& task : msg->tasks) {
+    if (task.empty() || task.size() > kMaxTaskName) {
+      return sendError(id, frame.request_id, errc::kBadRequest, "task names must be 1 to 255 bytes");
+    }
+  }
+  // A second REGISTER replaces the first: leave the old task lists, join the new ones.
+  for (const std::string& task : peer.tasks) {
+    auto& workers = taskQueue(task).workers;
+    workers.erase(std::remove(workers.begin(), workers.end(), id), workers.end());
+  }
+  peer.registered = true;
+  peer.slots = msg->slots;
+  peer.tasks = std::move(msg->tasks);
+  std::sort(peer.tasks.begin(), peer.tasks.end());
+  peer.tasks.erase(std::unique(peer.tasks.begin(), peer.tasks.end()), peer.tasks.end());
+  for (const std::string& task : peer.tasks) taskQueue(task).workers.push_back(id);
+  markWorkerTasksDirty(peer);
+  send(id, frame.request_id, protocol::OkMsg{});
+}
+
+Core::LiveJob* Core::fencedJob(PeerId worker, std::uint32_t request_id, JobId job_id, std::uint32_t attempt,
+                               const char* what) {
+  auto it = jobs_.find(job_id);
+  if (it != jobs_.end() && it->second.rec.state == JobState::kRunning && it->second.worker == worker &&
+      it->second.rec.attempt == attempt) {
+    return &it->second;
+  }
+  ++counts_.stale_refused;
+  spdlog::warn("refused {} for job {} attempt {} from peer {}: not the job's current attempt", what, job_id, attempt,
+               worker);
+  sendError(worker, request_id, errc::kStaleAttempt,
+            "job " + std::to_string(job_id) + " attempt " + std::to_string(attempt) + " is no longer current");
+  return nullptr;
+}
+
+void Core::handleComplete(PeerId id, Peer& peer, const Frame& frame) {
+  auto msg = protocol::decode<protocol::CompleteMsg>(frame.body);
+  if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
+  LiveJob* job = fencedJob(id, frame.request_id, msg->job_id, msg->attempt, "COMPLETE");
+  if (job == nullptr) return;
+  releaseFromWorker(*job, {});
+  if (msg->result.data.size() > options_.max_payload) {
+    // The attempt still ends, failing, rather than hanging until its limits.
+    return finish(*job, JobState::kFailed, {}, errc::kPayloadTooLarge,
+                  "the result of " + std::to_string(msg->result.data.size()) + " bytes exceeds the limit of " +
+                      std::to_string(options_.max_payload));
+  }
+  finish(*job, JobState::kSucceeded, msg->result.data, {}, {});
+}
+
+void Core::handleFail(PeerId id, Peer& peer, const Frame& frame) {
+  auto msg = protocol::decode<protocol::FailMsg>(frame.body);
+  if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
+  LiveJob* job = fencedJob(id, frame.request_id, msg->job_id, msg->attempt, "FAIL");
+  if (job == nullptr) return;
+  std::string_view code = msg->code.empty() ? std::string_view(errc::kHandlerError) : msg->code;
+  releaseFromWorker(*job, {});
+  finish(*job, JobState::kFailed, {}, code, msg->message);
+}
+
+void Core::handleDrain(PeerId id, Peer& peer, const Frame& frame) {
+  auto msg = protocol::decode<protocol::DrainMsg>(frame.body);
+  if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
+  peer.draining = true;
+  spdlog::info("worker {} is draining ({} jobs still running)", peer.name, peer.running.size());
+  send(id, frame.request_id, protocol::OkMsg{});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Job lifecycle.
+
+void Core::enqueue(LiveJob& job, bool at_front) {
+  TaskQueue& tq = taskQueue(job.rec.task);
+  job.ticket = next_ticket_++;
+  if (at_front) {
+    tq.queue.pushFront(job.rec.id, job.rec.priority, job.ticket);
+  } else {
+    tq.queue.pushBack(job.rec.id, job.rec.priority, job.ticket);
+  }
+  ++counts_.queued;
+  if (!tq.dirty && !tq.workers.empty()) {
+    tq.dirty = true;
+    dirty_.push_back(&tq);
+  }
+}
+
+void Core::assign(LiveJob& job, TaskQueue& tq, PeerId worker_id, Peer& worker) {
+  JobRecord& rec = job.rec;
+  --counts_.queued;
+  ++counts_.running;
+  ++tq.running;
+  job.ticket = 0;
+  job.worker = worker_id;
+  rec.state = JobState::kRunning;
+  rec.attempt += 1;
+  rec.started_ms = clock_.wallMillis();
+  rec.worker = worker.name;
+  worker.running.insert(rec.id);
+  store_.markRunning(rec.id, rec.attempt, rec.worker, rec.started_ms);
+  if (rec.run_timeout_ms > 0) {
+    deadlines_.add({clock_.now() + Millis(rec.run_timeout_ms), rec.id, rec.attempt, DeadlineKind::kRun});
+  }
+  protocol::AssignMsg assign;
+  assign.job_id = rec.id;
+  assign.attempt = rec.attempt;
+  assign.task = rec.task;
+  assign.payload.data = rec.payload;
+  assign.run_timeout_ms = rec.run_timeout_ms;
+  send(worker_id, 0, assign);
+}
+
+void Core::releaseFromWorker(LiveJob& job, std::string_view cancel_code) {
+  if (job.rec.state != JobState::kRunning || job.worker == 0) return;
+  auto it = peers_.find(job.worker);
+  if (it != peers_.end()) {
+    it->second.running.erase(job.rec.id);
+    markWorkerTasksDirty(it->second);
+    if (!cancel_code.empty()) send(job.worker, 0, protocol::CancelMsg{job.rec.id, job.rec.attempt, cancel_code});
+  }
+  TaskQueue& tq = taskQueue(job.rec.task);
+  --tq.running;
+  --counts_.running;
+  job.worker = 0;
+}
+
+void Core::finish(LiveJob& job, JobState state, std::string_view result, std::string_view code,
+                  std::string_view message) {
+  JobRecord& rec = job.rec;
+  if (rec.state == JobState::kQueued) {
+    // Its queue entry dies with the ticket; the queue learns its live count dropped.
+    taskQueue(rec.task).queue.forget();
+    --counts_.queued;
+  }
+  rec.state = state;
+  rec.result = std::string(result);
+  rec.error_code = std::string(code);
+  rec.error_message = std::string(message);
+  rec.finished_ms = clock_.wallMillis();
+  std::string().swap(rec.payload);
+  store_.markFinished(rec);
+  if (state == JobState::kSucceeded) {
+    ++counts_.succeeded;
+  } else {
+    ++counts_.failed;
+  }
+  if (job.owner != 0) sendResult(job.owner, rec);
+  for (PeerId watcher : job.watchers) sendResult(watcher, rec);
+  jobs_.erase(rec.id);
+}
+
+void Core::addDeadlines(const LiveJob& job, MonoTime submitted_at) {
+  const JobRecord& rec = job.rec;
+  if (rec.timeout_ms > 0) deadlines_.add({submitted_at + Millis(rec.timeout_ms), rec.id, 0, DeadlineKind::kGlobal});
+  if (rec.assign_timeout_ms > 0) {
+    deadlines_.add({submitted_at + Millis(rec.assign_timeout_ms), rec.id, rec.attempt, DeadlineKind::kAssign});
+  }
+}
+
+void Core::tick() {
+  MonoTime now = clock_.now();
+  while (auto due = deadlines_.popDue(now)) onDeadline(*due);
+}
+
+void Core::onDeadline(const Deadline& deadline) {
+  auto it = jobs_.find(deadline.job);
+  if (it == jobs_.end()) return;  // finished already: a stale deadline
+  LiveJob& job = it->second;
+  switch (deadline.kind) {
+    case DeadlineKind::kGlobal: {
+      bool was_running = job.rec.state == JobState::kRunning;
+      releaseFromWorker(job, errc::kTimeout);
+      finish(job, JobState::kFailed, {}, errc::kTimeout,
+             "no result within the job's timeout of " + std::to_string(job.rec.timeout_ms) + " ms" +
+                 (was_running ? " (it was running)" : " (it was still queued)"));
+      return;
+    }
+    case DeadlineKind::kAssign:
+      // Only while the job still waits for its first worker: once dealt, the limit is met.
+      if (job.rec.state != JobState::kQueued || job.rec.attempt != deadline.attempt) return;
+      finish(job, JobState::kFailed, {}, errc::kAssignTimeout,
+             "no worker took the job within its assign timeout of " + std::to_string(job.rec.assign_timeout_ms) +
+                 " ms");
+      return;
+    case DeadlineKind::kRun:
+      if (job.rec.state != JobState::kRunning || job.rec.attempt != deadline.attempt) return;
+      releaseFromWorker(job, errc::kRunTimeout);
+      finish(job, JobState::kFailed, {}, errc::kRunTimeout,
+             "attempt " + std::to_string(job.rec.attempt) + " ran longer than the run timeout of " +
+                 std::to_string(job.rec.run_timeout_ms) + " ms");
+      return;
+  }
+}
+
+void Core::purgeExpiredResults() {
+  std::uint64_t ttl = static_cast<std::uint64_t>(options_.result_ttl.count());
+  std::uint64_t wall_now = clock_.wallMillis();
+  if (wall_now <= ttl) return;
+  auto purged = store_.purgeFinished(wall_now - ttl);
+  if (!purged) spdlog::error("purging expired results failed: {}", purged.status().toString());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dealing jobs to workers.
+
+Status Core::flush() {
+  // Dealing may free nothing, so each dirty queue is visited once per flush.
+  std::vector<TaskQueue*> dirty;
+  dirty.swap(dirty_);
+  for (TaskQueue* tq : dirty) {
+    tq->dirty = false;
+    dealTask(*tq);
+  }
+  return store_.commit();
+}
+
+void Core::dealTask(TaskQueue& tq) {
+  auto live = [this](const JobQueue::Entry& entry) {
+    auto it = jobs_.find(entry.id);
+    return it != jobs_.end() && it->second.ticket == entry.ticket;
+  };
+  while (!tq.queue.empty()) {
+    PeerId worker_id = pickWorker(tq);
+    if (worker_id == 0) return;
+    auto entry = tq.queue.peek(live);
+    if (!entry) return;
+    tq.queue.popPeeked();
+    assign(jobs_.at(entry->id), tq, worker_id, peers_.at(worker_id));
+  }
+}
+
+PeerId Core::pickWorker(const TaskQueue& tq) {
+  // Load balancing by free slots (proletariat): the emptiest worker gets the job.
+  PeerId best = 0;
+  std::uint32_t best_free = 0;
+  for (PeerId id : tq.workers) {
+    const Peer& worker = peers_.at(id);
+    if (worker.draining) continue;
+    std::uint32_t busy = static_cast<std::uint32_t>(worker.running.size());
+    std::uint32_t free = worker.slots > busy ? worker.slots - busy : 0;
+    if (free > best_free) {
+      best = id;
+      best_free = free;
+    }
+  }
+  return best;
+}
+
+void Core::markWorkerTasksDirty(const Peer& worker) {
+  for (const std::string& task : worker.tasks) {
+    TaskQueue& tq = taskQueue(task);
+    if (!tq.dirty && !tq.queue.empty()) {
+      tq.dirty = true;
+      dirty_.push_back(&tq);
+    }
+  }
+}
+
+Core::TaskQueue& Core::taskQueue(std::string_view task) {
+  auto it = queues_.find(std::string(task));
+  if (it != queues_.end()) return it->second;
+  TaskQueue& tq = queues_[std::string(task)];
+  tq.task = std::string(task);
+  return tq;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output.
+
+template <typename Msg>
+void Core::send(PeerId peer, std::uint32_t request_id, const Msg& msg) {
+  std::string* out = outbox_.output(peer);
+  if (out != nullptr) protocol::encode(*out, request_id, msg);
+}
+
+void Core::sendError(PeerId peer, std::uint32_t request_id, std::string_view code, std::string_view message) {
+  send(peer, request_id, protocol::ErrorMsg{code, message.substr(0, 65535)});
+}
+
+void Core::sendResult(PeerId peer, const JobRecord& rec) {
+  protocol::ResultMsg msg;
+  msg.job_id = rec.id;
+  msg.state = static_cast<std::uint8_t>(rec.state);
+  msg.attempt = rec.attempt;
+  msg.result.data = rec.result;
+  msg.error_code = std::string_view(rec.error_code).substr(0, 65535);
+  msg.error_message = std::string_view(rec.error_message).substr(0, 65535);
+  send(peer, 0, msg);
+}
+
+void Core::sendJobInfo(PeerId peer, std::uint32_t request_id, const JobRecord& rec) {
+  protocol::JobInfoMsg msg;
+  msg.job_id = rec.id;
+  msg.task = rec.task;
+  msg.state = static_cast<std::uint8_t>(rec.state);
+  msg.priority = rec.priority;
+  msg.attempt = rec.attempt;
+  msg.submitted_ms = rec.submitted_ms;
+  msg.started_ms = rec.started_ms;
+  msg.finished_ms = rec.finished_ms;
+  msg.worker = std::string_view(rec.worker).substr(0, 65535);
+  msg.result.data = rec.result;
+  msg.error_code = std::string_view(rec.error_code).substr(0, 65535);
+  msg.error_message = std::string_view(rec.error_message).substr(0, 65535);
+  send(peer, request_id, msg);
+}
+
+}  // namespace corvee::broker

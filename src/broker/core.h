@@ -1,0 +1,153 @@
+// broker::Core — the broker's whole state and logic, with no I/O of its own.
+//
+// The server feeds it decoded frames and connection events; it answers by appending frames to
+// peers' output buffers through the Outbox, and records every job change in the Store. Time comes
+// from the injected Clock, so every time limit is tested on a fake clock (tests/broker/).
+//
+// One turn of the event loop: any number of onFrame() calls, then flush() (deal queued jobs to
+// free workers and commit the store), and only then does the server write the buffered replies,
+// so nothing is acknowledged before it is durable. tick() runs the time limits that fell due.
+//
+// Not thread-safe: owned by the broker's loop thread, which is why src/broker/ has no locks.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "broker/deadline_set.h"
+#include "broker/job_queue.h"
+#include "broker/options.h"
+#include "broker/outbox.h"
+#include "platform/clock.h"
+#include "protocol/frame_decoder.h"
+#include "protocol/messages.h"
+#include "store/store.h"
+
+namespace corvee::broker {
+
+// Counters and listings for STATS and tests.
+struct CoreCounts {
+  std::uint64_t queued = 0;
+  std::uint64_t running = 0;
+  std::uint64_t succeeded = 0;  // since start
+  std::uint64_t failed = 0;     // since start
+  std::uint64_t stale_refused = 0;  // COMPLETE/FAIL refused as stale_attempt
+};
+
+class Core {
+ public:
+  Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& outbox);
+
+  // Loads unfinished jobs from the store: queued jobs in their order, jobs that were running put
+  // back in the queue. REQUIRES: called once, before any peer connects.
+  Status recover();
+
+  void onConnect(PeerId peer, std::string remote);
+  void onFrame(PeerId peer, const protocol::Frame& frame);
+  // A frame longer than the limit arrived; its body is being skipped.
+  void onOversizedFrame(PeerId peer, const protocol::Frame& header);
+  // The stream's framing is broken (a length below the minimum): answer and close.
+  void onMalformedStream(PeerId peer);
+  // The connection closed or fell silent: a worker's running jobs go back to their queues.
+  void onPeerGone(PeerId peer);
+
+  // End of a turn: deals queued jobs to workers with free slots, then commits the store.
+  // A failed commit means nothing of this turn may be acknowledged: the caller must stop.
+  [[nodiscard]] Status flush();
+  // Fires every time limit due at the clock's now.
+  void tick();
+  std::optional<MonoTime> nextDeadline() const { return deadlines_.earliest(); }
+  // Deletes finished jobs older than the result retention from the store.
+  void purgeExpiredResults();
+
+  const CoreCounts& counts() const { return counts_; }
+  // The STATS document (docs/protocol.md, section 6).
+  std::string statsJson() const;
+
+ private:
+  struct LiveJob {
+    JobRecord rec;
+    PeerId owner = 0;              // the connection that submitted it, 0 once gone
+    std::vector<PeerId> watchers;  // connections that sent SUBSCRIBE
+    PeerId worker = 0;             // when running: the worker's connection
+    std::uint64_t ticket = 0;      // matches its queue entry while that entry is live
+  };
+  struct TaskQueue {
+    std::string task;
+    JobQueue queue;
+    std::vector<PeerId> workers;  // connections registered for this task
+    std::uint64_t running = 0;
+    bool dirty = false;  // may have a job and a free worker; looked at in flush()
+  };
+  struct Peer {
+    std::string remote;
+    std::string name;
+    protocol::Role role = protocol::Role::kClient;
+    bool greeted = false;  // HELLO accepted
+    // Worker part, meaningful after REGISTER.
+    bool registered = false;
+    std::uint32_t slots = 0;
+    bool draining = false;
+    std::vector<std::string> tasks;
+    std::unordered_set<JobId> running;
+  };
+
+  // One handler per message type, named after its command.
+  void handleHello(PeerId id, Peer& peer, const protocol::Frame& frame);
+  void handlePing(PeerId id, const protocol::Frame& frame);
+  void handleSubmit(PeerId id, const protocol::Frame& frame);
+  void handleSubscribe(PeerId id, const protocol::Frame& frame);
+  void handleStatus(PeerId id, const protocol::Frame& frame);
+  void handleStats(PeerId id, const protocol::Frame& frame);
+  void handleRegister(PeerId id, Peer& peer, const protocol::Frame& frame);
+  void handleComplete(PeerId id, Peer& peer, const protocol::Frame& frame);
+  void handleFail(PeerId id, Peer& peer, const protocol::Frame& frame);
+  void handleDrain(PeerId id, Peer& peer, const protocol::Frame& frame);
+
+  // Job lifecycle.
+  void enqueue(LiveJob& job, bool at_front);
+  void assign(LiveJob& job, TaskQueue& tq, PeerId worker_id, Peer& worker);
+  // Finishes the job with `state` and notifies its owner and watchers; erases it.
+  void finish(LiveJob& job, JobState state, std::string_view result, std::string_view code, std::string_view message);
+  // Takes a running job off its worker, telling the worker to drop it.
+  void releaseFromWorker(LiveJob& job, std::string_view cancel_code);
+  void onDeadline(const Deadline& deadline);
+  void addDeadlines(const LiveJob& job, MonoTime submitted_at);
+  // Checks that `attempt` is the job's running attempt on `worker`; refuses with stale_attempt.
+  LiveJob* fencedJob(PeerId worker, std::uint32_t request_id, JobId job_id, std::uint32_t attempt, const char* what);
+
+  // Dealing.
+  void dealTask(TaskQueue& tq);
+  // The registered worker for `tq` with the most free slots, or 0.
+  PeerId pickWorker(const TaskQueue& tq);
+  void markWorkerTasksDirty(const Peer& worker);
+  TaskQueue& taskQueue(std::string_view task);
+
+  // Output.
+  template <typename Msg>
+  void send(PeerId peer, std::uint32_t request_id, const Msg& msg);
+  void sendError(PeerId peer, std::uint32_t request_id, std::string_view code, std::string_view message);
+  void sendResult(PeerId peer, const JobRecord& rec);
+  void sendJobInfo(PeerId peer, std::uint32_t request_id, const JobRecord& rec);
+
+  BrokerOptions options_;
+  Store& store_;
+  Clock& clock_;
+  Outbox& outbox_;
+  MonoTime started_at_;
+
+  std::unordered_map<PeerId, Peer> peers_;
+  std::unordered_map<JobId, LiveJob> jobs_;       // queued and running jobs
+  std::unordered_map<std::string, TaskQueue> queues_;
+  std::vector<TaskQueue*> dirty_;                 // queues with dirty == true
+  DeadlineSet deadlines_;
+  JobId next_id_ = 1;
+  std::uint64_t next_ticket_ = 1;
+  CoreCounts counts_;
+};
+
+}  // namespace corvee::broker

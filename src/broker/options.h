@@ -1,0 +1,24 @@
+// BrokerOptions: everything `corvee broker` can be told, with its defaults.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace corvee::broker {
+
+struct BrokerOptions {
+  std::string bind = "tcp://127.0.0.1:7600";
+  std::string store = "memory";
+  std::string name = "corvee";
+  std::uint32_t max_payload = 16 * 1024 * 1024;       // bytes of payload or result per job
+  std::uint64_t max_queued = 0;                       // queued jobs before SUBMIT is refused; 0 = no limit
+  std::uint32_t max_attempts = 5;                     // worker losses before a job fails worker_lost
+  std::chrono::milliseconds heartbeat{1000};          // PING after this much idle sending
+  std::chrono::milliseconds peer_timeout{5000};       // silence after which a peer is gone
+  std::chrono::milliseconds result_ttl{24 * 3600 * 1000};  // how long finished jobs stay queryable
+  // Output waiting for a slow peer above which the broker stops reading from it (flow control).
+  std::size_t output_high_water = 4 * 1024 * 1024;
+};
+
+}  // namespace corvee::broker

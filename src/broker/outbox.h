@@ -1,0 +1,23 @@
+// Outbox: where the broker core puts what it says to peers. The server implements it over
+// sockets; unit tests implement it over strings. The core appends whole frames to a peer's output
+// buffer; the server writes all of a peer's buffered frames in one write at the end of the turn.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace corvee::broker {
+
+using PeerId = std::uint64_t;
+
+class Outbox {
+ public:
+  virtual ~Outbox() = default;
+  // The output buffer of a connected peer; nullptr when the peer is gone.
+  virtual std::string* output(PeerId peer) = 0;
+  // Closes the peer once its buffered output is written. The core calls this only for protocol
+  // violations that leave the stream unusable, after queueing an ERROR frame that says why.
+  virtual void closeAfterFlush(PeerId peer) = 0;
+};
+
+}  // namespace corvee::broker

@@ -1,0 +1,196 @@
+#include "broker/server.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "broker/connection.h"
+#include "protocol/constants.h"
+
+namespace corvee::broker {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+// How often expired results are purged from the store.
+constexpr auto kPurgeInterval = std::chrono::seconds(60);
+}  // namespace
+
+Server::Server(asio::io_context& io, const BrokerOptions& options, Store& store, Clock& clock)
+    : io_(io),
+      options_(options),
+      store_(store),
+      clock_(clock),
+      core_(options_, store, clock, *this),
+      acceptor_(io),
+      deadline_timer_(io),
+      housekeeping_timer_(io),
+      last_purge_(clock.now()) {}
+
+Server::~Server() = default;
+
+Result<protocol::Endpoint> Server::start() {
+  auto endpoint = protocol::parseEndpoint(options_.bind);
+  if (!endpoint) return endpoint.status();
+  if (Status recovered = core_.recover(); !recovered) {
+    return Status::error(recovered.code(), "recovering jobs from " + store_.describe() + ": " + recovered.message());
+  }
+  boost::system::error_code error;
+  tcp::resolver resolver(io_);
+  auto addresses = resolver.resolve(endpoint->host, std::to_string(endpoint->port), error);
+  if (error || addresses.empty()) {
+    return Status::error("bad_request", "cannot resolve '" + endpoint->host + "': " + error.message());
+  }
+  tcp::endpoint local = addresses.begin()->endpoint();
+  acceptor_.open(local.protocol(), error);
+  if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
+  if (!error) acceptor_.bind(local, error);
+  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    return Status::error("unavailable", "cannot listen on " + endpoint->toString() + ": " + error.message());
+  }
+  protocol::Endpoint bound{endpoint->host, acceptor_.local_endpoint().port()};
+  accept();
+  armHousekeeping();
+  armDeadlineTimer();
+  return bound;
+}
+
+void Server::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  deadline_timer_.cancel();
+  housekeeping_timer_.cancel();
+  // Closing erases from connections_, so close from a copy.
+  auto connections = connections_;
+  for (auto& [id, connection] : connections) connection->close();
+}
+
+void Server::accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
+    if (stopped_) return;
+    if (error) {
+      // Running out of file descriptors must not stop the broker: log and keep accepting.
+      spdlog::warn("accept failed: {}", error.message());
+    } else {
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto remote = socket.remote_endpoint(ignored);
+      std::string remote_text = remote.address().to_string() + ":" + std::to_string(remote.port());
+      PeerId id = next_peer_++;
+      auto connection = std::make_shared<Connection>(*this, id, std::move(socket),
+                                                     options_.max_payload + protocol::kFrameOverhead, clock_.now());
+      connections_.emplace(id, connection);
+      core_.onConnect(id, std::move(remote_text));
+      connection->start();
+    }
+    accept();
+  });
+}
+
+std::string* Server::output(PeerId peer) {
+  auto it = connections_.find(peer);
+  if (it == connections_.end() || it->second->closed()) return nullptr;
+  Connection& connection = *it->second;
+  if (!connection.in_dirty_list) {
+    connection.in_dirty_list = true;
+    dirty_.push_back(peer);
+  }
+  return &connection.output();
+}
+
+void Server::closeAfterFlush(PeerId peer) {
+  auto it = connections_.find(peer);
+  if (it == connections_.end()) return;
+  it->second->closeAfterFlush();
+  output(peer);  // puts it on this turn's write list, so the close happens after the flush
+}
+
+void Server::forget(PeerId peer) {
+  if (connections_.erase(peer) == 0) return;
+  core_.onPeerGone(peer);
+  requestFlush();  // the peer's jobs may now go to other workers
+}
+
+void Server::requestFlush() {
+  if (flush_posted_ || stopped_) return;
+  flush_posted_ = true;
+  // Posted, not called: reads that are already complete run first, so one flush serves them all.
+  asio::post(io_, [this] {
+    flush_posted_ = false;
+    flushTurn();
+  });
+}
+
+void Server::flushTurn() {
+  if (!fatal_.isOk() || stopped_) return;
+  if (Status committed = core_.flush(); !committed) {
+    // Nothing buffered this turn may be acknowledged: the store's state is unknown.
+    fatal_ = committed;
+    spdlog::critical("store commit failed, stopping without acknowledging: {}", committed.toString());
+    stop();
+    io_.stop();
+    return;
+  }
+  std::vector<PeerId> dirty;
+  dirty.swap(dirty_);
+  for (PeerId peer : dirty) {
+    auto it = connections_.find(peer);
+    if (it == connections_.end()) continue;
+    it->second->in_dirty_list = false;
+    it->second->startWrite();
+  }
+  armDeadlineTimer();
+}
+
+void Server::armDeadlineTimer() {
+  std::optional<MonoTime> next = core_.nextDeadline();
+  if (!next || (deadline_armed_ && *deadline_armed_ <= *next)) return;
+  deadline_armed_ = next;
+  deadline_timer_.expires_at(*next);
+  deadline_timer_.async_wait([this](const boost::system::error_code& error) { onDeadlineTimer(error); });
+}
+
+void Server::onDeadlineTimer(const boost::system::error_code& error) {
+  if (error == asio::error::operation_aborted) return;  // re-armed earlier, or stopping
+  deadline_armed_.reset();
+  core_.tick();
+  requestFlush();
+  armDeadlineTimer();
+}
+
+void Server::armHousekeeping() {
+  // Half the heartbeat interval: a PING goes out at most 1.5 intervals after the last frame.
+  housekeeping_timer_.expires_after(options_.heartbeat / 2);
+  housekeeping_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (error || stopped_) return;
+    housekeeping();
+    armHousekeeping();
+  });
+}
+
+void Server::housekeeping() {
+  MonoTime now = clock_.now();
+  std::vector<std::shared_ptr<Connection>> silent;
+  for (auto& [id, connection] : connections_) {
+    if (now - connection->lastRead() > options_.peer_timeout) {
+      silent.push_back(connection);
+    } else if (now - connection->lastWrite() >= options_.heartbeat) {
+      if (std::string* out = output(id)) protocol::encode(*out, 0, protocol::PingMsg{});
+    }
+  }
+  for (auto& connection : silent) {
+    spdlog::warn("peer {} silent for more than {} ms; closing", connection->id(), options_.peer_timeout.count());
+    connection->close();
+  }
+  if (now - last_purge_ >= kPurgeInterval) {
+    last_purge_ = now;
+    core_.purgeExpiredResults();
+  }
+  requestFlush();
+}
+
+}  // namespace corvee::broker

@@ -1,0 +1,74 @@
+// Server: the broker's network side on one Boost.Asio event loop. It accepts connections, feeds
+// their frames to the Core, runs the end-of-turn flush (deal jobs, commit the store, write every
+// peer's replies in one write each), fires the Core's deadlines, and keeps peers alive with
+// heartbeats. Everything runs on the loop's single thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/core.h"
+#include "broker/options.h"
+#include "broker/outbox.h"
+#include "protocol/endpoint.h"
+
+namespace corvee::broker {
+
+class Connection;
+
+class Server final : public Outbox {
+ public:
+  Server(boost::asio::io_context& io, const BrokerOptions& options, Store& store, Clock& clock);
+  ~Server() override;
+
+  // Recovers the store's jobs, binds the listening socket and starts accepting. Returns the bound
+  // endpoint (with the real port when 0 was asked for). Fails with a message naming what failed.
+  Result<protocol::Endpoint> start();
+  // Stops accepting, closes every connection and cancels timers; the loop then runs dry.
+  void stop();
+  // Non-OK once the store failed; the broker must exit without acknowledging more.
+  const Status& fatal() const { return fatal_; }
+
+  // Outbox.
+  std::string* output(PeerId peer) override;
+  void closeAfterFlush(PeerId peer) override;
+
+  // Called by connections.
+  Core& core() { return core_; }
+  Clock& clock() { return clock_; }
+  void requestFlush();
+  void forget(PeerId peer);
+  std::size_t outputHighWater() const { return options_.output_high_water; }
+
+ private:
+  void accept();
+  void flushTurn();
+  void armDeadlineTimer();
+  void onDeadlineTimer(const boost::system::error_code& error);
+  void armHousekeeping();
+  void housekeeping();
+
+  boost::asio::io_context& io_;
+  BrokerOptions options_;
+  Store& store_;
+  Clock& clock_;
+  Core core_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer deadline_timer_;
+  std::optional<MonoTime> deadline_armed_;  // when deadline_timer_ fires, if armed
+  boost::asio::steady_timer housekeeping_timer_;
+  std::unordered_map<PeerId, std::shared_ptr<Connection>> connections_;
+  std::vector<PeerId> dirty_;  // connections given output this turn
+  PeerId next_peer_ = 1;
+  bool flush_posted_ = false;
+  bool stopped_ = false;
+  Status fatal_;
+  MonoTime last_purge_;
+};
+
+}  // namespace corvee::broker

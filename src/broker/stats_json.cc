@@ -1,0 +1,49 @@
+// Core::statsJson: the STATS document (docs/protocol.md, section 6). Kept apart from core.cc
+// because it is presentation, not logic.
+#include <nlohmann/json.hpp>
+
+#include "broker/core.h"
+
+namespace corvee::broker {
+
+std::string Core::statsJson() const {
+  using nlohmann::json;
+  json queues = json::array();
+  for (const auto& [task, tq] : queues_) {
+    queues.push_back({{"task", task}, {"queued", tq.queue.size()}, {"running", tq.running},
+                      {"workers", tq.workers.size()}});
+  }
+  json workers = json::array();
+  std::uint64_t clients = 0;
+  for (const auto& [id, peer] : peers_) {
+    if (!peer.registered) {
+      if (peer.greeted) ++clients;
+      continue;
+    }
+    workers.push_back({{"id", id},
+                       {"name", peer.name},
+                       {"remote", peer.remote},
+                       {"slots", peer.slots},
+                       {"busy", peer.running.size()},
+                       {"tasks", peer.tasks},
+                       {"draining", peer.draining}});
+  }
+  json doc = {
+      {"broker", options_.name},
+      {"version", protocol::kVersion},
+      {"store", store_.describe()},
+      {"uptime_ms", std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started_at_).count()},
+      {"jobs",
+       {{"queued", counts_.queued},
+        {"running", counts_.running},
+        {"succeeded", counts_.succeeded},
+        {"failed", counts_.failed},
+        {"stale_refused", counts_.stale_refused}}},
+      {"queues", queues},
+      {"workers", workers},
+      {"clients", clients},
+  };
+  return doc.dump();
+}
+
+}  // namespace corvee::broker

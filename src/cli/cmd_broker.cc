@@ -1,0 +1,94 @@
+// `corvee broker`: runs the broker until SIGINT/SIGTERM.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "broker/server.h"
+#include "cli/common.h"
+#include "platform/clock.h"
+
+namespace corvee::cli {
+
+namespace {
+
+struct BrokerArgs {
+  broker::BrokerOptions options;
+  std::uint64_t heartbeat_ms = 1000;
+  std::uint64_t peer_timeout_ms = 5000;
+  std::uint64_t result_ttl_s = 24 * 3600;
+  std::string log_level = "info";
+};
+
+int runBroker(BrokerArgs& args) {
+  setUpLogging(args.log_level);
+  broker::BrokerOptions& options = args.options;
+  options.heartbeat = std::chrono::milliseconds(args.heartbeat_ms);
+  options.peer_timeout = std::chrono::milliseconds(args.peer_timeout_ms);
+  options.result_ttl = std::chrono::seconds(args.result_ttl_s);
+  if (options.peer_timeout <= options.heartbeat) {
+    printError("--peer-timeout-ms must be longer than --heartbeat-ms");
+    return kExitUsage;
+  }
+  auto store = openStore(options.store);
+  if (!store) {
+    printError(store.status().message());
+    return kExitUsage;
+  }
+  boost::asio::io_context io;
+  broker::Server server(io, options, **store, systemClock());
+  auto bound = server.start();
+  if (!bound) {
+    printError(bound.status().message());
+    return kExitUnavailable;
+  }
+  // Tests and scripts read this line to learn the port when binding to port 0.
+  std::cout << "corvee broker listening on " << bound->toString() << " (store: " << (*store)->describe() << ")"
+            << std::endl;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    spdlog::info("signal {}: stopping", signal);
+    server.stop();
+  });
+  io.run();
+  if (!server.fatal().isOk()) {
+    printError(server.fatal().toString());
+    return kExitUnavailable;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void addBrokerCommand(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<BrokerArgs>();
+  CLI::App* cmd = app.add_subcommand("broker", "run the broker");
+  cmd->add_option("--bind", args->options.bind, "endpoint to listen on, tcp://HOST:PORT (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--store", args->options.store, "where jobs are kept: memory")->capture_default_str();
+  cmd->add_option("--name", args->options.name, "the broker's name in stats")->capture_default_str();
+  cmd->add_option("--max-payload", args->options.max_payload, "largest payload or result, in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 512u * 1024 * 1024));
+  cmd->add_option("--max-queued", args->options.max_queued, "queued jobs before submissions are refused (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--max-attempts", args->options.max_attempts,
+                  "times a job may lose its worker before it fails with worker_lost")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000000u));
+  cmd->add_option("--heartbeat-ms", args->heartbeat_ms, "heartbeat interval")
+      ->capture_default_str()
+      ->check(CLI::Range(10u, 3600000u));
+  cmd->add_option("--peer-timeout-ms", args->peer_timeout_ms, "silence after which a worker or client is gone")
+      ->capture_default_str()
+      ->check(CLI::Range(20u, 36000000u));
+  cmd->add_option("--result-ttl", args->result_ttl_s, "seconds a finished job stays queryable")->capture_default_str();
+  cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  cmd->callback([args, &exit_code] { exit_code = runBroker(*args); });
+}
+
+}  // namespace corvee::cli

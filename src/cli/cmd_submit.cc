@@ -1,0 +1,87 @@
+// `corvee submit TASK [PAYLOAD|-]`: submits one job; with --wait, prints its result.
+#include <iostream>
+#include <iterator>
+
+#include "cli/common.h"
+#include "corvee/client.h"
+
+namespace corvee::cli {
+
+namespace {
+
+struct SubmitArgs {
+  std::string endpoint;
+  std::string task;
+  std::string payload;
+  bool payload_given = false;
+  SubmitOptions submit;
+  std::int64_t timeout_ms = 0;
+  std::int64_t run_timeout_ms = 0;
+  std::int64_t assign_timeout_ms = 0;
+  bool wait = false;
+  std::uint64_t connect_timeout_ms = 5000;
+};
+
+int runSubmit(SubmitArgs& args) {
+  if (args.payload == "-") {
+    args.payload.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  args.submit.timeout = std::chrono::milliseconds(args.timeout_ms);
+  args.submit.run_timeout = std::chrono::milliseconds(args.run_timeout_ms);
+  args.submit.assign_timeout = std::chrono::milliseconds(args.assign_timeout_ms);
+  ClientOptions options;
+  options.endpoint = args.endpoint;
+  options.connect_timeout = std::chrono::milliseconds(args.connect_timeout_ms);
+  auto client = Client::connect(options);
+  if (!client) {
+    printError(client.status().message());
+    return client.status().code() == "bad_request" ? kExitUsage : kExitUnavailable;
+  }
+  JobHandle job = (*client)->submit(args.task, std::move(args.payload), args.submit);
+  Result<JobId> id = job.id();
+  if (!id) {
+    printError("submission refused: " + id.status().toString());
+    return kExitUnavailable;
+  }
+  if (!args.wait) {
+    std::cout << *id << std::endl;
+    return kExitOk;
+  }
+  // The job's own limits bound how long this takes; without any, wait as long as it runs.
+  Result<JobOutcome> outcome = job.wait(std::chrono::hours(24 * 365));
+  if (!outcome) {
+    printError("job " + std::to_string(*id) + ": " + outcome.status().toString());
+    return kExitUnavailable;
+  }
+  if (!outcome->succeeded()) {
+    std::cerr << outcome->error_code << ": " << outcome->error_message << std::endl;
+    return kExitJobFailed;
+  }
+  std::cout << outcome->result;
+  if (outcome->result.empty() || outcome->result.back() != '\n') std::cout << '\n';
+  std::cout.flush();
+  return kExitOk;
+}
+
+}  // namespace
+
+void addSubmitCommand(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<SubmitArgs>();
+  CLI::App* cmd = app.add_subcommand("submit", "submit a job; prints its id, or with --wait its result");
+  cmd->add_option("task", args->task, "the task name")->required();
+  cmd->add_option("payload", args->payload, "the payload; - reads it from stdin (default: empty)");
+  cmd->add_option("--priority", args->submit.priority, "higher runs first")->capture_default_str();
+  cmd->add_option("--timeout", args->timeout_ms, "ms from submission to result (0: none)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{UINT32_MAX}));
+  cmd->add_option("--run-timeout", args->run_timeout_ms, "ms one attempt may run on a worker (0: none)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{UINT32_MAX}));
+  cmd->add_option("--assign-timeout", args->assign_timeout_ms, "ms the job may wait for a worker (0: none)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{UINT32_MAX}));
+  cmd->add_flag("--wait", args->wait, "wait for the result and print it (exit 1 with the error if the job fails)");
+  cmd->add_option("--connect-timeout-ms", args->connect_timeout_ms, "how long to try reaching the broker")
+      ->capture_default_str();
+  addConnectOption(*cmd, args->endpoint);
+  cmd->callback([args, &exit_code] { exit_code = runSubmit(*args); });
+}
+
+}  // namespace corvee::cli

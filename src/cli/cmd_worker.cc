@@ -1,0 +1,70 @@
+// `corvee worker`: serves builtin demo tasks and/or shell commands until SIGINT/SIGTERM.
+#include <spdlog/spdlog.h>
+
+#include "cli/common.h"
+#include "corvee/worker.h"
+#include "worker/builtin_tasks.h"
+#include "worker/exec_handler.h"
+
+namespace corvee::cli {
+
+namespace {
+
+struct WorkerArgs {
+  WorkerOptions options;
+  bool builtin = false;
+  std::vector<std::string> execs;
+  std::uint64_t connect_timeout_ms = 0;
+  std::string log_level = "info";
+};
+
+int runWorker(WorkerArgs& args) {
+  setUpLogging(args.log_level);
+  if (!args.builtin && args.execs.empty()) {
+    printError("nothing to serve: give --builtin and/or --exec NAME=COMMAND");
+    return kExitUsage;
+  }
+  args.options.handle_signals = true;
+  args.options.connect_timeout = std::chrono::milliseconds(args.connect_timeout_ms);
+  Worker worker(args.options);
+  if (args.builtin) registerBuiltinTasks(worker);
+  for (const std::string& text : args.execs) {
+    auto spec = parseExecSpec(text);
+    if (!spec) {
+      printError(spec.status().message());
+      return kExitUsage;
+    }
+    worker.handle(spec->task, makeExecHandler(spec->command));
+  }
+  Status ran = worker.run();
+  if (!ran) {
+    printError(ran.message());
+    return kExitUnavailable;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void addWorkerCommand(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<WorkerArgs>();
+  CLI::App* cmd = app.add_subcommand("worker", "run a worker");
+  addConnectOption(*cmd, args->options.endpoint);
+  cmd->add_option("--slots", args->options.slots, "jobs run at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 4096u));
+  cmd->add_option("--name", args->options.name, "the worker's name in stats (default: host:pid)");
+  cmd->add_flag("--builtin", args->builtin, "serve the demo tasks echo, reverse, add, sleep and fail");
+  cmd->add_option("--exec", args->execs,
+                  "NAME=COMMAND: run COMMAND for each NAME job, payload on stdin, stdout is the result")
+      ->allow_extra_args(false);
+  cmd->add_option("--connect-timeout-ms", args->connect_timeout_ms,
+                  "give up when the broker is unreachable this long at start (0: keep trying)")
+      ->capture_default_str();
+  cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  cmd->callback([args, &exit_code] { exit_code = runWorker(*args); });
+}
+
+}  // namespace corvee::cli

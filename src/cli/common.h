@@ -1,0 +1,29 @@
+// Pieces shared by the CLI's subcommands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace corvee::cli {
+
+// Exit codes, documented in the README.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitJobFailed = 1;    // the job ran and failed (or hit a time limit)
+inline constexpr int kExitUsage = 2;        // bad flags or arguments
+inline constexpr int kExitUnavailable = 3;  // the broker could not be reached, or refused the request
+
+// `--connect EP`, defaulting to $CORVEE_BROKER or tcp://127.0.0.1:7600.
+void addConnectOption(CLI::App& command, std::string& endpoint);
+// Logs go to stderr, so stdout carries only results. `level` is a spdlog level name.
+void setUpLogging(const std::string& level);
+// Prints "corvee: <message>" on stderr.
+void printError(const std::string& message);
+
+// Each subcommand registers itself and, when chosen, stores its exit code in `exit_code`.
+void addBrokerCommand(CLI::App& app, int& exit_code);
+void addWorkerCommand(CLI::App& app, int& exit_code);
+void addSubmitCommand(CLI::App& app, int& exit_code);
+void addStatusCommand(CLI::App& app, int& exit_code);
+void addStatsCommand(CLI::App& app, int& exit_code);
+
+}  // namespace corvee::cli

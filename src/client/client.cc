@@ -1,0 +1,414 @@
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <unordered_set>
+
+#include "client/client_impl.h"
+#include "corvee/errors.h"
+#include "platform/clock.h"
+#include "platform/hostname.h"
+
+namespace corvee {
+
+namespace detail {
+
+namespace asio = boost::asio;
+using protocol::Frame;
+using protocol::MsgType;
+
+namespace {
+
+void runCallbacks(const std::vector<std::function<void(const JobOutcome&)>>& callbacks, const JobOutcome& outcome) {
+  for (const auto& callback : callbacks) callback(outcome);
+}
+
+JobOutcome failedOutcome(const Status& why) {
+  JobOutcome outcome;
+  outcome.state = JobState::kFailed;
+  outcome.error_code = why.code();
+  outcome.error_message = why.message();
+  return outcome;
+}
+
+void refuseJob(const std::shared_ptr<JobShared>& job, const Status& why) {
+  runCallbacks(job->refuse(why), failedOutcome(why));
+}
+
+}  // namespace
+
+ClientImpl::ClientImpl(ClientOptions options) : options_(std::move(options)), work_(io_.get_executor()) {
+  if (options_.name.empty()) options_.name = defaultPeerName();
+  if (options_.max_in_flight == 0) options_.max_in_flight = 1;
+}
+
+ClientImpl::~ClientImpl() { shutdown(); }
+
+Status ClientImpl::start(const protocol::Endpoint& endpoint) {
+  net::LinkOptions link_options;
+  link_options.endpoint = endpoint;
+  link_options.name = options_.name;
+  link_options.role = protocol::Role::kClient;
+  link_options.reconnect_min = options_.reconnect_min;
+  link_options.reconnect_max = options_.reconnect_max;
+  std::weak_ptr<ClientImpl> weak = weak_from_this();
+  net::LinkCallbacks callbacks;
+  callbacks.on_ready = [this](const protocol::WelcomeMsg&) { onReady(); };
+  callbacks.on_frame = [this](const Frame& frame) { onFrame(frame); };
+  callbacks.on_lost = [this](const Status& why) { onLost(why); };
+  link_ = std::make_shared<net::BrokerLink>(io_, link_options, std::move(callbacks));
+  asio::post(io_, [link = link_] { link->start(); });
+  std::unique_lock lock(mutex_);
+  unreachable_since_ = systemClock().now();
+  thread_ = std::thread([this] { io_.run(); });
+  Status reachable = waitReachable(lock, [&] { return ready_; });
+  if (!reachable) {
+    lock.unlock();
+    shutdown();
+    return reachable;
+  }
+  return Status::ok();
+}
+
+void ClientImpl::shutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    closed_ = true;
+    changed_.notify_all();
+  }
+  if (link_) asio::post(io_, [link = link_] { link->stop(); });
+  work_.reset();
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+  // Everything still waiting learns it will not be answered.
+  Status closed = Status::error(errc::kUnavailable, "the client was closed before the job finished");
+  std::map<std::uint32_t, Pending> pending;
+  std::unordered_map<JobId, std::shared_ptr<JobShared>> waiting;
+  {
+    std::lock_guard lock(mutex_);
+    pending.swap(pending_);
+    waiting.swap(waiting_);
+  }
+  for (auto& [rid, p] : pending) {
+    if (p.job) refuseJob(p.job, closed);
+    if (p.reply) p.reply(nullptr, closed);
+  }
+  for (auto& [id, job] : waiting) refuseJob(job, closed);
+}
+
+Status ClientImpl::unreachableLocked() const {
+  if (closed_) return Status::error(errc::kUnavailable, "the client is closed");
+  if (ready_ || systemClock().now() - unreachable_since_ < options_.connect_timeout) return Status::ok();
+  std::string why = last_error_.isOk() ? std::string("no answer") : last_error_.toString();
+  return Status::error(errc::kUnavailable, "cannot reach the broker at " + options_.endpoint + " within " +
+                                               std::to_string(options_.connect_timeout.count()) + " ms (" + why + ")");
+}
+
+Status ClientImpl::unreachable() {
+  std::lock_guard lock(mutex_);
+  return unreachableLocked();
+}
+
+Status ClientImpl::waitReachable(std::unique_lock<std::mutex>& lock, const std::function<bool()>& done) {
+  while (!done()) {
+    if (Status down = unreachableLocked(); !down) return down;
+    changed_.wait_for(lock, std::chrono::milliseconds(20));
+  }
+  return Status::ok();
+}
+
+std::uint32_t ClientImpl::enqueueLocked(Pending pending) {
+  std::uint32_t rid = next_request_++;
+  if (next_request_ == 0) next_request_ = 1;  // 0 is reserved for pushes
+  // The frame was encoded with a placeholder id; patch in the real one (bytes 5..8).
+  for (int i = 0; i < 4; ++i) pending.frame[5 + i] = static_cast<char>((rid >> (8 * i)) & 0xff);
+  staged_ += pending.frame;
+  pending_.emplace(rid, std::move(pending));
+  wakeNetwork();
+  return rid;
+}
+
+void ClientImpl::wakeNetwork() {
+  if (wake_posted_) return;
+  wake_posted_ = true;
+  asio::post(io_, [this] { sendStaged(); });
+}
+
+void ClientImpl::sendStaged() {
+  std::string frames;
+  {
+    std::lock_guard lock(mutex_);
+    wake_posted_ = false;
+    if (!ready_) return;  // onReady() sends every pending request again
+    frames.swap(staged_);
+  }
+  link_->output() += frames;
+  link_->flush();
+}
+
+JobHandle ClientImpl::submit(std::string_view task, std::string payload, const SubmitOptions& options) {
+  auto job = std::make_shared<JobShared>();
+  job->client = weak_from_this();
+  JobHandle handle(job);
+  auto refuse = [&](const char* code, std::string message) {
+    refuseJob(job, Status::error(code, std::move(message)));
+    return handle;
+  };
+  if (task.empty() || task.size() > 255) return refuse(errc::kBadRequest, "the task name must be 1 to 255 bytes");
+  auto limit = [](std::chrono::milliseconds d) {
+    return static_cast<std::uint32_t>(std::clamp<long long>(d.count(), 0, UINT32_MAX));
+  };
+  protocol::SubmitMsg msg;
+  msg.task = task;
+  msg.payload.data = payload;
+  msg.priority = options.priority;
+  msg.timeout_ms = limit(options.timeout);
+  msg.run_timeout_ms = limit(options.run_timeout);
+  msg.assign_timeout_ms = limit(options.assign_timeout);
+  Pending pending;
+  protocol::encode(pending.frame, 0, msg);
+  pending.job = job;
+
+  std::unique_lock lock(mutex_);
+  if (closed_) {
+    lock.unlock();
+    return refuse(errc::kUnavailable, "the client is closed");
+  }
+  std::uint32_t max_payload = link_ && ready_ ? link_->maxPayload() : 0;
+  if (max_payload > 0 && payload.size() > max_payload) {
+    lock.unlock();
+    return refuse(errc::kPayloadTooLarge, "payload of " + std::to_string(payload.size()) +
+                                              " bytes exceeds the broker's limit of " + std::to_string(max_payload));
+  }
+  // Flow control: at most max_in_flight unacknowledged submissions.
+  Status room = waitReachable(lock, [&] { return unacked_submits_ < options_.max_in_flight; });
+  if (!room) {
+    lock.unlock();
+    refuseJob(job, room);
+    return handle;
+  }
+  ++unacked_submits_;
+  enqueueLocked(std::move(pending));
+  return handle;
+}
+
+JobHandle ClientImpl::watch(JobId id) {
+  auto job = std::make_shared<JobShared>();
+  job->client = weak_from_this();
+  job->acked = true;
+  job->id = id;
+  JobHandle handle(job);
+  Pending pending;
+  protocol::encode(pending.frame, 0, protocol::SubscribeMsg{id});
+  pending.job = job;
+  std::lock_guard lock(mutex_);
+  if (closed_) {
+    refuseJob(job, Status::error(errc::kUnavailable, "the client is closed"));
+    return handle;
+  }
+  waiting_[id] = job;
+  enqueueLocked(std::move(pending));
+  return handle;
+}
+
+Result<std::string> ClientImpl::request(std::string frame, MsgType expect) {
+  struct Reply {
+    bool done = false;
+    Status error;
+    std::string body;
+  };
+  auto reply = std::make_shared<Reply>();
+  Pending pending;
+  pending.frame = std::move(frame);
+  pending.reply = [this, reply, expect](const Frame* frame, const Status& error) {
+    std::lock_guard lock(mutex_);
+    reply->done = true;
+    if (frame == nullptr) {
+      reply->error = error;
+    } else if (frame->type != static_cast<std::uint8_t>(expect)) {
+      reply->error = Status::error(errc::kBadRequest, std::string("unexpected reply ") + protocol::msgTypeName(frame->type));
+    } else {
+      reply->body.assign(frame->body);
+    }
+    changed_.notify_all();
+  };
+  std::unique_lock lock(mutex_);
+  if (closed_) return Status::error(errc::kUnavailable, "the client is closed");
+  std::uint32_t rid = enqueueLocked(std::move(pending));
+  Status reachable = waitReachable(lock, [&] { return reply->done; });
+  if (!reachable) {
+    pending_.erase(rid);
+    return reachable;
+  }
+  if (!reply->error.isOk()) return reply->error;
+  return std::move(reply->body);
+}
+
+Result<JobInfo> ClientImpl::status(JobId id) {
+  std::string frame;
+  protocol::encode(frame, 0, protocol::StatusMsg{id});
+  Result<std::string> body = request(std::move(frame), MsgType::kJobInfo);
+  if (!body) return body.status();
+  auto msg = protocol::decode<protocol::JobInfoMsg>(*body);
+  if (!msg) return msg.status();
+  JobInfo info;
+  info.id = msg->job_id;
+  info.task = std::string(msg->task);
+  info.state = static_cast<JobState>(msg->state);
+  info.priority = msg->priority;
+  info.attempt = msg->attempt;
+  info.submitted_ms = msg->submitted_ms;
+  info.started_ms = msg->started_ms;
+  info.finished_ms = msg->finished_ms;
+  info.worker = std::string(msg->worker);
+  info.result = std::string(msg->result.data);
+  info.error_code = std::string(msg->error_code);
+  info.error_message = std::string(msg->error_message);
+  return info;
+}
+
+Result<std::string> ClientImpl::stats() {
+  std::string frame;
+  protocol::encode(frame, 0, protocol::StatsMsg{});
+  Result<std::string> body = request(std::move(frame), MsgType::kStatsReply);
+  if (!body) return body.status();
+  auto msg = protocol::decode<protocol::StatsReplyMsg>(*body);
+  if (!msg) return msg.status();
+  return std::string(msg->json.data);
+}
+
+// ---- network thread ----
+
+void ClientImpl::onReady() {
+  std::string frames;
+  {
+    std::lock_guard lock(mutex_);
+    ready_ = true;
+    ever_ready_ = true;
+    staged_.clear();  // everything staged is also in pending_, sent below in request order
+    std::unordered_set<const JobShared*> in_pending;
+    for (const auto& [rid, pending] : pending_) {
+      frames += pending.frame;
+      if (pending.job) in_pending.insert(pending.job.get());
+    }
+    // Results we still wait for may have been pushed to the lost connection: ask again.
+    for (const auto& [id, job] : waiting_) {
+      if (!in_pending.count(job.get())) protocol::encode(frames, 0, protocol::SubscribeMsg{id});
+    }
+    changed_.notify_all();
+  }
+  link_->output() += frames;
+  link_->flush();
+}
+
+void ClientImpl::onLost(const Status& why) {
+  std::lock_guard lock(mutex_);
+  if (ready_) unreachable_since_ = systemClock().now();
+  ready_ = false;
+  last_error_ = why;
+  changed_.notify_all();
+}
+
+void ClientImpl::onFrame(const Frame& frame) {
+  auto type = static_cast<MsgType>(frame.type);
+  if (type == MsgType::kResult) {
+    auto msg = protocol::decode<protocol::ResultMsg>(frame.body);
+    if (!msg) {
+      spdlog::warn("ignoring malformed RESULT from the broker: {}", msg.status().toString());
+      return;
+    }
+    std::shared_ptr<JobShared> job;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = waiting_.find(msg->job_id);
+      if (it == waiting_.end()) return;  // a duplicate after a resubscription
+      job = std::move(it->second);
+      waiting_.erase(it);
+    }
+    JobOutcome outcome;
+    outcome.id = msg->job_id;
+    outcome.state = static_cast<JobState>(msg->state);
+    outcome.attempt = msg->attempt;
+    outcome.result = std::string(msg->result.data);
+    outcome.error_code = std::string(msg->error_code);
+    outcome.error_message = std::string(msg->error_message);
+    runCallbacks(job->settle(outcome), outcome);
+    return;
+  }
+  if (frame.request_id == 0) return;  // a push this version does not define for clients
+  Pending pending;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(frame.request_id);
+    if (it == pending_.end()) return;  // answered before a reconnection already
+    pending = std::move(it->second);
+    pending_.erase(it);
+  }
+  Status error;
+  if (type == MsgType::kError) {
+    auto msg = protocol::decode<protocol::ErrorMsg>(frame.body);
+    error = msg ? Status::error(std::string(msg->code), std::string(msg->message))
+                : Status::error(errc::kBadRequest, "malformed ERROR from the broker");
+  }
+  if (pending.reply) {
+    pending.reply(error.isOk() ? &frame : nullptr, error);
+    return;
+  }
+  if (!pending.job) return;
+  if (type == MsgType::kSubmitted) {
+    auto msg = protocol::decode<protocol::SubmittedMsg>(frame.body);
+    {
+      std::lock_guard lock(mutex_);
+      --unacked_submits_;
+      if (msg) waiting_[msg->job_id] = pending.job;
+      changed_.notify_all();
+    }
+    std::lock_guard lock(pending.job->mutex);
+    if (msg) {
+      pending.job->acked = true;
+      pending.job->id = msg->job_id;
+    } else {
+      pending.job->refused = msg.status();
+    }
+    pending.job->changed.notify_all();
+    return;
+  }
+  if (!error.isOk()) {
+    {
+      std::lock_guard lock(mutex_);
+      bool was_submit = !pending.job->acked;
+      if (was_submit) --unacked_submits_;
+      if (!was_submit) waiting_.erase(pending.job->id);
+      changed_.notify_all();
+    }
+    refuseJob(pending.job, error);
+  }
+  // OK to a SUBSCRIBE: the RESULT follows.
+}
+
+}  // namespace detail
+
+// ---- public face ----
+
+Result<std::unique_ptr<Client>> Client::connect(ClientOptions options) {
+  auto endpoint = protocol::parseEndpoint(options.endpoint);
+  if (!endpoint) return endpoint.status();
+  auto impl = std::make_shared<detail::ClientImpl>(std::move(options));
+  Status started = impl->start(*endpoint);
+  if (!started) return started;
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+Client::Client(std::shared_ptr<detail::ClientImpl> impl) : impl_(std::move(impl)) {}
+Client::~Client() {
+  if (impl_) impl_->shutdown();
+}
+
+JobHandle Client::submit(std::string_view task, std::string payload, const SubmitOptions& options) {
+  return impl_->submit(task, std::move(payload), options);
+}
+JobHandle Client::watch(JobId id) { return impl_->watch(id); }
+Result<JobInfo> Client::status(JobId id) { return impl_->status(id); }
+Result<std::string> Client::stats() { return impl_->stats(); }
+
+}  // namespace corvee

@@ -1,0 +1,230 @@
+#include "net/broker_link.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace corvee::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using Steady = std::chrono::steady_clock;  // asio's timers run on it; only for heartbeat bookkeeping
+
+namespace {
+constexpr std::size_t kReadChunk = 64 * 1024;
+// The broker is trusted to respect its own max_payload; this bound only stops a stream that is not
+// Corvee at all from making us buffer gigabytes.
+constexpr std::uint32_t kFrameLimit = 1u << 30;
+}  // namespace
+
+BrokerLink::BrokerLink(asio::io_context& io, LinkOptions options, LinkCallbacks callbacks)
+    : io_(io),
+      options_(std::move(options)),
+      callbacks_(std::move(callbacks)),
+      socket_(io),
+      retry_timer_(io),
+      heartbeat_timer_(io),
+      connect_timer_(io),
+      decoder_(kFrameLimit),
+      backoff_(options_.reconnect_min),
+      jitter_(std::random_device{}()) {}
+
+void BrokerLink::start() { connect(); }
+
+void BrokerLink::stop() {
+  stopped_ = true;
+  boost::system::error_code ignored;
+  retry_timer_.cancel();
+  heartbeat_timer_.cancel();
+  connect_timer_.cancel();
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+void BrokerLink::connect() {
+  if (stopped_) return;
+  boost::system::error_code error;
+  tcp::resolver resolver(io_);
+  auto addresses = resolver.resolve(options_.endpoint.host, std::to_string(options_.endpoint.port), error);
+  if (error) {
+    lose(Status::error("unavailable", "cannot resolve " + options_.endpoint.host + ": " + error.message()));
+    return;
+  }
+  socket_ = tcp::socket(io_);
+  connect_timer_.expires_after(options_.connect_attempt_timeout);
+  connect_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+    if (!e && !self->connected_) {
+      boost::system::error_code ignored;
+      self->socket_.close(ignored);  // the pending connect completes with operation_aborted
+    }
+  });
+  asio::async_connect(socket_, addresses,
+                      [self = shared_from_this()](const boost::system::error_code& e, const tcp::endpoint&) {
+                        self->onConnected(e);
+                      });
+}
+
+void BrokerLink::onConnected(const boost::system::error_code& error) {
+  connect_timer_.cancel();
+  if (stopped_) return;
+  if (error) {
+    lose(Status::error("unavailable", "cannot connect to " + options_.endpoint.toString() + ": " + error.message()));
+    return;
+  }
+  connected_ = true;
+  boost::system::error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  decoder_ = protocol::FrameDecoder(kFrameLimit);
+  output_.clear();
+  writing_.clear();
+  protocol::HelloMsg hello;
+  hello.role = static_cast<std::uint8_t>(options_.role);
+  hello.name = std::string_view(options_.name).substr(0, 255);
+  protocol::encode(output_, 0, hello);
+  last_read_ = last_write_ = Steady::now();
+  flush();
+  readSome();
+}
+
+void BrokerLink::readSome() {
+  if (reading_ || !connected_) return;
+  reading_ = true;
+  char* area = decoder_.prepare(kReadChunk);
+  socket_.async_read_some(asio::buffer(area, decoder_.writable()),
+                          [self = shared_from_this(), gen = generation_](const boost::system::error_code& e,
+                                                                         std::size_t n) {
+                            if (gen != self->generation_) return;  // a read from a session already lost
+                            self->reading_ = false;
+                            self->onRead(e, n);
+                          });
+}
+
+void BrokerLink::onRead(const boost::system::error_code& error, std::size_t n) {
+  if (stopped_) return;
+  if (error) {
+    lose(Status::error("unavailable", "connection to " + options_.endpoint.toString() + " lost: " + error.message()));
+    return;
+  }
+  last_read_ = Steady::now();
+  decoder_.commit(n);
+  std::uint64_t gen = generation_;
+  protocol::Frame frame;
+  for (;;) {
+    auto event = decoder_.next(frame);
+    if (event == protocol::DecodeEvent::kNeedMore) break;
+    if (event != protocol::DecodeEvent::kFrame) {
+      lose(Status::error("bad_request", "the broker sent a malformed or oversized frame"));
+      return;
+    }
+    auto type = static_cast<protocol::MsgType>(frame.type);
+    if (!ready_) {
+      if (type == protocol::MsgType::kWelcome) {
+        auto welcome = protocol::decode<protocol::WelcomeMsg>(frame.body);
+        if (!welcome) {
+          lose(welcome.status());
+          return;
+        }
+        ready_ = true;
+        backoff_ = options_.reconnect_min;
+        max_payload_ = welcome->max_payload;
+        if (welcome->heartbeat_ms > 0) heartbeat_ = std::chrono::milliseconds(welcome->heartbeat_ms);
+        if (welcome->peer_timeout_ms > 0) peer_timeout_ = std::chrono::milliseconds(welcome->peer_timeout_ms);
+        armHeartbeat();
+        if (callbacks_.on_ready) callbacks_.on_ready(*welcome);
+        flush();
+        readSome();
+        return;
+      }
+      if (type == protocol::MsgType::kError) {
+        auto err = protocol::decode<protocol::ErrorMsg>(frame.body);
+        Status why = err ? Status::error(std::string(err->code), std::string(err->message))
+                         : Status::error("bad_request", "malformed ERROR from broker");
+        spdlog::error("broker refused the handshake: {}", why.toString());
+        lose(why);
+        return;
+      }
+      continue;
+    }
+    if (type == protocol::MsgType::kPing) {
+      protocol::encode(output_, frame.request_id, protocol::PongMsg{});
+      continue;
+    }
+    if (type == protocol::MsgType::kPong) continue;
+    if (callbacks_.on_frame) callbacks_.on_frame(frame);
+    if (gen != generation_ || stopped_) return;  // the callback stopped or lost the link
+  }
+  flush();
+  readSome();
+}
+
+void BrokerLink::flush() {
+  if (writing_now_ || !connected_ || output_.empty()) return;
+  writing_.clear();
+  writing_.swap(output_);
+  writing_now_ = true;
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this(), gen = generation_](const boost::system::error_code& e, std::size_t) {
+                      if (gen != self->generation_) return;
+                      self->writing_now_ = false;
+                      self->onWrite(e);
+                    });
+}
+
+void BrokerLink::onWrite(const boost::system::error_code& error) {
+  if (stopped_) return;
+  if (error) {
+    lose(Status::error("unavailable", "connection to " + options_.endpoint.toString() + " lost: " + error.message()));
+    return;
+  }
+  last_write_ = Steady::now();
+  flush();
+}
+
+void BrokerLink::lose(const Status& why) {
+  bool was_ready = ready_;
+  ++generation_;
+  connected_ = false;
+  ready_ = false;
+  writing_now_ = false;
+  reading_ = false;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  heartbeat_timer_.cancel();
+  output_.clear();
+  writing_.clear();
+  if (was_ready) spdlog::warn("{}; reconnecting", why.toString());
+  if (callbacks_.on_lost) callbacks_.on_lost(why);
+  scheduleReconnect();
+}
+
+void BrokerLink::scheduleReconnect() {
+  if (stopped_) return;
+  // Full jitter over [backoff/2, backoff], then double up to the cap.
+  auto half = backoff_.count() / 2;
+  std::uniform_int_distribution<long> pick(half, std::max<long>(half, backoff_.count()));
+  retry_timer_.expires_after(std::chrono::milliseconds(pick(jitter_)));
+  backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
+  retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+    if (!e) self->connect();
+  });
+}
+
+void BrokerLink::armHeartbeat() {
+  heartbeat_timer_.expires_after(heartbeat_ / 2);
+  heartbeat_timer_.async_wait([self = shared_from_this(), gen = generation_](const boost::system::error_code& e) {
+    if (e || gen != self->generation_ || self->stopped_) return;
+    auto now = Steady::now();
+    if (now - self->last_read_ > self->peer_timeout_) {
+      self->lose(Status::error("unavailable", "the broker was silent for more than " +
+                                                  std::to_string(self->peer_timeout_.count()) + " ms"));
+      return;
+    }
+    if (now - self->last_write_ >= self->heartbeat_ && self->output_.empty() && !self->writing_now_) {
+      protocol::encode(self->output_, 0, protocol::PingMsg{});
+      self->flush();
+    }
+    self->armHeartbeat();
+  });
+}
+
+}  // namespace corvee::net

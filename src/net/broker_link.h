@@ -1,0 +1,95 @@
+// BrokerLink: a client's or worker's connection to the broker.
+//
+// Lives on one Boost.Asio io_context and is used only from that context's thread. It connects,
+// sends HELLO, and once WELCOME arrives reports `on_ready`; then it hands every frame to
+// `on_frame`, answers PINGs, sends a PING when it has been quiet, and treats a broker silent past
+// the agreed timeout as gone. When the connection fails or drops it reports `on_lost` and tries
+// again with exponential backoff (with jitter, so a restarted broker is not hit by every peer at
+// the same instant), until stop().
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "corvee/status.h"
+#include "protocol/constants.h"
+#include "protocol/endpoint.h"
+#include "protocol/frame_decoder.h"
+#include "protocol/messages.h"
+
+namespace corvee::net {
+
+struct LinkOptions {
+  protocol::Endpoint endpoint;
+  std::string name;
+  protocol::Role role = protocol::Role::kClient;
+  std::chrono::milliseconds reconnect_min{50};
+  std::chrono::milliseconds reconnect_max{2000};
+  // A connect attempt that has not completed by then is abandoned and retried.
+  std::chrono::milliseconds connect_attempt_timeout{3000};
+};
+
+struct LinkCallbacks {
+  std::function<void(const protocol::WelcomeMsg&)> on_ready;
+  std::function<void(const protocol::Frame&)> on_frame;  // every frame after WELCOME, PONG excepted
+  std::function<void(const Status&)> on_lost;             // called once per lost (or failed) session
+};
+
+class BrokerLink : public std::enable_shared_from_this<BrokerLink> {
+ public:
+  BrokerLink(boost::asio::io_context& io, LinkOptions options, LinkCallbacks callbacks);
+  void start();
+  void stop();
+  bool ready() const { return ready_; }
+  // Frames appended here are sent by flush(). Only meaningful while ready(): frames buffered while
+  // disconnected are discarded at the next connection, and owners resend from their own state.
+  std::string& output() { return output_; }
+  void flush();
+  // Bytes buffered or being written; owners use it for flow control.
+  std::size_t pendingBytes() const { return output_.size() + writing_.size(); }
+  std::uint32_t maxPayload() const { return max_payload_; }
+  // Counts sessions: a frame received in one session must not be answered in the next.
+  std::uint64_t generation() const { return generation_; }
+
+ private:
+  void connect();
+  void onConnected(const boost::system::error_code& error);
+  void readSome();
+  void onRead(const boost::system::error_code& error, std::size_t n);
+  void onWrite(const boost::system::error_code& error);
+  void lose(const Status& why);
+  void scheduleReconnect();
+  void armHeartbeat();
+
+  boost::asio::io_context& io_;
+  LinkOptions options_;
+  LinkCallbacks callbacks_;
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer retry_timer_;
+  boost::asio::steady_timer heartbeat_timer_;
+  boost::asio::steady_timer connect_timer_;
+  protocol::FrameDecoder decoder_;
+  std::string output_;
+  std::string writing_;
+  bool connected_ = false;
+  bool ready_ = false;
+  bool reading_ = false;
+  bool writing_now_ = false;
+  bool stopped_ = false;
+  std::uint64_t generation_ = 0;
+  std::chrono::milliseconds backoff_;
+  std::minstd_rand jitter_;
+  std::uint32_t max_payload_ = 0;
+  std::chrono::milliseconds heartbeat_{1000};
+  std::chrono::milliseconds peer_timeout_{5000};
+  std::chrono::steady_clock::time_point last_read_;
+  std::chrono::steady_clock::time_point last_write_;
+};
+
+}  // namespace corvee::net

@@ -1,0 +1,237 @@
+// The protocol's messages as structs, with one encoder and one decoder for all of them.
+//
+// Each struct names its wire type and lists its fields in wire order in `fields()`, which both
+// directions share, so the encoder and decoder cannot drift apart. String fields are views: when
+// decoding they point into the frame (copy what you keep); when encoding they point at the
+// caller's data. docs/protocol.md, section 4, is the reference for every layout.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "corvee/status.h"
+#include "protocol/constants.h"
+#include "protocol/frame_decoder.h"
+#include "protocol/wire.h"
+
+namespace corvee::protocol {
+
+struct HelloMsg {
+  static constexpr MsgType kType = MsgType::kHello;
+  std::uint32_t magic = kMagic;
+  std::uint16_t version = kVersion;
+  std::uint8_t role = 0;
+  std::string_view name;
+  template <typename F> void fields(F&& f) { f(magic); f(version); f(role); f(name); }
+};
+
+struct WelcomeMsg {
+  static constexpr MsgType kType = MsgType::kWelcome;
+  std::uint16_t version = kVersion;
+  std::uint32_t heartbeat_ms = 0;
+  std::uint32_t peer_timeout_ms = 0;
+  std::uint32_t max_payload = 0;
+  std::string_view broker;
+  template <typename F> void fields(F&& f) { f(version); f(heartbeat_ms); f(peer_timeout_ms); f(max_payload); f(broker); }
+};
+
+struct PingMsg {
+  static constexpr MsgType kType = MsgType::kPing;
+  template <typename F> void fields(F&&) {}
+};
+
+struct PongMsg {
+  static constexpr MsgType kType = MsgType::kPong;
+  template <typename F> void fields(F&&) {}
+};
+
+struct ErrorMsg {
+  static constexpr MsgType kType = MsgType::kError;
+  std::string_view code;
+  std::string_view message;
+  template <typename F> void fields(F&& f) { f(code); f(message); }
+};
+
+struct OkMsg {
+  static constexpr MsgType kType = MsgType::kOk;
+  template <typename F> void fields(F&&) {}
+};
+
+// `bytes` fields are a distinct type so the codec knows to use a u32 length.
+struct Bytes {
+  std::string_view data;
+};
+
+struct SubmitMsg {
+  static constexpr MsgType kType = MsgType::kSubmit;
+  std::string_view task;
+  Bytes payload;
+  std::int32_t priority = 0;
+  std::uint32_t timeout_ms = 0;
+  std::uint32_t run_timeout_ms = 0;
+  std::uint32_t assign_timeout_ms = 0;
+  template <typename F> void fields(F&& f) { f(task); f(payload); f(priority); f(timeout_ms); f(run_timeout_ms); f(assign_timeout_ms); }
+};
+
+struct SubmittedMsg {
+  static constexpr MsgType kType = MsgType::kSubmitted;
+  std::uint64_t job_id = 0;
+  template <typename F> void fields(F&& f) { f(job_id); }
+};
+
+struct SubscribeMsg {
+  static constexpr MsgType kType = MsgType::kSubscribe;
+  std::uint64_t job_id = 0;
+  template <typename F> void fields(F&& f) { f(job_id); }
+};
+
+struct ResultMsg {
+  static constexpr MsgType kType = MsgType::kResult;
+  std::uint64_t job_id = 0;
+  std::uint8_t state = 0;
+  std::uint32_t attempt = 0;
+  Bytes result;
+  std::string_view error_code;
+  std::string_view error_message;
+  template <typename F> void fields(F&& f) { f(job_id); f(state); f(attempt); f(result); f(error_code); f(error_message); }
+};
+
+struct StatusMsg {
+  static constexpr MsgType kType = MsgType::kStatus;
+  std::uint64_t job_id = 0;
+  template <typename F> void fields(F&& f) { f(job_id); }
+};
+
+struct JobInfoMsg {
+  static constexpr MsgType kType = MsgType::kJobInfo;
+  std::uint64_t job_id = 0;
+  std::string_view task;
+  std::uint8_t state = 0;
+  std::int32_t priority = 0;
+  std::uint32_t attempt = 0;
+  std::uint64_t submitted_ms = 0;
+  std::uint64_t started_ms = 0;
+  std::uint64_t finished_ms = 0;
+  std::string_view worker;
+  Bytes result;
+  std::string_view error_code;
+  std::string_view error_message;
+  template <typename F> void fields(F&& f) {
+    f(job_id); f(task); f(state); f(priority); f(attempt); f(submitted_ms); f(started_ms);
+    f(finished_ms); f(worker); f(result); f(error_code); f(error_message);
+  }
+};
+
+struct StatsMsg {
+  static constexpr MsgType kType = MsgType::kStats;
+  template <typename F> void fields(F&&) {}
+};
+
+struct StatsReplyMsg {
+  static constexpr MsgType kType = MsgType::kStatsReply;
+  Bytes json;
+  template <typename F> void fields(F&& f) { f(json); }
+};
+
+struct RegisterMsg {
+  static constexpr MsgType kType = MsgType::kRegister;
+  std::uint32_t slots = 0;
+  std::vector<std::string> tasks;
+  template <typename F> void fields(F&& f) { f(slots); f(tasks); }
+};
+
+struct AssignMsg {
+  static constexpr MsgType kType = MsgType::kAssign;
+  std::uint64_t job_id = 0;
+  std::uint32_t attempt = 0;
+  std::string_view task;
+  Bytes payload;
+  std::uint32_t run_timeout_ms = 0;
+  template <typename F> void fields(F&& f) { f(job_id); f(attempt); f(task); f(payload); f(run_timeout_ms); }
+};
+
+struct CompleteMsg {
+  static constexpr MsgType kType = MsgType::kComplete;
+  std::uint64_t job_id = 0;
+  std::uint32_t attempt = 0;
+  Bytes result;
+  template <typename F> void fields(F&& f) { f(job_id); f(attempt); f(result); }
+};
+
+struct FailMsg {
+  static constexpr MsgType kType = MsgType::kFail;
+  std::uint64_t job_id = 0;
+  std::uint32_t attempt = 0;
+  std::string_view code;
+  std::string_view message;
+  template <typename F> void fields(F&& f) { f(job_id); f(attempt); f(code); f(message); }
+};
+
+struct CancelMsg {
+  static constexpr MsgType kType = MsgType::kCancel;
+  std::uint64_t job_id = 0;
+  std::uint32_t attempt = 0;
+  std::string_view code;
+  template <typename F> void fields(F&& f) { f(job_id); f(attempt); f(code); }
+};
+
+struct DrainMsg {
+  static constexpr MsgType kType = MsgType::kDrain;
+  template <typename F> void fields(F&&) {}
+};
+
+namespace detail {
+struct FieldWriter {
+  WireWriter& w;
+  void operator()(std::uint8_t v) { w.u8(v); }
+  void operator()(std::uint16_t v) { w.u16(v); }
+  void operator()(std::uint32_t v) { w.u32(v); }
+  void operator()(std::uint64_t v) { w.u64(v); }
+  void operator()(std::int32_t v) { w.i32(v); }
+  void operator()(std::string_view v) { w.str(v); }
+  void operator()(Bytes v) { w.bytes(v.data); }
+  void operator()(const std::vector<std::string>& v) { w.strList(v); }
+};
+struct FieldReader {
+  WireReader& r;
+  void operator()(std::uint8_t& v) { v = r.u8(); }
+  void operator()(std::uint16_t& v) { v = r.u16(); }
+  void operator()(std::uint32_t& v) { v = r.u32(); }
+  void operator()(std::uint64_t& v) { v = r.u64(); }
+  void operator()(std::int32_t& v) { v = r.i32(); }
+  void operator()(std::string_view& v) { v = r.str(); }
+  void operator()(Bytes& v) { v.data = r.bytes(); }
+  void operator()(std::vector<std::string>& v) { v = r.strList(); }
+};
+// Writes the frame header with a placeholder length and returns where the length goes.
+std::size_t beginFrame(std::string& out, MsgType type, std::uint32_t request_id);
+void endFrame(std::string& out, std::size_t start);
+}  // namespace detail
+
+// Appends one complete frame carrying `msg` to `out`.
+// REQUIRES: every str field is at most 65535 bytes (callers validate user input first).
+template <typename Msg>
+void encode(std::string& out, std::uint32_t request_id, Msg msg) {
+  std::size_t start = detail::beginFrame(out, Msg::kType, request_id);
+  WireWriter writer(out);
+  msg.fields(detail::FieldWriter{writer});
+  detail::endFrame(out, start);
+}
+
+// Decodes a frame's body as `Msg`. Fails with bad_request when the body does not match the layout
+// exactly (too short, or bytes left over).
+template <typename Msg>
+Result<Msg> decode(std::string_view body) {
+  Msg msg;
+  WireReader reader(body);
+  msg.fields(detail::FieldReader{reader});
+  if (!reader.exhausted()) {
+    return Status::error("bad_request", std::string("malformed ") + msgTypeName(static_cast<std::uint8_t>(Msg::kType)) +
+                                            " body (" + std::to_string(body.size()) + " bytes)");
+  }
+  return msg;
+}
+
+}  // namespace corvee::protocol

@@ -1,0 +1,30 @@
+// JobRecord: everything about a job that must survive a broker restart.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "corvee/job.h"
+
+namespace corvee {
+
+struct JobRecord {
+  JobId id = 0;
+  std::string task;
+  std::string payload;
+  std::int32_t priority = 0;
+  JobState state = JobState::kQueued;
+  std::uint32_t attempt = 0;  // attempts started so far; the current attempt's fencing token
+  std::uint32_t timeout_ms = 0;         // global limit, 0 = none
+  std::uint32_t run_timeout_ms = 0;     // per-attempt run limit, 0 = none
+  std::uint32_t assign_timeout_ms = 0;  // limit on waiting in the queue, 0 = none
+  std::uint64_t submitted_ms = 0;       // wall clock, Unix milliseconds
+  std::uint64_t started_ms = 0;         // start of the current or last attempt
+  std::uint64_t finished_ms = 0;
+  std::string worker;         // name of the worker running or last running it
+  std::string result;         // when succeeded
+  std::string error_code;     // when failed
+  std::string error_message;  // when failed
+};
+
+}  // namespace corvee

@@ -1,0 +1,28 @@
+// MemoryStore: keeps the journal in memory. Nothing survives the process; for tests and for
+// `corvee broker --store memory`, where speed matters more than durability.
+#pragma once
+
+#include <map>
+
+#include "store/store.h"
+
+namespace corvee {
+
+class MemoryStore final : public Store {
+ public:
+  Result<JobId> recover(const std::function<void(JobRecord&&)>& visit) override;
+  void insert(const JobRecord& job) override;
+  void markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) override;
+  void markQueued(JobId id) override;
+  void markFinished(const JobRecord& job) override;
+  Status commit() override { return Status::ok(); }
+  Result<std::optional<JobRecord>> find(JobId id) override;
+  Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) override;
+  std::string describe() const override { return "memory"; }
+
+ private:
+  std::map<JobId, JobRecord> jobs_;  // ordered, so recover() visits in id order
+  JobId max_id_ = 0;
+};
+
+}  // namespace corvee

@@ -1,0 +1,59 @@
+// Store: the broker's durable journal of jobs, behind which memory, SQLite, PostgreSQL and Redis
+// backends sit.
+//
+// The broker keeps live jobs in memory and tells the store every change. Changes are buffered and
+// made durable together by commit(), which the broker calls once per turn of its event loop, before
+// it sends the acknowledgements for those changes (group commit). After a restart, recover() hands
+// back every unfinished job. Finished jobs stay findable until purged by retention.
+//
+// Not thread-safe: the broker's loop thread is the only caller. A backend that does slow I/O keeps
+// its own threads behind this interface.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "corvee/status.h"
+#include "store/job_record.h"
+
+namespace corvee {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Calls `visit` for every queued or running job, in id order, and returns the highest id the
+  // store ever held (0 when empty), so new ids never repeat old ones. Called once, before any write.
+  virtual Result<JobId> recover(const std::function<void(JobRecord&&)>& visit) = 0;
+
+  // Buffered changes; durable once commit() returns OK.
+  virtual void insert(const JobRecord& job) = 0;
+  // The job started attempt `attempt` on `worker`.
+  virtual void markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) = 0;
+  // The job went back to its queue (its worker was lost).
+  virtual void markQueued(JobId id) = 0;
+  // The job finished: state, attempt, result or error, finished_ms are taken from `job`.
+  virtual void markFinished(const JobRecord& job) = 0;
+
+  // Makes every buffered change durable. On failure the store refuses further writes until
+  // restart: the state on disk is unknown, and the broker must not acknowledge anything.
+  virtual Status commit() = 0;
+
+  // A job by id, finished or not; nullopt when unknown or purged.
+  virtual Result<std::optional<JobRecord>> find(JobId id) = 0;
+  // Deletes finished jobs that finished before `finished_before_ms`; returns how many.
+  virtual Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) = 0;
+
+  // "memory", "sqlite:PATH", ... for logs and stats.
+  virtual std::string describe() const = 0;
+};
+
+// Opens a store from its command-line spelling. "memory" is the only one so far.
+// Fails with bad_request naming the unknown kind.
+Result<std::unique_ptr<Store>> openStore(std::string_view spec);
+
+}  // namespace corvee

@@ -1,0 +1,74 @@
+#include "worker/builtin_tasks.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <thread>
+
+#include "corvee/errors.h"
+
+namespace corvee {
+
+Result<std::string> builtinEcho(JobContext& job) { return job.payload(); }
+
+Result<std::string> builtinReverse(JobContext& job) {
+  std::string reversed = job.payload();
+  std::reverse(reversed.begin(), reversed.end());
+  return reversed;
+}
+
+Result<std::string> builtinAdd(JobContext& job) {
+  auto doc = nlohmann::json::parse(job.payload(), nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_array()) {
+    return Status::error(errc::kHandlerError, "add expects a JSON array of numbers, like [5,6]");
+  }
+  // Integers add exactly as integers; any fraction makes the sum a floating-point number.
+  bool all_integers = true;
+  std::int64_t int_sum = 0;
+  double sum = 0;
+  for (const auto& item : doc) {
+    if (!item.is_number()) return Status::error(errc::kHandlerError, "add expects only numbers, got " + item.dump());
+    if (item.is_number_integer() && all_integers) {
+      std::int64_t v = item.get<std::int64_t>();
+      if (__builtin_add_overflow(int_sum, v, &int_sum)) all_integers = false;
+    } else {
+      all_integers = false;
+    }
+    sum += item.get<double>();
+  }
+  if (all_integers) return std::to_string(int_sum);
+  return nlohmann::json(sum).dump();
+}
+
+Result<std::string> builtinSleep(JobContext& job) {
+  long long ms = 0;
+  const std::string& text = job.payload();
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (ec != std::errc() || end != text.data() + text.size() || ms < 0) {
+    return Status::error(errc::kHandlerError, "sleep expects a number of milliseconds, got '" + text + "'");
+  }
+  // Sleep in short steps so a cancelled job gives its thread back promptly.
+  constexpr long long kStep = 10;
+  for (long long slept = 0; slept < ms; slept += kStep) {
+    if (job.cancelled()) return Status::error(errc::kHandlerError, "cancelled");
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(kStep, ms - slept)));
+  }
+  return "slept " + std::to_string(ms) + " ms";
+}
+
+Result<std::string> builtinFail(JobContext& job) {
+  return Status::error(errc::kHandlerError, "the fail task always fails" +
+                                                (job.payload().empty() ? std::string() : ": " + job.payload()));
+}
+
+void registerBuiltinTasks(Worker& worker) {
+  worker.handle("echo", builtinEcho);
+  worker.handle("reverse", builtinReverse);
+  worker.handle("add", builtinAdd);
+  worker.handle("sleep", builtinSleep);
+  worker.handle("fail", builtinFail);
+}
+
+}  // namespace corvee

@@ -1,0 +1,306 @@
+// Worker: one network thread speaks to the broker; `slots` threads run handlers. ASSIGN frames go
+// to a job queue the slot threads take from; results come back to the network thread, which sends
+// them only if the attempt still belongs to the current session (after a reconnection the broker
+// has already given the job to someone else, so a late result would be refused anyway).
+#include "corvee/worker.h"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <deque>
+#include <thread>
+#include <unordered_map>
+
+#include "corvee/errors.h"
+#include "net/broker_link.h"
+#include "platform/clock.h"
+#include "platform/hostname.h"
+
+namespace corvee {
+
+namespace detail {
+
+namespace asio = boost::asio;
+using protocol::Frame;
+using protocol::MsgType;
+
+class WorkerImpl {
+ public:
+  explicit WorkerImpl(WorkerOptions options) : options_(std::move(options)), work_(io_.get_executor()) {
+    if (options_.name.empty()) options_.name = defaultPeerName();
+    if (options_.slots == 0) options_.slots = 1;
+  }
+
+  void handle(std::string task, Handler handler) { handlers_[std::move(task)] = std::move(handler); }
+
+  Status run();
+  void stop() {
+    asio::post(io_, [this] { beginDrain(); });
+  }
+
+ private:
+  struct Running {
+    std::uint32_t attempt;
+    std::uint64_t generation;  // the link session it arrived on
+    std::shared_ptr<JobContext> context;
+  };
+  struct Done {
+    JobId id;
+    std::uint32_t attempt;
+    Result<std::string> result;
+  };
+
+  void onReady();
+  void onFrame(const Frame& frame);
+  void onLost(const Status& why);
+  void onDone(Done done);
+  void beginDrain();
+  void maybeFinishDrain();
+  void slotLoop();
+  Result<std::string> runHandler(JobContext& context);
+  void sendRegister();
+
+  WorkerOptions options_;
+  std::unordered_map<std::string, Handler> handlers_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::shared_ptr<net::BrokerLink> link_;
+
+  // Network thread only.
+  std::unordered_map<JobId, Running> running_;
+  bool draining_ = false;
+  bool ever_ready_ = false;
+  Status exit_status_;
+
+  // Shared with slot threads.
+  std::mutex mutex_;
+  std::condition_variable job_ready_;
+  std::deque<std::shared_ptr<JobContext>> jobs_;
+  bool slots_stop_ = false;
+};
+
+Status WorkerImpl::run() {
+  auto endpoint = protocol::parseEndpoint(options_.endpoint);
+  if (!endpoint) return endpoint.status();
+  net::LinkOptions link_options;
+  link_options.endpoint = *endpoint;
+  link_options.name = options_.name;
+  link_options.role = protocol::Role::kWorker;
+  link_options.reconnect_min = options_.reconnect_min;
+  link_options.reconnect_max = options_.reconnect_max;
+  net::LinkCallbacks callbacks;
+  callbacks.on_ready = [this](const protocol::WelcomeMsg&) { onReady(); };
+  callbacks.on_frame = [this](const Frame& frame) { onFrame(frame); };
+  callbacks.on_lost = [this](const Status& why) { onLost(why); };
+  link_ = std::make_shared<net::BrokerLink>(io_, link_options, std::move(callbacks));
+
+  std::optional<asio::signal_set> signals;
+  int signals_seen = 0;
+  std::function<void()> await_signal;
+  if (options_.handle_signals) {
+    signals.emplace(io_, SIGINT, SIGTERM);
+    await_signal = [&] {
+      signals->async_wait([&](const boost::system::error_code& error, int signal) {
+        if (error) return;
+        if (++signals_seen == 1) {
+          spdlog::info("signal {}: draining (finishing {} running jobs; signal again to cancel them)", signal,
+                       running_.size());
+          beginDrain();
+        } else {
+          spdlog::warn("signal {} again: cancelling running jobs", signal);
+          for (auto& [id, job] : running_) job.context->cancel();
+        }
+        await_signal();
+      });
+    };
+    await_signal();
+  }
+
+  asio::steady_timer connect_deadline(io_);
+  if (options_.connect_timeout.count() > 0) {
+    connect_deadline.expires_after(options_.connect_timeout);
+    connect_deadline.async_wait([this](const boost::system::error_code& error) {
+      if (error || ever_ready_) return;
+      exit_status_ = Status::error(errc::kUnavailable, "cannot reach the broker at " + options_.endpoint + " within " +
+                                                           std::to_string(options_.connect_timeout.count()) + " ms");
+      link_->stop();
+      work_.reset();
+      io_.stop();
+    });
+  }
+
+  std::vector<std::thread> slots;
+  for (std::uint32_t i = 0; i < options_.slots; ++i) slots.emplace_back([this] { slotLoop(); });
+  link_->start();
+  io_.run();
+  {
+    std::lock_guard lock(mutex_);
+    slots_stop_ = true;
+    job_ready_.notify_all();
+  }
+  // Handlers still running after a forced stop are cancelled so their threads can end.
+  for (auto& [id, job] : running_) job.context->cancel();
+  for (auto& slot : slots) slot.join();
+  return exit_status_;
+}
+
+void WorkerImpl::sendRegister() {
+  protocol::RegisterMsg reg;
+  reg.slots = options_.slots;
+  for (const auto& [task, handler] : handlers_) reg.tasks.push_back(task);
+  protocol::encode(link_->output(), 0, reg);
+  if (draining_) protocol::encode(link_->output(), 0, protocol::DrainMsg{});
+  link_->flush();
+}
+
+void WorkerImpl::onReady() {
+  if (!ever_ready_) spdlog::info("connected to {} as {} with {} slots", options_.endpoint, options_.name, options_.slots);
+  ever_ready_ = true;
+  sendRegister();
+  maybeFinishDrain();
+}
+
+void WorkerImpl::onLost(const Status& why) {
+  // The broker puts this session's jobs back in the queue when it notices the loss; results of
+  // those attempts would be refused, so the attempts are cancelled now.
+  for (auto& [id, job] : running_) job.context->cancel();
+}
+
+void WorkerImpl::onFrame(const Frame& frame) {
+  switch (static_cast<MsgType>(frame.type)) {
+    case MsgType::kAssign: {
+      auto msg = protocol::decode<protocol::AssignMsg>(frame.body);
+      if (!msg) {
+        spdlog::error("malformed ASSIGN from the broker: {}", msg.status().toString());
+        return;
+      }
+      auto context = std::make_shared<JobContext>(msg->job_id, msg->attempt, std::string(msg->task),
+                                                  std::string(msg->payload.data));
+      running_[msg->job_id] = Running{msg->attempt, link_->generation(), context};
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(context));
+      job_ready_.notify_one();
+      return;
+    }
+    case MsgType::kCancel: {
+      auto msg = protocol::decode<protocol::CancelMsg>(frame.body);
+      if (!msg) return;
+      auto it = running_.find(msg->job_id);
+      if (it == running_.end() || it->second.attempt != msg->attempt) return;
+      spdlog::info("job {} attempt {} cancelled by the broker ({})", msg->job_id, msg->attempt, msg->code);
+      it->second.context->cancel();
+      return;
+    }
+    case MsgType::kError: {
+      auto msg = protocol::decode<protocol::ErrorMsg>(frame.body);
+      if (msg) spdlog::warn("broker: {}: {}", msg->code, msg->message);
+      return;
+    }
+    default:
+      return;  // OK to REGISTER/DRAIN, and pushes this version does not define for workers
+  }
+}
+
+void WorkerImpl::slotLoop() {
+  for (;;) {
+    std::shared_ptr<JobContext> context;
+    {
+      std::unique_lock lock(mutex_);
+      job_ready_.wait(lock, [&] { return slots_stop_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      context = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    Done done{context->id(), context->attempt(), runHandler(*context)};
+    asio::post(io_, [this, done = std::move(done)]() mutable { onDone(std::move(done)); });
+  }
+}
+
+Result<std::string> WorkerImpl::runHandler(JobContext& context) {
+  if (context.cancelled()) return Status::error(errc::kRunTimeout, "cancelled before it started");
+  auto it = handlers_.find(context.task());
+  if (it == handlers_.end()) {
+    return Status::error(errc::kNoHandler, "this worker has no handler for task '" + context.task() + "'");
+  }
+  try {
+    return it->second(context);
+  } catch (const std::exception& e) {
+    return Status::error(errc::kHandlerError, std::string("handler threw: ") + e.what());
+  } catch (...) {
+    return Status::error(errc::kHandlerError, "handler threw a non-standard exception");
+  }
+}
+
+void WorkerImpl::onDone(Done done) {
+  auto it = running_.find(done.id);
+  if (it == running_.end() || it->second.attempt != done.attempt) return;
+  bool current = it->second.generation == link_->generation() && link_->ready() && !it->second.context->cancelled();
+  running_.erase(it);
+  if (!current) {
+    spdlog::debug("dropping the result of job {} attempt {}: the broker no longer expects it", done.id, done.attempt);
+  } else if (done.result) {
+    std::string_view result = *done.result;
+    protocol::CompleteMsg msg{done.id, done.attempt, {result}};
+    if (link_->maxPayload() > 0 && result.size() > link_->maxPayload()) {
+      protocol::encode(link_->output(), 0,
+                       protocol::FailMsg{done.id, done.attempt, errc::kPayloadTooLarge,
+                                         "the result of " + std::to_string(result.size()) +
+                                             " bytes exceeds the broker's limit"});
+    } else {
+      protocol::encode(link_->output(), 0, msg);
+    }
+  } else {
+    const Status& error = done.result.status();
+    std::string message = error.message().substr(0, 65535);
+    std::string code = error.code().substr(0, 255);
+    protocol::encode(link_->output(), 0, protocol::FailMsg{done.id, done.attempt, code, message});
+  }
+  link_->flush();
+  maybeFinishDrain();
+}
+
+void WorkerImpl::beginDrain() {
+  if (draining_) return;
+  draining_ = true;
+  if (link_ && link_->ready()) {
+    protocol::encode(link_->output(), 0, protocol::DrainMsg{});
+    link_->flush();
+  }
+  maybeFinishDrain();
+}
+
+void WorkerImpl::maybeFinishDrain() {
+  if (!draining_ || !running_.empty()) return;
+  // Give the last results a moment to leave: close once the link's buffers are empty.
+  auto timer = std::make_shared<asio::steady_timer>(io_);
+  auto attempts = std::make_shared<int>(0);
+  auto check = std::make_shared<std::function<void()>>();
+  *check = [this, timer, attempts, check] {
+    if (link_->pendingBytes() == 0 || !link_->ready() || ++*attempts > 200) {
+      link_->stop();
+      work_.reset();
+      io_.stop();
+      *check = nullptr;  // breaks the self-reference
+      return;
+    }
+    timer->expires_after(std::chrono::milliseconds(10));
+    timer->async_wait([check](const boost::system::error_code&) {
+      if (*check) (*check)();
+    });
+  };
+  (*check)();
+}
+
+}  // namespace detail
+
+Worker::Worker(WorkerOptions options) : impl_(std::make_unique<detail::WorkerImpl>(std::move(options))) {}
+Worker::~Worker() = default;
+void Worker::handle(std::string task, Handler handler) { impl_->handle(std::move(task), std::move(handler)); }
+Status Worker::run() { return impl_->run(); }
+void Worker::stop() { impl_->stop(); }
+
+}  // namespace corvee
