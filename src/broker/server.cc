@@ -140,8 +140,10 @@ void Server::flushTurn() {
   for (PeerId peer : dirty) {
     auto it = connections_.find(peer);
     if (it == connections_.end()) continue;
-    it->second->in_dirty_list = false;
-    it->second->startWrite();
+    // Held here because startWrite() may close the connection, which erases it from the map.
+    std::shared_ptr<Connection> connection = it->second;
+    connection->in_dirty_list = false;
+    connection->startWrite();
   }
   armDeadlineTimer();
 }

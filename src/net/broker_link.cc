@@ -4,11 +4,12 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "platform/clock.h"
+
 namespace corvee::net {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using Steady = std::chrono::steady_clock;  // asio's timers run on it; only for heartbeat bookkeeping
 
 namespace {
 constexpr std::size_t kReadChunk = 64 * 1024;
@@ -81,7 +82,7 @@ void BrokerLink::onConnected(const boost::system::error_code& error) {
   hello.role = static_cast<std::uint8_t>(options_.role);
   hello.name = std::string_view(options_.name).substr(0, 255);
   protocol::encode(output_, 0, hello);
-  last_read_ = last_write_ = Steady::now();
+  last_read_ = last_write_ = systemClock().now();
   flush();
   readSome();
 }
@@ -105,7 +106,7 @@ void BrokerLink::onRead(const boost::system::error_code& error, std::size_t n) {
     lose(Status::error("unavailable", "connection to " + options_.endpoint.toString() + " lost: " + error.message()));
     return;
   }
-  last_read_ = Steady::now();
+  last_read_ = systemClock().now();
   decoder_.commit(n);
   std::uint64_t gen = generation_;
   protocol::Frame frame;
@@ -176,7 +177,7 @@ void BrokerLink::onWrite(const boost::system::error_code& error) {
     lose(Status::error("unavailable", "connection to " + options_.endpoint.toString() + " lost: " + error.message()));
     return;
   }
-  last_write_ = Steady::now();
+  last_write_ = systemClock().now();
   flush();
 }
 
@@ -213,7 +214,7 @@ void BrokerLink::armHeartbeat() {
   heartbeat_timer_.expires_after(heartbeat_ / 2);
   heartbeat_timer_.async_wait([self = shared_from_this(), gen = generation_](const boost::system::error_code& e) {
     if (e || gen != self->generation_ || self->stopped_) return;
-    auto now = Steady::now();
+    auto now = systemClock().now();
     if (now - self->last_read_ > self->peer_timeout_) {
       self->lose(Status::error("unavailable", "the broker was silent for more than " +
                                                   std::to_string(self->peer_timeout_.count()) + " ms"));

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "corvee/status.h"
+#include "platform/clock.h"
 #include "protocol/constants.h"
 #include "protocol/endpoint.h"
 #include "protocol/frame_decoder.h"
@@ -88,8 +89,8 @@ class BrokerLink : public std::enable_shared_from_this<BrokerLink> {
   std::uint32_t max_payload_ = 0;
   std::chrono::milliseconds heartbeat_{1000};
   std::chrono::milliseconds peer_timeout_{5000};
-  std::chrono::steady_clock::time_point last_read_;
-  std::chrono::steady_clock::time_point last_write_;
+  MonoTime last_read_;
+  MonoTime last_write_;
 };
 
 }  // namespace corvee::net

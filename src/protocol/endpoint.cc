@@ -18,6 +18,8 @@ Result<Endpoint> parseEndpoint(std::string_view text) {
   std::string_view port_text = rest.substr(colon + 1);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   if (host.empty()) return bad("no host");
+  // A bracket left over is half of an IPv6 address's pair ("[::1:80"), never part of a host name.
+  if (host.find_first_of("[]") != std::string_view::npos) return bad("unbalanced brackets around the host");
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
