@@ -9,7 +9,7 @@ namespace corvee::broker {
 
 struct BrokerOptions {
   std::string bind = "tcp://127.0.0.1:7600";
-  std::string store = "memory";
+  std::string store = "sqlite";  // "sqlite", "sqlite:PATH" or "memory"
   std::string name = "corvee";
   std::uint32_t max_payload = 16 * 1024 * 1024;       // bytes of payload or result per job
   std::uint64_t max_queued = 0;                       // queued jobs before SUBMIT is refused; 0 = no limit

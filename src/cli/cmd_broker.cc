@@ -19,6 +19,7 @@ struct BrokerArgs {
   std::uint64_t peer_timeout_ms = 5000;
   std::uint64_t result_ttl_s = 24 * 3600;
   std::string log_level = "info";
+  StoreSettings store;
 };
 
 int runBroker(BrokerArgs& args) {
@@ -31,10 +32,10 @@ int runBroker(BrokerArgs& args) {
     printError("--peer-timeout-ms must be longer than --heartbeat-ms");
     return kExitUsage;
   }
-  auto store = openStore(options.store);
+  auto store = openStore(options.store, args.store);
   if (!store) {
     printError(store.status().message());
-    return kExitUsage;
+    return store.status().code() == "bad_request" ? kExitUsage : kExitUnavailable;
   }
   boost::asio::io_context io;
   broker::Server server(io, options, **store, systemClock());
@@ -67,7 +68,14 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("broker", "run the broker");
   cmd->add_option("--bind", args->options.bind, "endpoint to listen on, tcp://HOST:PORT (port 0: any free port)")
       ->capture_default_str();
-  cmd->add_option("--store", args->options.store, "where jobs are kept: memory")->capture_default_str();
+  args->options.store = "sqlite";
+  cmd->add_option("--store", args->options.store,
+                  "where jobs are kept: sqlite (in --data-dir), sqlite:PATH, or memory (lost on exit)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", args->store.data_dir, "directory of the default sqlite store")->capture_default_str();
+  cmd->add_option("--sync", args->store.sync, "sqlite durability: full (fsync before each ack), normal, off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"full", "normal", "off"}));
   cmd->add_option("--name", args->options.name, "the broker's name in stats")->capture_default_str();
   cmd->add_option("--max-payload", args->options.max_payload, "largest payload or result, in bytes")
       ->capture_default_str()

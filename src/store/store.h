@@ -52,8 +52,15 @@ class Store {
   virtual std::string describe() const = 0;
 };
 
-// Opens a store from its command-line spelling. "memory" is the only one so far.
-// Fails with bad_request naming the unknown kind.
-Result<std::unique_ptr<Store>> openStore(std::string_view spec);
+// How `corvee broker` spells where the store lives.
+struct StoreSettings {
+  std::string data_dir = "corvee-data";  // for "sqlite": the database is DATA_DIR/corvee.db
+  std::string sync = "full";             // for SQLite: full, normal or off (docs/store-schema.md)
+};
+
+// Opens a store from its command-line spelling: "sqlite" (in settings.data_dir), "sqlite:PATH",
+// or "memory". Fails with bad_request for an unknown spelling, and with `unavailable` naming the
+// file when the database cannot be opened, is locked, damaged, or unwritable.
+Result<std::unique_ptr<Store>> openStore(std::string_view spec, const StoreSettings& settings = {});
 
 }  // namespace corvee

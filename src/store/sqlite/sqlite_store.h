@@ -1,0 +1,60 @@
+// SqliteStore: the embedded durable store (docs/store-schema.md). One SQLite database in WAL mode,
+// opened with an exclusive lock; all of a turn's changes go in one transaction.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace corvee {
+
+enum class SyncMode { kFull, kNormal, kOff };
+
+// "full", "normal", "off"; fails with bad_request otherwise.
+Result<SyncMode> parseSyncMode(std::string_view text);
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating if needed) the database at `path`. Fails with a message naming the file when it
+  // cannot be created or written, is not a Corvee database, is corrupt, or is locked by another
+  // broker.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, SyncMode sync);
+  ~SqliteStore() override;
+
+  Result<JobId> recover(const std::function<void(JobRecord&&)>& visit) override;
+  void insert(const JobRecord& job) override;
+  void markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) override;
+  void markQueued(JobId id) override;
+  void markFinished(const JobRecord& job) override;
+  Status commit() override;
+  Result<std::optional<JobRecord>> find(JobId id) override;
+  Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) override;
+  std::string describe() const override { return "sqlite:" + path_; }
+
+ private:
+  class Statement;
+  SqliteStore(sqlite3* db, std::string path);
+  Status prepareAll();
+  // Runs `sql` with no result rows. For schema and pragmas.
+  Status exec(const char* sql);
+  // Starts the turn's transaction if none is open. False once the store has failed.
+  bool beginIfNeeded();
+  // Records the first failure; every later write and commit() reports it.
+  void fail(const std::string& what);
+  Status sqliteError(const std::string& what) const;
+
+  sqlite3* db_;
+  std::string path_;
+  bool in_transaction_ = false;
+  JobId max_id_ = 0;
+  JobId committed_max_id_ = 0;
+  Status failed_;
+  std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, find_, purge_,
+      max_id_update_;
+};
+
+}  // namespace corvee
