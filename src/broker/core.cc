@@ -123,7 +123,10 @@ void Core::onPeerGone(PeerId id) {
       spdlog::warn("worker {} ({}) lost with {} running jobs; putting them back", peer.name, peer.remote,
                    peer.running.size());
     }
-    for (JobId job_id : peer.running) {
+    // Oldest first at the head: put back in descending id order, each in front of the last.
+    std::vector<JobId> lost(peer.running.begin(), peer.running.end());
+    std::sort(lost.begin(), lost.end(), std::greater<>());
+    for (JobId job_id : lost) {
       LiveJob& job = jobs_.at(job_id);
       TaskQueue& tq = taskQueue(job.rec.task);
       --tq.running;
@@ -419,7 +422,8 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
 void Core::addDeadlines(const LiveJob& job, MonoTime submitted_at) {
   const JobRecord& rec = job.rec;
   if (rec.timeout_ms > 0) deadlines_.add({submitted_at + Millis(rec.timeout_ms), rec.id, 0, DeadlineKind::kGlobal});
-  if (rec.assign_timeout_ms > 0) {
+  // The assign limit covers waiting for the first worker only; a job that ever started has met it.
+  if (rec.assign_timeout_ms > 0 && rec.attempt == 0) {
     deadlines_.add({submitted_at + Millis(rec.assign_timeout_ms), rec.id, rec.attempt, DeadlineKind::kAssign});
   }
 }

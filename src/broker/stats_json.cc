@@ -16,7 +16,7 @@ std::string Core::statsJson() const {
   json workers = json::array();
   std::uint64_t clients = 0;
   for (const auto& [id, peer] : peers_) {
-    if (!peer.registered) {
+    if (peer.role != protocol::Role::kWorker) {
       if (peer.greeted) ++clients;
       continue;
     }

@@ -12,7 +12,11 @@ namespace corvee::protocol {
 struct Endpoint {
   std::string host;
   std::uint16_t port = 0;
-  std::string toString() const { return "tcp://" + host + ":" + std::to_string(port); }
+  // IPv6 hosts are bracketed, as parseEndpoint() expects them.
+  std::string toString() const {
+    bool ipv6 = host.find(':') != std::string::npos;
+    return "tcp://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  }
 };
 
 // Parses "tcp://HOST:PORT" (HOST may be a name, an IPv4 address or a bracketed IPv6 address; PORT

@@ -1,0 +1,460 @@
+// Messages: every struct survives encode/decode, matches the layout in docs/protocol.md section 4,
+// and malformed bodies are refused with bad_request.
+#include "protocol/messages.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "corvee/job.h"
+#include "protocol/constants.h"
+#include "protocol/frame_decoder.h"
+
+namespace corvee::protocol {
+namespace {
+
+std::string bytesOf(std::initializer_list<int> values) {
+  std::string out;
+  for (int v : values) out.push_back(static_cast<char>(v));
+  return out;
+}
+
+std::string hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (!out.empty()) out.push_back(' ');
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+// ---- One sample of each message, with every field set to something other than its default, so
+// a field the codec dropped would show. Strings are static: message fields are views.
+
+template <typename Msg> Msg sample();
+// The body size the doc's layout gives for sample<Msg>(), worked out by hand from section 4.
+template <typename Msg> std::size_t documentedBodySize();
+
+template <> HelloMsg sample() { return {kMagic, 1, 2, "host:123"}; }
+template <> std::size_t documentedBodySize<HelloMsg>() { return 4 + 2 + 1 + (2 + 8); }
+
+template <> WelcomeMsg sample() { return {1, 1000, 5000, 16 << 20, "corvee"}; }
+template <> std::size_t documentedBodySize<WelcomeMsg>() { return 2 + 4 + 4 + 4 + (2 + 6); }
+
+template <> PingMsg sample() { return {}; }
+template <> std::size_t documentedBodySize<PingMsg>() { return 0; }
+
+template <> PongMsg sample() { return {}; }
+template <> std::size_t documentedBodySize<PongMsg>() { return 0; }
+
+template <> ErrorMsg sample() { return {"queue_full", "try later"}; }
+template <> std::size_t documentedBodySize<ErrorMsg>() { return (2 + 10) + (2 + 9); }
+
+template <> OkMsg sample() { return {}; }
+template <> std::size_t documentedBodySize<OkMsg>() { return 0; }
+
+template <> SubmitMsg sample() { return {"resize", {std::string_view("\0img\xff", 5)}, -7, 30000, 2000, 500}; }
+template <> std::size_t documentedBodySize<SubmitMsg>() { return (2 + 6) + (4 + 5) + 4 + 4 + 4 + 4; }
+
+template <> SubmittedMsg sample() { return {0x1122334455667788ULL}; }
+template <> std::size_t documentedBodySize<SubmittedMsg>() { return 8; }
+
+template <> SubscribeMsg sample() { return {42}; }
+template <> std::size_t documentedBodySize<SubscribeMsg>() { return 8; }
+
+template <> ResultMsg sample() { return {42, 4, 3, {"partial"}, "handler_error", "boom"}; }
+template <> std::size_t documentedBodySize<ResultMsg>() { return 8 + 1 + 4 + (4 + 7) + (2 + 13) + (2 + 4); }
+
+template <> StatusMsg sample() { return {43}; }
+template <> std::size_t documentedBodySize<StatusMsg>() { return 8; }
+
+template <> JobInfoMsg sample() {
+  return {44, "echo", 2, 9, 1, 1700000000000ULL, 1700000000100ULL, 0, "w1", {"res"}, "", ""};
+}
+template <> std::size_t documentedBodySize<JobInfoMsg>() {
+  return 8 + (2 + 4) + 1 + 4 + 4 + 8 + 8 + 8 + (2 + 2) + (4 + 3) + 2 + 2;
+}
+
+template <> StatsMsg sample() { return {}; }
+template <> std::size_t documentedBodySize<StatsMsg>() { return 0; }
+
+template <> StatsReplyMsg sample() { return {{R"({"broker":"corvee"})"}}; }
+template <> std::size_t documentedBodySize<StatsReplyMsg>() { return 4 + 19; }
+
+template <> RegisterMsg sample() { return {8, {"echo", "add", ""}}; }
+template <> std::size_t documentedBodySize<RegisterMsg>() { return 4 + 2 + (2 + 4) + (2 + 3) + (2 + 0); }
+
+template <> AssignMsg sample() { return {45, 2, "echo", {"payload"}, 1500}; }
+template <> std::size_t documentedBodySize<AssignMsg>() { return 8 + 4 + (2 + 4) + (4 + 7) + 4; }
+
+template <> CompleteMsg sample() { return {46, 3, {"result bytes"}}; }
+template <> std::size_t documentedBodySize<CompleteMsg>() { return 8 + 4 + (4 + 12); }
+
+template <> FailMsg sample() { return {47, 4, "handler_error", "division by zero"}; }
+template <> std::size_t documentedBodySize<FailMsg>() { return 8 + 4 + (2 + 13) + (2 + 16); }
+
+template <> CancelMsg sample() { return {48, 5, "run_timeout"}; }
+template <> std::size_t documentedBodySize<CancelMsg>() { return 8 + 4 + (2 + 11); }
+
+template <> DrainMsg sample() { return {}; }
+template <> std::size_t documentedBodySize<DrainMsg>() { return 0; }
+
+// Encodes `msg` and splits the frame again with the real decoder, checking the header.
+template <typename Msg>
+std::string encodeBody(const Msg& msg, std::uint32_t request_id) {
+  std::string wire;
+  encode(wire, request_id, msg);
+  FrameDecoder decoder(UINT32_MAX);
+  std::copy(wire.begin(), wire.end(), decoder.prepare(wire.size()));
+  decoder.commit(wire.size());
+  Frame frame;
+  EXPECT_EQ(decoder.next(frame), DecodeEvent::kFrame);
+  EXPECT_EQ(frame.type, static_cast<std::uint8_t>(Msg::kType));
+  EXPECT_EQ(frame.request_id, request_id);
+  EXPECT_EQ(decoder.buffered(), 0u);
+  return std::string(frame.body);
+}
+
+template <typename T>
+class MessageCodecTest : public ::testing::Test {};
+
+using AllMessages =
+    ::testing::Types<HelloMsg, WelcomeMsg, PingMsg, PongMsg, ErrorMsg, OkMsg, SubmitMsg, SubmittedMsg, SubscribeMsg,
+                     ResultMsg, StatusMsg, JobInfoMsg, StatsMsg, StatsReplyMsg, RegisterMsg, AssignMsg, CompleteMsg,
+                     FailMsg, CancelMsg, DrainMsg>;
+TYPED_TEST_SUITE(MessageCodecTest, AllMessages);
+
+TYPED_TEST(MessageCodecTest, BodyHasTheDocumentedLayoutSize) {
+  EXPECT_EQ(encodeBody(sample<TypeParam>(), 1).size(), documentedBodySize<TypeParam>());
+}
+
+TYPED_TEST(MessageCodecTest, RoundTripReencodesToTheSameBytes) {
+  std::string body = encodeBody(sample<TypeParam>(), 0xfeedbeef);
+  auto decoded = decode<TypeParam>(body);
+  ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
+  EXPECT_EQ(hex(encodeBody(*decoded, 0xfeedbeef)), hex(body));
+}
+
+TYPED_TEST(MessageCodecTest, TrailingBytesAreBadRequest) {
+  std::string body = encodeBody(sample<TypeParam>(), 1) + "x";
+  auto decoded = decode<TypeParam>(body);
+  ASSERT_FALSE(decoded.isOk());
+  EXPECT_EQ(decoded.status().code(), "bad_request");
+  EXPECT_NE(decoded.status().message().find(msgTypeName(static_cast<std::uint8_t>(TypeParam::kType))),
+            std::string::npos)
+      << decoded.status().message();
+}
+
+TYPED_TEST(MessageCodecTest, EveryTruncationIsBadRequest) {
+  std::string body = encodeBody(sample<TypeParam>(), 1);
+  // Empty-bodied messages cannot be cut short; for them the empty body is the one valid input.
+  EXPECT_TRUE(decode<TypeParam>(body.substr(0, body.size())).isOk());
+  for (std::size_t n = 0; n < body.size(); ++n) {
+    auto decoded = decode<TypeParam>(body.substr(0, n));
+    ASSERT_FALSE(decoded.isOk()) << "a body cut to " << n << " of " << body.size() << " bytes was accepted";
+    EXPECT_EQ(decoded.status().code(), "bad_request");
+  }
+}
+
+// ---- Field by field: the typed tests prove symmetry; these prove the values come back.
+
+template <typename Msg>
+Msg roundTrip(const Msg& msg, std::string& storage) {
+  storage = encodeBody(msg, 7);
+  auto decoded = decode<Msg>(storage);
+  EXPECT_TRUE(decoded.isOk()) << decoded.status().toString();
+  return decoded.isOk() ? *decoded : Msg{};
+}
+
+TEST(MessageFieldsTest, Hello) {
+  std::string s;
+  auto m = roundTrip(sample<HelloMsg>(), s);
+  EXPECT_EQ(m.magic, kMagic);
+  EXPECT_EQ(m.version, 1);
+  EXPECT_EQ(m.role, 2);
+  EXPECT_EQ(m.name, "host:123");
+}
+
+TEST(MessageFieldsTest, Welcome) {
+  std::string s;
+  auto m = roundTrip(sample<WelcomeMsg>(), s);
+  EXPECT_EQ(m.version, 1);
+  EXPECT_EQ(m.heartbeat_ms, 1000u);
+  EXPECT_EQ(m.peer_timeout_ms, 5000u);
+  EXPECT_EQ(m.max_payload, 16u << 20);
+  EXPECT_EQ(m.broker, "corvee");
+}
+
+TEST(MessageFieldsTest, Error) {
+  std::string s;
+  auto m = roundTrip(sample<ErrorMsg>(), s);
+  EXPECT_EQ(m.code, "queue_full");
+  EXPECT_EQ(m.message, "try later");
+}
+
+TEST(MessageFieldsTest, Submit) {
+  std::string s;
+  auto m = roundTrip(sample<SubmitMsg>(), s);
+  EXPECT_EQ(m.task, "resize");
+  EXPECT_EQ(m.payload.data, std::string_view("\0img\xff", 5));
+  EXPECT_EQ(m.priority, -7);
+  EXPECT_EQ(m.timeout_ms, 30000u);
+  EXPECT_EQ(m.run_timeout_ms, 2000u);
+  EXPECT_EQ(m.assign_timeout_ms, 500u);
+}
+
+TEST(MessageFieldsTest, SubmittedSubscribeStatus) {
+  std::string s1, s2, s3;
+  EXPECT_EQ(roundTrip(sample<SubmittedMsg>(), s1).job_id, 0x1122334455667788ULL);
+  EXPECT_EQ(roundTrip(sample<SubscribeMsg>(), s2).job_id, 42u);
+  EXPECT_EQ(roundTrip(sample<StatusMsg>(), s3).job_id, 43u);
+}
+
+TEST(MessageFieldsTest, Result) {
+  std::string s;
+  auto m = roundTrip(sample<ResultMsg>(), s);
+  EXPECT_EQ(m.job_id, 42u);
+  EXPECT_EQ(m.state, static_cast<std::uint8_t>(JobState::kFailed));
+  EXPECT_EQ(m.attempt, 3u);
+  EXPECT_EQ(m.result.data, "partial");
+  EXPECT_EQ(m.error_code, "handler_error");
+  EXPECT_EQ(m.error_message, "boom");
+}
+
+TEST(MessageFieldsTest, JobInfo) {
+  std::string s;
+  auto m = roundTrip(sample<JobInfoMsg>(), s);
+  EXPECT_EQ(m.job_id, 44u);
+  EXPECT_EQ(m.task, "echo");
+  EXPECT_EQ(m.state, 2);
+  EXPECT_EQ(m.priority, 9);
+  EXPECT_EQ(m.attempt, 1u);
+  EXPECT_EQ(m.submitted_ms, 1700000000000ULL);
+  EXPECT_EQ(m.started_ms, 1700000000100ULL);
+  EXPECT_EQ(m.finished_ms, 0u);
+  EXPECT_EQ(m.worker, "w1");
+  EXPECT_EQ(m.result.data, "res");
+  EXPECT_EQ(m.error_code, "");
+  EXPECT_EQ(m.error_message, "");
+}
+
+TEST(MessageFieldsTest, StatsReply) {
+  std::string s;
+  EXPECT_EQ(roundTrip(sample<StatsReplyMsg>(), s).json.data, R"({"broker":"corvee"})");
+}
+
+TEST(MessageFieldsTest, Register) {
+  std::string s;
+  auto m = roundTrip(sample<RegisterMsg>(), s);
+  EXPECT_EQ(m.slots, 8u);
+  EXPECT_EQ(m.tasks, (std::vector<std::string>{"echo", "add", ""}));
+}
+
+TEST(MessageFieldsTest, Assign) {
+  std::string s;
+  auto m = roundTrip(sample<AssignMsg>(), s);
+  EXPECT_EQ(m.job_id, 45u);
+  EXPECT_EQ(m.attempt, 2u);
+  EXPECT_EQ(m.task, "echo");
+  EXPECT_EQ(m.payload.data, "payload");
+  EXPECT_EQ(m.run_timeout_ms, 1500u);
+}
+
+TEST(MessageFieldsTest, CompleteFailCancel) {
+  std::string s1, s2, s3;
+  auto c = roundTrip(sample<CompleteMsg>(), s1);
+  EXPECT_EQ(c.job_id, 46u);
+  EXPECT_EQ(c.attempt, 3u);
+  EXPECT_EQ(c.result.data, "result bytes");
+  auto f = roundTrip(sample<FailMsg>(), s2);
+  EXPECT_EQ(f.job_id, 47u);
+  EXPECT_EQ(f.attempt, 4u);
+  EXPECT_EQ(f.code, "handler_error");
+  EXPECT_EQ(f.message, "division by zero");
+  auto k = roundTrip(sample<CancelMsg>(), s3);
+  EXPECT_EQ(k.job_id, 48u);
+  EXPECT_EQ(k.attempt, 5u);
+  EXPECT_EQ(k.code, "run_timeout");
+}
+
+TEST(MessageFieldsTest, LargeBytesFieldRoundTrips) {
+  // A bytes field longer than any str (u32 count) must keep its full length.
+  std::string big(70000, 'q');
+  CompleteMsg msg{1, 1, {big}};
+  std::string s;
+  EXPECT_EQ(roundTrip(msg, s).result.data.size(), 70000u);
+}
+
+// ---- Malformed bodies beyond plain truncation.
+
+TEST(MessageDecodeTest, StrListCountPastTheEndIsBadRequest) {
+  // REGISTER claiming three task names but carrying one.
+  std::string body = bytesOf({0x01, 0x00, 0x00, 0x00, 0x03, 0x00, 0x01, 0x00, 'a'});
+  auto decoded = decode<RegisterMsg>(body);
+  ASSERT_FALSE(decoded.isOk());
+  EXPECT_EQ(decoded.status().code(), "bad_request");
+}
+
+TEST(MessageDecodeTest, BytesCountPastTheEndIsBadRequest) {
+  // COMPLETE whose result claims 4 GiB.
+  std::string body = bytesOf({1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 'r'});
+  auto decoded = decode<CompleteMsg>(body);
+  ASSERT_FALSE(decoded.isOk());
+  EXPECT_EQ(decoded.status().code(), "bad_request");
+}
+
+TEST(MessageDecodeTest, EmptyBodyForAMessageWithFieldsIsBadRequest) {
+  auto decoded = decode<SubmitMsg>("");
+  ASSERT_FALSE(decoded.isOk());
+  EXPECT_EQ(decoded.status().code(), "bad_request");
+}
+
+TEST(MessageEncodeTest, AppendsFramesToTheSameBuffer) {
+  // The broker batches many frames in one output buffer; encode must append, not overwrite.
+  std::string out;
+  encode(out, 1, PingMsg{});
+  encode(out, 2, SubscribeMsg{9});
+  EXPECT_EQ(hex(out), hex(bytesOf({5, 0, 0, 0, 0x03, 1, 0, 0, 0,  //
+                                   13, 0, 0, 0, 0x12, 2, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0})));
+}
+
+// ---- The numbers fixed by docs/protocol.md.
+
+TEST(ProtocolConstantsTest, MagicSpellsCRVEOnTheWire) {
+  std::string out;
+  WireWriter(out).u32(kMagic);
+  EXPECT_EQ(out, "CRVE");
+}
+
+TEST(ProtocolConstantsTest, MessageTypesMatchTheDoc) {
+  EXPECT_EQ(static_cast<int>(MsgType::kHello), 0x01);
+  EXPECT_EQ(static_cast<int>(MsgType::kWelcome), 0x02);
+  EXPECT_EQ(static_cast<int>(MsgType::kPing), 0x03);
+  EXPECT_EQ(static_cast<int>(MsgType::kPong), 0x04);
+  EXPECT_EQ(static_cast<int>(MsgType::kError), 0x05);
+  EXPECT_EQ(static_cast<int>(MsgType::kOk), 0x06);
+  EXPECT_EQ(static_cast<int>(MsgType::kSubmit), 0x10);
+  EXPECT_EQ(static_cast<int>(MsgType::kSubmitted), 0x11);
+  EXPECT_EQ(static_cast<int>(MsgType::kSubscribe), 0x12);
+  EXPECT_EQ(static_cast<int>(MsgType::kResult), 0x13);
+  EXPECT_EQ(static_cast<int>(MsgType::kStatus), 0x14);
+  EXPECT_EQ(static_cast<int>(MsgType::kJobInfo), 0x15);
+  EXPECT_EQ(static_cast<int>(MsgType::kStats), 0x16);
+  EXPECT_EQ(static_cast<int>(MsgType::kStatsReply), 0x17);
+  EXPECT_EQ(static_cast<int>(MsgType::kRegister), 0x20);
+  EXPECT_EQ(static_cast<int>(MsgType::kAssign), 0x21);
+  EXPECT_EQ(static_cast<int>(MsgType::kComplete), 0x22);
+  EXPECT_EQ(static_cast<int>(MsgType::kFail), 0x23);
+  EXPECT_EQ(static_cast<int>(MsgType::kCancel), 0x24);
+  EXPECT_EQ(static_cast<int>(MsgType::kDrain), 0x25);
+  EXPECT_EQ(static_cast<int>(Role::kClient), 1);
+  EXPECT_EQ(static_cast<int>(Role::kWorker), 2);
+  EXPECT_EQ(static_cast<int>(JobState::kQueued), 1);
+  EXPECT_EQ(static_cast<int>(JobState::kRunning), 2);
+  EXPECT_EQ(static_cast<int>(JobState::kSucceeded), 3);
+  EXPECT_EQ(static_cast<int>(JobState::kFailed), 4);
+}
+
+TEST(ProtocolConstantsTest, MsgTypeNames) {
+  EXPECT_STREQ(msgTypeName(0x10), "SUBMIT");
+  EXPECT_STREQ(msgTypeName(0x15), "JOB_INFO");
+  EXPECT_STREQ(msgTypeName(0x17), "STATS_REPLY");
+  EXPECT_STREQ(msgTypeName(0x7f), "unknown");
+}
+
+// ---- docs/protocol.md, section 7: the session byte by byte.
+
+// The SUBMIT example, exactly as the doc prints it.
+const std::string kDocSubmit = bytesOf({0x21, 0x00, 0x00, 0x00,                          // length 33
+                                        0x10,                                            // SUBMIT
+                                        0x01, 0x00, 0x00, 0x00,                          // request_id 1
+                                        0x04, 0x00, 0x65, 0x63, 0x68, 0x6f,              // task "echo"
+                                        0x02, 0x00, 0x00, 0x00, 0x68, 0x69,              // payload "hi"
+                                        0x00, 0x00, 0x00, 0x00,                          // priority 0
+                                        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // three limits
+                                        0x00, 0x00, 0x00, 0x00});
+
+TEST(DocExampleTest, SubmitEncodesToTheDocumentedBytes) {
+  SubmitMsg submit;
+  submit.task = "echo";
+  submit.payload.data = "hi";
+  std::string out;
+  encode(out, 1, submit);
+  EXPECT_EQ(hex(out), hex(kDocSubmit));
+  // The length field counts everything after itself.
+  EXPECT_EQ(out.size(), 4u + 33u);
+}
+
+TEST(DocExampleTest, DocumentedSubmitBytesDecode) {
+  FrameDecoder decoder(UINT32_MAX);
+  std::copy(kDocSubmit.begin(), kDocSubmit.end(), decoder.prepare(kDocSubmit.size()));
+  decoder.commit(kDocSubmit.size());
+  Frame frame;
+  ASSERT_EQ(decoder.next(frame), DecodeEvent::kFrame);
+  EXPECT_EQ(frame.type, 0x10);
+  EXPECT_EQ(frame.request_id, 1u);
+  auto submit = decode<SubmitMsg>(frame.body);
+  ASSERT_TRUE(submit.isOk()) << submit.status().toString();
+  EXPECT_EQ(submit->task, "echo");
+  EXPECT_EQ(submit->payload.data, "hi");
+  EXPECT_EQ(submit->priority, 0);
+  EXPECT_EQ(submit->timeout_ms, 0u);
+}
+
+TEST(DocExampleTest, SubmittedAndResultRepliesMatchTheDocumentedBytes) {
+  // "11 | 01 00 00 00 | <job_id u64>"
+  std::string submitted;
+  encode(submitted, 1, SubmittedMsg{5});
+  EXPECT_EQ(hex(submitted), hex(bytesOf({13, 0, 0, 0, 0x11, 1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0})));
+  // "13 | 00 00 00 00 | <job_id> 03 <attempt> 02 00 00 00 68 69 00 00 00 00"
+  ResultMsg result;
+  result.job_id = 5;
+  result.state = static_cast<std::uint8_t>(JobState::kSucceeded);
+  result.attempt = 1;
+  result.result.data = "hi";
+  std::string out;
+  encode(out, 0, result);
+  EXPECT_EQ(hex(out.substr(4)), hex(bytesOf({0x13, 0, 0, 0, 0,              // RESULT, request_id 0
+                                             5, 0, 0, 0, 0, 0, 0, 0, 0x03,  // job_id, succeeded
+                                             1, 0, 0, 0,                    // attempt
+                                             0x02, 0x00, 0x00, 0x00, 0x68, 0x69, 0x00, 0x00, 0x00, 0x00})));
+}
+
+// Reads the hex dump in section 7 of the doc itself, so the doc cannot drift from the code.
+TEST(DocExampleTest, TheDocsHexDumpIsWhatTheEncoderProduces) {
+  std::ifstream in(CORVEE_DOCS_DIR "/protocol.md");
+  ASSERT_TRUE(in) << "cannot open " << CORVEE_DOCS_DIR "/protocol.md";
+  std::string line;
+  bool in_section = false, in_block = false;
+  std::string dumped;
+  while (std::getline(in, line)) {
+    if (line.rfind("## 7.", 0) == 0) in_section = true;
+    if (!in_section) continue;
+    if (line.rfind("```", 0) == 0) {
+      if (in_block) break;
+      in_block = true;
+      continue;
+    }
+    if (!in_block) continue;
+    // Each line is hex byte pairs, then a description after the bytes.
+    std::istringstream words(line);
+    std::string word;
+    while (words >> word && word.size() == 2 && std::isxdigit(static_cast<unsigned char>(word[0])) &&
+           std::isxdigit(static_cast<unsigned char>(word[1]))) {
+      dumped.push_back(static_cast<char>(std::stoi(word, nullptr, 16)));
+    }
+  }
+  ASSERT_FALSE(dumped.empty()) << "no hex dump found in section 7";
+  EXPECT_EQ(hex(dumped), hex(kDocSubmit));
+}
+
+}  // namespace
+}  // namespace corvee::protocol
