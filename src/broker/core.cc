@@ -39,11 +39,9 @@ Status Core::recover() {
       store_.markQueued(rec.id);
       ++requeued;
     }
-    JobId id = rec.id;
-    LiveJob& job = jobs_[id];
-    job.rec = std::move(rec);
+    LiveJob& job = adopt(std::move(rec));
     // Limits keep counting from the original submission, as far as the wall clock can tell.
-    auto age = std::chrono::milliseconds(wall_now > job.rec.submitted_ms ? wall_now - job.rec.submitted_ms : 0);
+    auto age = std::chrono::milliseconds(wall_now > job.submitted_ms ? wall_now - job.submitted_ms : 0);
     addDeadlines(job, now - age);
     enqueue(job, false);
   }
@@ -128,17 +126,16 @@ void Core::onPeerGone(PeerId id) {
     std::sort(lost.begin(), lost.end(), std::greater<>());
     for (JobId job_id : lost) {
       LiveJob& job = jobs_.at(job_id);
-      TaskQueue& tq = taskQueue(job.rec.task);
-      --tq.running;
+      --job.queue->running;
       --counts_.running;
       job.worker = 0;
-      if (job.rec.attempt >= options_.max_attempts) {
+      if (job.attempt >= options_.max_attempts) {
         finish(job, JobState::kFailed, {}, errc::kWorkerLost,
-               "the workers running this job were lost " + std::to_string(job.rec.attempt) + " times");
+               "the workers running this job were lost " + std::to_string(job.attempt) + " times");
         continue;
       }
-      job.rec.state = JobState::kQueued;
-      store_.markQueued(job.rec.id);
+      job.state = JobState::kQueued;
+      store_.markQueued(job.id);
       enqueue(job, true);
     }
   }
@@ -200,9 +197,7 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
                      "the broker already holds " + std::to_string(counts_.queued) + " queued jobs");
   }
   JobId job_id = next_id_++;
-  LiveJob& job = jobs_[job_id];
-  job.owner = id;
-  JobRecord& rec = job.rec;
+  JobRecord rec;
   rec.id = job_id;
   rec.task = std::string(msg->task);
   rec.payload = std::string(msg->payload.data);
@@ -213,6 +208,8 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
   rec.assign_timeout_ms = msg->assign_timeout_ms;
   rec.submitted_ms = clock_.wallMillis();
   store_.insert(rec);
+  LiveJob& job = adopt(std::move(rec));
+  job.owner = id;
   addDeadlines(job, clock_.now());
   enqueue(job, false);
   send(id, frame.request_id, protocol::SubmittedMsg{job_id});
@@ -224,9 +221,9 @@ void Core::handleSubscribe(PeerId id, const Frame& frame) {
   auto live = jobs_.find(msg->job_id);
   if (live != jobs_.end()) {
     LiveJob& job = live->second;
-    if (job.owner != id && std::find(job.watchers.begin(), job.watchers.end(), id) == job.watchers.end()) {
-      job.watchers.push_back(id);
-    }
+    if (!job.watchers) job.watchers = std::make_unique<std::vector<PeerId>>();
+    auto& watchers = *job.watchers;
+    if (job.owner != id && std::find(watchers.begin(), watchers.end(), id) == watchers.end()) watchers.push_back(id);
     return send(id, frame.request_id, protocol::OkMsg{});
   }
   auto stored = store_.find(msg->job_id);
@@ -242,7 +239,7 @@ void Core::handleStatus(PeerId id, const Frame& frame) {
   auto msg = protocol::decode<protocol::StatusMsg>(frame.body);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
   auto live = jobs_.find(msg->job_id);
-  if (live != jobs_.end()) return sendJobInfo(id, frame.request_id, live->second.rec);
+  if (live != jobs_.end()) return sendJobInfo(id, frame.request_id, recordOf(live->second));
   auto stored = store_.find(msg->job_id);
   if (!stored) return sendError(id, frame.request_id, "internal", stored.status().toString());
   if (!stored->has_value()) {
@@ -292,8 +289,8 @@ void Core::handleRegister(PeerId id, Peer& peer, const Frame& frame) {
 Core::LiveJob* Core::fencedJob(PeerId worker, std::uint32_t request_id, JobId job_id, std::uint32_t attempt,
                                const char* what) {
   auto it = jobs_.find(job_id);
-  if (it != jobs_.end() && it->second.rec.state == JobState::kRunning && it->second.worker == worker &&
-      it->second.rec.attempt == attempt) {
+  if (it != jobs_.end() && it->second.state == JobState::kRunning && it->second.worker == worker &&
+      it->second.attempt == attempt) {
     return &it->second;
   }
   ++counts_.stale_refused;
@@ -341,12 +338,12 @@ void Core::handleDrain(PeerId id, Peer& peer, const Frame& frame) {
 // Job lifecycle.
 
 void Core::enqueue(LiveJob& job, bool at_front) {
-  TaskQueue& tq = taskQueue(job.rec.task);
+  TaskQueue& tq = *job.queue;
   job.ticket = next_ticket_++;
   if (at_front) {
-    tq.queue.pushFront(job.rec.id, job.rec.priority, job.ticket);
+    tq.queue.pushFront(job.id, job.priority, job.ticket);
   } else {
-    tq.queue.pushBack(job.rec.id, job.rec.priority, job.ticket);
+    tq.queue.pushBack(job.id, job.priority, job.ticket);
   }
   ++counts_.queued;
   if (!tq.dirty && !tq.workers.empty()) {
@@ -356,58 +353,57 @@ void Core::enqueue(LiveJob& job, bool at_front) {
 }
 
 void Core::assign(LiveJob& job, TaskQueue& tq, PeerId worker_id, Peer& worker) {
-  JobRecord& rec = job.rec;
   --counts_.queued;
   ++counts_.running;
   ++tq.running;
   job.ticket = 0;
   job.worker = worker_id;
-  rec.state = JobState::kRunning;
-  rec.attempt += 1;
-  rec.started_ms = clock_.wallMillis();
-  rec.worker = worker.name;
-  worker.running.insert(rec.id);
-  store_.markRunning(rec.id, rec.attempt, rec.worker, rec.started_ms);
-  if (rec.run_timeout_ms > 0) {
-    deadlines_.add({clock_.now() + Millis(rec.run_timeout_ms), rec.id, rec.attempt, DeadlineKind::kRun});
+  job.state = JobState::kRunning;
+  job.attempt += 1;
+  job.started_ms = clock_.wallMillis();
+  worker.running.insert(job.id);
+  store_.markRunning(job.id, job.attempt, worker.name, job.started_ms);
+  if (job.run_timeout_ms > 0) {
+    deadlines_.add({clock_.now() + Millis(job.run_timeout_ms), job.id, job.attempt, DeadlineKind::kRun});
   }
   protocol::AssignMsg assign;
-  assign.job_id = rec.id;
-  assign.attempt = rec.attempt;
-  assign.task = rec.task;
-  assign.payload.data = rec.payload;
-  assign.run_timeout_ms = rec.run_timeout_ms;
+  assign.job_id = job.id;
+  assign.attempt = job.attempt;
+  assign.task = tq.task;
+  assign.payload.data = job.payload;
+  assign.run_timeout_ms = job.run_timeout_ms;
   send(worker_id, 0, assign);
 }
 
 void Core::releaseFromWorker(LiveJob& job, std::string_view cancel_code) {
-  if (job.rec.state != JobState::kRunning || job.worker == 0) return;
+  if (job.state != JobState::kRunning || job.worker == 0) return;
   auto it = peers_.find(job.worker);
   if (it != peers_.end()) {
-    it->second.running.erase(job.rec.id);
+    it->second.running.erase(job.id);
     markWorkerTasksDirty(it->second);
-    if (!cancel_code.empty()) send(job.worker, 0, protocol::CancelMsg{job.rec.id, job.rec.attempt, cancel_code});
+    if (!cancel_code.empty()) send(job.worker, 0, protocol::CancelMsg{job.id, job.attempt, cancel_code});
   }
-  TaskQueue& tq = taskQueue(job.rec.task);
-  --tq.running;
+  --job.queue->running;
   --counts_.running;
   job.worker = 0;
 }
 
 void Core::finish(LiveJob& job, JobState state, std::string_view result, std::string_view code,
                   std::string_view message) {
-  JobRecord& rec = job.rec;
-  if (rec.state == JobState::kQueued) {
-    // Its queue entry dies with the ticket; the queue learns its live count dropped.
-    taskQueue(rec.task).queue.forget();
+  if (job.state == JobState::kQueued) {
+    // Its queue entry dies with the job; the queue learns its live count dropped.
+    job.queue->queue.forget();
     --counts_.queued;
   }
+  // Only what markFinished() and RESULT read: no copy of the task name on this hot path.
+  JobRecord rec;
+  rec.id = job.id;
+  rec.attempt = job.attempt;
   rec.state = state;
   rec.result = std::string(result);
   rec.error_code = std::string(code);
   rec.error_message = std::string(message);
   rec.finished_ms = clock_.wallMillis();
-  std::string().swap(rec.payload);
   store_.markFinished(rec);
   if (state == JobState::kSucceeded) {
     ++counts_.succeeded;
@@ -415,16 +411,52 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
     ++counts_.failed;
   }
   if (job.owner != 0) sendResult(job.owner, rec);
-  for (PeerId watcher : job.watchers) sendResult(watcher, rec);
-  jobs_.erase(rec.id);
+  if (job.watchers) {
+    for (PeerId watcher : *job.watchers) sendResult(watcher, rec);
+  }
+  jobs_.erase(job.id);
+}
+
+Core::LiveJob& Core::adopt(JobRecord&& rec) {
+  LiveJob& job = jobs_[rec.id];
+  job.id = rec.id;
+  job.queue = &taskQueue(rec.task);
+  job.payload = std::move(rec.payload);
+  job.submitted_ms = rec.submitted_ms;
+  job.started_ms = rec.started_ms;
+  job.priority = rec.priority;
+  job.attempt = rec.attempt;
+  job.timeout_ms = rec.timeout_ms;
+  job.run_timeout_ms = rec.run_timeout_ms;
+  job.assign_timeout_ms = rec.assign_timeout_ms;
+  job.state = rec.state;
+  return job;
+}
+
+JobRecord Core::recordOf(const LiveJob& job) const {
+  JobRecord rec;
+  rec.id = job.id;
+  rec.task = job.queue->task;
+  rec.priority = job.priority;
+  rec.state = job.state;
+  rec.attempt = job.attempt;
+  rec.timeout_ms = job.timeout_ms;
+  rec.run_timeout_ms = job.run_timeout_ms;
+  rec.assign_timeout_ms = job.assign_timeout_ms;
+  rec.submitted_ms = job.submitted_ms;
+  rec.started_ms = job.started_ms;
+  if (job.worker != 0) {
+    auto it = peers_.find(job.worker);
+    if (it != peers_.end()) rec.worker = it->second.name;
+  }
+  return rec;
 }
 
 void Core::addDeadlines(const LiveJob& job, MonoTime submitted_at) {
-  const JobRecord& rec = job.rec;
-  if (rec.timeout_ms > 0) deadlines_.add({submitted_at + Millis(rec.timeout_ms), rec.id, 0, DeadlineKind::kGlobal});
+  if (job.timeout_ms > 0) deadlines_.add({submitted_at + Millis(job.timeout_ms), job.id, 0, DeadlineKind::kGlobal});
   // The assign limit covers waiting for the first worker only; a job that ever started has met it.
-  if (rec.assign_timeout_ms > 0 && rec.attempt == 0) {
-    deadlines_.add({submitted_at + Millis(rec.assign_timeout_ms), rec.id, rec.attempt, DeadlineKind::kAssign});
+  if (job.assign_timeout_ms > 0 && job.attempt == 0) {
+    deadlines_.add({submitted_at + Millis(job.assign_timeout_ms), job.id, job.attempt, DeadlineKind::kAssign});
   }
 }
 
@@ -439,26 +471,26 @@ void Core::onDeadline(const Deadline& deadline) {
   LiveJob& job = it->second;
   switch (deadline.kind) {
     case DeadlineKind::kGlobal: {
-      bool was_running = job.rec.state == JobState::kRunning;
+      bool was_running = job.state == JobState::kRunning;
       releaseFromWorker(job, errc::kTimeout);
       finish(job, JobState::kFailed, {}, errc::kTimeout,
-             "no result within the job's timeout of " + std::to_string(job.rec.timeout_ms) + " ms" +
+             "no result within the job's timeout of " + std::to_string(job.timeout_ms) + " ms" +
                  (was_running ? " (it was running)" : " (it was still queued)"));
       return;
     }
     case DeadlineKind::kAssign:
       // Only while the job still waits for its first worker: once dealt, the limit is met.
-      if (job.rec.state != JobState::kQueued || job.rec.attempt != deadline.attempt) return;
+      if (job.state != JobState::kQueued || job.attempt != deadline.attempt) return;
       finish(job, JobState::kFailed, {}, errc::kAssignTimeout,
-             "no worker took the job within its assign timeout of " + std::to_string(job.rec.assign_timeout_ms) +
+             "no worker took the job within its assign timeout of " + std::to_string(job.assign_timeout_ms) +
                  " ms");
       return;
     case DeadlineKind::kRun:
-      if (job.rec.state != JobState::kRunning || job.rec.attempt != deadline.attempt) return;
+      if (job.state != JobState::kRunning || job.attempt != deadline.attempt) return;
       releaseFromWorker(job, errc::kRunTimeout);
       finish(job, JobState::kFailed, {}, errc::kRunTimeout,
-             "attempt " + std::to_string(job.rec.attempt) + " ran longer than the run timeout of " +
-                 std::to_string(job.rec.run_timeout_ms) + " ms");
+             "attempt " + std::to_string(job.attempt) + " ran longer than the run timeout of " +
+                 std::to_string(job.run_timeout_ms) + " ms");
       return;
   }
 }
@@ -528,7 +560,7 @@ void Core::markWorkerTasksDirty(const Peer& worker) {
 }
 
 Core::TaskQueue& Core::taskQueue(std::string_view task) {
-  auto it = queues_.find(std::string(task));
+  auto it = queues_.find(task);
   if (it != queues_.end()) return it->second;
   TaskQueue& tq = queues_[std::string(task)];
   tq.task = std::string(task);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -69,12 +70,25 @@ class Core {
   std::string statsJson() const;
 
  private:
+  struct TaskQueue;
+  // A queued or running job. Kept small, since a broker may hold millions: the task name lives in
+  // its TaskQueue, the worker's name in its Peer, and results go straight to the store.
   struct LiveJob {
-    JobRecord rec;
-    PeerId owner = 0;              // the connection that submitted it, 0 once gone
-    std::vector<PeerId> watchers;  // connections that sent SUBSCRIBE
+    JobId id = 0;
+    TaskQueue* queue = nullptr;    // the job's task
+    std::string payload;
+    PeerId owner = 0;              // the connection that submitted it; stale once that peer is gone
     PeerId worker = 0;             // when running: the worker's connection
     std::uint64_t ticket = 0;      // matches its queue entry while that entry is live
+    std::uint64_t submitted_ms = 0;
+    std::uint64_t started_ms = 0;
+    std::int32_t priority = 0;
+    std::uint32_t attempt = 0;     // attempts started; the running attempt's fencing token
+    std::uint32_t timeout_ms = 0;
+    std::uint32_t run_timeout_ms = 0;
+    std::uint32_t assign_timeout_ms = 0;
+    JobState state = JobState::kQueued;
+    std::unique_ptr<std::vector<PeerId>> watchers;  // SUBSCRIBE from other connections; rare
   };
   struct TaskQueue {
     std::string task;
@@ -113,10 +127,14 @@ class Core {
   void assign(LiveJob& job, TaskQueue& tq, PeerId worker_id, Peer& worker);
   // Finishes the job with `state` and notifies its owner and watchers; erases it.
   void finish(LiveJob& job, JobState state, std::string_view result, std::string_view code, std::string_view message);
+  // The job as the store and STATUS see it (without payload).
+  JobRecord recordOf(const LiveJob& job) const;
   // Takes a running job off its worker, telling the worker to drop it.
   void releaseFromWorker(LiveJob& job, std::string_view cancel_code);
   void onDeadline(const Deadline& deadline);
   void addDeadlines(const LiveJob& job, MonoTime submitted_at);
+  // Makes the live job for `rec`, taking its payload.
+  LiveJob& adopt(JobRecord&& rec);
   // Checks that `attempt` is the job's running attempt on `worker`; refuses with stale_attempt.
   LiveJob* fencedJob(PeerId worker, std::uint32_t request_id, JobId job_id, std::uint32_t attempt, const char* what);
 
@@ -142,7 +160,12 @@ class Core {
 
   std::unordered_map<PeerId, Peer> peers_;
   std::unordered_map<JobId, LiveJob> jobs_;       // queued and running jobs
-  std::unordered_map<std::string, TaskQueue> queues_;
+  // Task names to queues; heterogeneous lookup, so a string_view finds without allocating.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, TaskQueue, NameHash, std::equal_to<>> queues_;
   std::vector<TaskQueue*> dirty_;                 // queues with dirty == true
   DeadlineSet deadlines_;
   JobId next_id_ = 1;
