@@ -87,6 +87,7 @@ void Connection::onWrite(const boost::system::error_code& error) {
     return;
   }
   last_write_ = server_.clock().now();
+  writing_.clear();  // written: no longer pending
   startWrite();
   if (!reading_ && pendingBytes() < server_.outputHighWater() / 2) readSome();
 }

@@ -175,6 +175,7 @@ void Core::handleHello(PeerId id, Peer& peer, const Frame& frame) {
   welcome.heartbeat_ms = toMs(options_.heartbeat);
   welcome.peer_timeout_ms = toMs(options_.peer_timeout);
   welcome.max_payload = options_.max_payload;
+  welcome.store_id = store_.identity();
   welcome.broker = options_.name;
   send(id, frame.request_id, welcome);
 }

@@ -42,7 +42,7 @@ int runBroker(BrokerArgs& args) {
   auto bound = server.start();
   if (!bound) {
     printError(bound.status().message());
-    return kExitUnavailable;
+    return bound.status().code() == "bad_request" ? kExitUsage : kExitUnavailable;
   }
   // Tests and scripts read this line to learn the port when binding to port 0.
   std::cout << "corvee broker listening on " << bound->toString() << " (store: " << (*store)->describe() << ")"

@@ -1,6 +1,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "client/client_impl.h"
@@ -52,7 +53,7 @@ Status ClientImpl::start(const protocol::Endpoint& endpoint) {
   link_options.reconnect_max = options_.reconnect_max;
   std::weak_ptr<ClientImpl> weak = weak_from_this();
   net::LinkCallbacks callbacks;
-  callbacks.on_ready = [this](const protocol::WelcomeMsg&) { onReady(); };
+  callbacks.on_ready = [this](const protocol::WelcomeMsg& welcome) { onReady(welcome); };
   callbacks.on_frame = [this](const Frame& frame) { onFrame(frame); };
   callbacks.on_lost = [this](const Status& why) { onLost(why); };
   link_ = std::make_shared<net::BrokerLink>(io_, link_options, std::move(callbacks));
@@ -83,7 +84,7 @@ void ClientImpl::shutdown() {
   // Everything still waiting learns it will not be answered.
   Status closed = Status::error(errc::kUnavailable, "the client was closed before the job finished");
   std::map<std::uint32_t, Pending> pending;
-  std::unordered_map<JobId, std::shared_ptr<JobShared>> waiting;
+  std::unordered_map<JobId, std::vector<std::shared_ptr<JobShared>>> waiting;
   {
     std::lock_guard lock(mutex_);
     pending.swap(pending_);
@@ -93,7 +94,9 @@ void ClientImpl::shutdown() {
     if (p.job) refuseJob(p.job, closed);
     if (p.reply) p.reply(nullptr, closed);
   }
-  for (auto& [id, job] : waiting) refuseJob(job, closed);
+  for (auto& [id, jobs] : waiting) {
+    for (auto& job : jobs) refuseJob(job, closed);
+  }
 }
 
 Status ClientImpl::unreachableLocked() const {
@@ -117,13 +120,18 @@ Status ClientImpl::waitReachable(std::unique_lock<std::mutex>& lock, const std::
   return Status::ok();
 }
 
-std::uint32_t ClientImpl::enqueueLocked(Pending pending) {
+std::uint32_t ClientImpl::trackLocked(Pending&& pending) {
   std::uint32_t rid = next_request_++;
   if (next_request_ == 0) next_request_ = 1;  // 0 is reserved for pushes
   // The frame was encoded with a placeholder id; patch in the real one (bytes 5..8).
   for (int i = 0; i < 4; ++i) pending.frame[5 + i] = static_cast<char>((rid >> (8 * i)) & 0xff);
-  staged_ += pending.frame;
   pending_.emplace(rid, std::move(pending));
+  return rid;
+}
+
+std::uint32_t ClientImpl::enqueueLocked(Pending pending) {
+  std::uint32_t rid = trackLocked(std::move(pending));
+  staged_ += pending_.at(rid).frame;
   wakeNetwork();
   return rid;
 }
@@ -206,7 +214,7 @@ JobHandle ClientImpl::watch(JobId id) {
     refuseJob(job, Status::error(errc::kUnavailable, "the client is closed"));
     return handle;
   }
-  waiting_[id] = job;
+  waiting_[id].push_back(job);
   enqueueLocked(std::move(pending));
   return handle;
 }
@@ -279,10 +287,30 @@ Result<std::string> ClientImpl::stats() {
 
 // ---- network thread ----
 
-void ClientImpl::onReady() {
+void ClientImpl::onReady(const protocol::WelcomeMsg& welcome) {
   std::string frames;
+  std::vector<std::shared_ptr<JobShared>> lost;
+  Status gone;
   {
     std::lock_guard lock(mutex_);
+    if (store_id_ != 0 && welcome.store_id != store_id_) {
+      // The broker came back without our jobs (a memory store restarted): their ids may now name
+      // other jobs, so every job we wait for is lost. Unacknowledged submissions are simply sent
+      // again below, to the new store.
+      gone = Status::error(errc::kNotFound, "the broker restarted without its jobs (a new store); this job is lost");
+      for (auto& [id, jobs] : waiting_) lost.insert(lost.end(), jobs.begin(), jobs.end());
+      waiting_.clear();
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.job && it->second.job->acked) {
+          lost.push_back(it->second.job);
+          it = pending_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      spdlog::warn("broker store changed ({} -> {}): {} waiting jobs are lost", store_id_, welcome.store_id, lost.size());
+    }
+    store_id_ = welcome.store_id;
     ready_ = true;
     ever_ready_ = true;
     staged_.clear();  // everything staged is also in pending_, sent below in request order
@@ -292,11 +320,20 @@ void ClientImpl::onReady() {
       if (pending.job) in_pending.insert(pending.job.get());
     }
     // Results we still wait for may have been pushed to the lost connection: ask again.
-    for (const auto& [id, job] : waiting_) {
-      if (!in_pending.count(job.get())) protocol::encode(frames, 0, protocol::SubscribeMsg{id});
+    for (const auto& [id, jobs] : waiting_) {
+      for (const auto& job : jobs) {
+        if (in_pending.count(job.get())) continue;
+        // Registered as a request, so an ERROR (not_found: the job is gone) reaches the handle.
+        Pending pending;
+        protocol::encode(pending.frame, 0, protocol::SubscribeMsg{id});
+        pending.job = job;
+        std::uint32_t rid = trackLocked(std::move(pending));
+        frames += pending_.at(rid).frame;
+      }
     }
     changed_.notify_all();
   }
+  for (auto& job : lost) refuseJob(job, gone);
   link_->output() += frames;
   link_->flush();
 }
@@ -317,12 +354,12 @@ void ClientImpl::onFrame(const Frame& frame) {
       spdlog::warn("ignoring malformed RESULT from the broker: {}", msg.status().toString());
       return;
     }
-    std::shared_ptr<JobShared> job;
+    std::vector<std::shared_ptr<JobShared>> jobs;
     {
       std::lock_guard lock(mutex_);
       auto it = waiting_.find(msg->job_id);
       if (it == waiting_.end()) return;  // a duplicate after a resubscription
-      job = std::move(it->second);
+      jobs = std::move(it->second);
       waiting_.erase(it);
     }
     JobOutcome outcome;
@@ -332,7 +369,7 @@ void ClientImpl::onFrame(const Frame& frame) {
     outcome.result = std::string(msg->result.data);
     outcome.error_code = std::string(msg->error_code);
     outcome.error_message = std::string(msg->error_message);
-    runCallbacks(job->settle(outcome), outcome);
+    for (auto& job : jobs) runCallbacks(job->settle(outcome), outcome);
     return;
   }
   if (frame.request_id == 0) return;  // a push this version does not define for clients
@@ -360,7 +397,7 @@ void ClientImpl::onFrame(const Frame& frame) {
     {
       std::lock_guard lock(mutex_);
       --unacked_submits_;
-      if (msg) waiting_[msg->job_id] = pending.job;
+      if (msg) waiting_[msg->job_id].push_back(pending.job);
       changed_.notify_all();
     }
     std::lock_guard lock(pending.job->mutex);
@@ -378,7 +415,14 @@ void ClientImpl::onFrame(const Frame& frame) {
       std::lock_guard lock(mutex_);
       bool was_submit = !pending.job->acked;
       if (was_submit) --unacked_submits_;
-      if (!was_submit) waiting_.erase(pending.job->id);
+      if (!was_submit) {
+        auto it = waiting_.find(pending.job->id);
+        if (it != waiting_.end()) {
+          auto& jobs = it->second;
+          jobs.erase(std::remove(jobs.begin(), jobs.end(), pending.job), jobs.end());
+          if (jobs.empty()) waiting_.erase(it);
+        }
+      }
       changed_.notify_all();
     }
     refuseJob(pending.job, error);

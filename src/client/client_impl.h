@@ -68,12 +68,15 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     std::function<void(const protocol::Frame*, const Status&)> reply;
   };
 
-  // Queues a request under a fresh id and wakes the network thread. REQUIRES: mutex_ held.
+  // Gives a request a fresh id (patched into its frame) and records it as awaiting a reply.
+  // REQUIRES: mutex_ held.
+  std::uint32_t trackLocked(Pending&& pending);
+  // Tracks a request and hands its frame to the network thread. REQUIRES: mutex_ held.
   std::uint32_t enqueueLocked(Pending pending);
   void wakeNetwork();
   // Network thread.
   void sendStaged();
-  void onReady();
+  void onReady(const protocol::WelcomeMsg& welcome);
   void onFrame(const protocol::Frame& frame);
   void onLost(const Status& why);
   // Sends a request and waits for its reply frame's body (copied), failing with the broker's
@@ -97,12 +100,13 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   bool closed_ = false;
   Status last_error_;
   MonoTime unreachable_since_;  // when the broker last stopped being reachable
+  std::uint64_t store_id_ = 0;  // WELCOME.store_id of the first session: what our job ids belong to
   std::uint32_t next_request_ = 1;
   std::map<std::uint32_t, Pending> pending_;  // by request id: resent in order after reconnecting
   std::string staged_;                        // frames not yet handed to the network thread
   bool wake_posted_ = false;
   std::size_t unacked_submits_ = 0;
-  std::unordered_map<JobId, std::shared_ptr<JobShared>> waiting_;  // acked, outcome not yet known
+  std::unordered_map<JobId, std::vector<std::shared_ptr<JobShared>>> waiting_;  // acked, outcome not yet known
 };
 
 }  // namespace corvee::detail

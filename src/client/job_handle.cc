@@ -66,10 +66,20 @@ Result<JobState> JobHandle::status() const {
 }
 
 Result<JobOutcome> JobHandle::wait(std::chrono::milliseconds limit) const {
+  MonoTime deadline = systemClock().now() + limit;
   std::unique_lock lock(shared_->mutex);
   auto settled = [&] { return shared_->outcome.has_value() || shared_->refused.has_value(); };
-  if (!shared_->changed.wait_for(lock, limit, settled)) {
-    return Status::error(errc::kWaitTimeout, "the job did not finish within " + std::to_string(limit.count()) + " ms");
+  while (!settled()) {
+    MonoTime now = systemClock().now();
+    if (now >= deadline) {
+      return Status::error(errc::kWaitTimeout, "the job did not finish within " + std::to_string(limit.count()) + " ms");
+    }
+    if (shared_->changed.wait_for(lock, std::min<std::chrono::nanoseconds>(deadline - now, std::chrono::milliseconds(20)), settled)) break;
+    lock.unlock();
+    auto client = shared_->client.lock();
+    Status down = client ? client->unreachable() : Status::error(errc::kUnavailable, "the client is closed");
+    lock.lock();
+    if (!down && !settled()) return down;
   }
   if (shared_->outcome) return *shared_->outcome;
   return *shared_->refused;

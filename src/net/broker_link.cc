@@ -178,6 +178,7 @@ void BrokerLink::onWrite(const boost::system::error_code& error) {
     return;
   }
   last_write_ = systemClock().now();
+  writing_.clear();
   flush();
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +43,7 @@ Result<SubprocessResult> Subprocess::run(const std::string& command, const std::
     ::dup2(in_pipe[0], 0);
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
+    ::syscall(SYS_close_range, 3U, ~0U, 0U);  // the worker's broker socket must not leak into the command
     ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     const char msg[] = "cannot run /bin/sh\n";
     [[maybe_unused]] auto n = ::write(2, msg, sizeof(msg) - 1);

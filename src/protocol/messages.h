@@ -33,8 +33,9 @@ struct WelcomeMsg {
   std::uint32_t heartbeat_ms = 0;
   std::uint32_t peer_timeout_ms = 0;
   std::uint32_t max_payload = 0;
+  std::uint64_t store_id = 0;
   std::string_view broker;
-  template <typename F> void fields(F&& f) { f(version); f(heartbeat_ms); f(peer_timeout_ms); f(max_payload); f(broker); }
+  template <typename F> void fields(F&& f) { f(version); f(heartbeat_ms); f(peer_timeout_ms); f(max_payload); f(store_id); f(broker); }
 };
 
 struct PingMsg {

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "platform/random.h"
 #include "store/store.h"
 
 namespace corvee {
@@ -18,11 +19,13 @@ class MemoryStore final : public Store {
   Status commit() override { return Status::ok(); }
   Result<std::optional<JobRecord>> find(JobId id) override;
   Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) override;
+  std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "memory"; }
 
  private:
   std::map<JobId, JobRecord> jobs_;  // ordered, so recover() visits in id order
   JobId max_id_ = 0;
+  std::uint64_t identity_ = randomNonZeroU64();  // nothing survives this object, so neither does its name
 };
 
 }  // namespace corvee

@@ -48,6 +48,11 @@ class Store {
   // Deletes finished jobs that finished before `finished_before_ms`; returns how many.
   virtual Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) = 0;
 
+  // Names this store's data: the same across restarts of a durable store (and for every broker
+  // sharing one database), new for each MemoryStore. Clients compare it across reconnections to
+  // know whether the job ids they hold still mean anything. Never 0.
+  virtual std::uint64_t identity() const = 0;
+
   // "memory", "sqlite:PATH", ... for logs and stats.
   virtual std::string describe() const = 0;
 };

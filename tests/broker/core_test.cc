@@ -362,6 +362,8 @@ TEST_F(CoreTest, WelcomeCarriesTheBrokersSettings) {
   EXPECT_EQ(w.peer_timeout_ms, 7000u);
   EXPECT_EQ(w.max_payload, 4096u);
   EXPECT_EQ(w.broker, "test-broker");
+  EXPECT_EQ(w.store_id, store_.identity()) << "clients learn which store their job ids belong to";
+  EXPECT_NE(w.store_id, 0u);
   EXPECT_FALSE(outbox_.closing(p));
 }
 

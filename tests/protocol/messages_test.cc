@@ -46,8 +46,8 @@ template <typename Msg> std::size_t documentedBodySize();
 template <> HelloMsg sample() { return {kMagic, 1, 2, "host:123"}; }
 template <> std::size_t documentedBodySize<HelloMsg>() { return 4 + 2 + 1 + (2 + 8); }
 
-template <> WelcomeMsg sample() { return {1, 1000, 5000, 16 << 20, "corvee"}; }
-template <> std::size_t documentedBodySize<WelcomeMsg>() { return 2 + 4 + 4 + 4 + (2 + 6); }
+template <> WelcomeMsg sample() { return {1, 1000, 5000, 16 << 20, 0x0123456789abcdefULL, "corvee"}; }
+template <> std::size_t documentedBodySize<WelcomeMsg>() { return 2 + 4 + 4 + 4 + 8 + (2 + 6); }
 
 template <> PingMsg sample() { return {}; }
 template <> std::size_t documentedBodySize<PingMsg>() { return 0; }
@@ -190,6 +190,7 @@ TEST(MessageFieldsTest, Welcome) {
   EXPECT_EQ(m.heartbeat_ms, 1000u);
   EXPECT_EQ(m.peer_timeout_ms, 5000u);
   EXPECT_EQ(m.max_payload, 16u << 20);
+  EXPECT_EQ(m.store_id, 0x0123456789abcdefULL);
   EXPECT_EQ(m.broker, "corvee");
 }
 

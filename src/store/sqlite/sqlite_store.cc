@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "platform/random.h"
+
 namespace corvee {
 
 namespace {
@@ -137,16 +139,40 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   sqlite3_extended_result_codes(db, 1);
   // No waiting on locks: another broker holding this database is an error to report, not to wait out.
   sqlite3_busy_timeout(db, 0);
+  // First, so that SQLite keeps the WAL index in memory (no -shm file) and holds the locks it takes.
+  if (Status s = store->exec("PRAGMA locking_mode=EXCLUSIVE"); !s) return s;
+  // Another application's database (tables, but no `meta`) is not ours: refuse it before the
+  // pragmas below switch it to WAL and the schema adds Corvee's tables to it.
+  {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT count(*), coalesce(sum(type = 'table' AND name = 'meta'), 0) FROM sqlite_master",
+                           -1, &raw, nullptr) != SQLITE_OK) {
+      return store->sqliteError("reading the schema");
+    }
+    Statement schema(raw);
+    if (schema.step() != SQLITE_ROW) return store->sqliteError("reading the schema");
+    if (schema.integer(0) > 0 && schema.integer(1) == 0) {
+      return Status::error("unavailable", path + ": holds tables of another application (the file is not a Corvee "
+                                                 "database; it was left untouched)");
+    }
+  }
   const char* sync_pragma = sync == SyncMode::kFull     ? "PRAGMA synchronous=FULL"
                             : sync == SyncMode::kNormal ? "PRAGMA synchronous=NORMAL"
                                                         : "PRAGMA synchronous=OFF";
-  for (const char* pragma : {"PRAGMA locking_mode=EXCLUSIVE", "PRAGMA journal_mode=WAL", sync_pragma,
-                             "PRAGMA foreign_keys=OFF", "PRAGMA cache_size=-65536"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", sync_pragma, "PRAGMA foreign_keys=OFF", "PRAGMA cache_size=-65536"}) {
     if (Status s = store->exec(pragma); !s) return s;
   }
   // Takes the exclusive lock now (the first write does), so a second broker fails here.
   if (Status s = store->exec("BEGIN IMMEDIATE"); !s) return s;
   if (Status s = store->exec(kSchema); !s) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  }
+  // The store's identity is chosen once, when the database is created, and kept for ever after.
+  std::string name_it = "INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', " +
+                        std::to_string(static_cast<std::int64_t>(randomNonZeroU64() >> 1)) + ")";
+  if (Status s = store->exec(name_it.c_str()); !s) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
   }
@@ -163,6 +189,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     std::string key = read_meta.text(0);
     if (key == "schema_version") version = read_meta.integer(1);
     if (key == "max_id") store->max_id_ = store->committed_max_id_ = static_cast<JobId>(read_meta.integer(1));
+    if (key == "store_id") store->identity_ = static_cast<std::uint64_t>(read_meta.integer(1));
   }
   if (rc != SQLITE_DONE) return store->sqliteError("reading meta");
   if (version != kSchemaVersion) {

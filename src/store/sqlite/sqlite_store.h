@@ -33,6 +33,7 @@ class SqliteStore final : public Store {
   Status commit() override;
   Result<std::optional<JobRecord>> find(JobId id) override;
   Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) override;
+  std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "sqlite:" + path_; }
 
  private:
@@ -51,6 +52,7 @@ class SqliteStore final : public Store {
   std::string path_;
   bool in_transaction_ = false;
   JobId max_id_ = 0;
+  std::uint64_t identity_ = 0;  // meta 'store_id', chosen at random when the database was created
   JobId committed_max_id_ = 0;
   Status failed_;
   std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, find_, purge_,

@@ -1,0 +1,388 @@
+// The `corvee` command line, command by command, against a real broker and `worker --builtin`.
+// The contract: stdout carries only results, errors go to stderr, and the exit code says what
+// happened: 0 ok, 1 the job failed ("CODE: message" on stderr), 2 usage error, 3 the broker is
+// unreachable or refused the request.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "support/process.h"
+
+namespace corvee::testing {
+namespace {
+
+using nlohmann::json;
+
+bool isDecimal(const std::string& text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+std::string trimmed(std::string text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
+}
+
+// One broker and one builtin worker (2 slots) per test.
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(broker_.start());
+    ASSERT_TRUE(worker_.start(broker_.endpoint(), 2, {"--name", "cli-worker"}));
+    ASSERT_TRUE(waitForWorkers(broker_.endpoint(), 1));
+  }
+
+  // `corvee ARGS... --connect <broker>`.
+  CommandResult corvee(std::vector<std::string> args, const std::string& input = {}) {
+    args.push_back("--connect");
+    args.push_back(broker_.endpoint());
+    return runCorvee(args, input);
+  }
+
+  // Polls `corvee status ID` until the job is finished; returns the last document.
+  json waitFinished(const std::string& id) {
+    json doc;
+    bool finished = eventually(
+        [&] {
+          CommandResult status = corvee({"status", id});
+          if (status.exit_code != 0) return false;
+          doc = json::parse(status.out, nullptr, false);
+          return doc.is_object() && (doc.value("state", "") == "succeeded" || doc.value("state", "") == "failed");
+        },
+        30s, 50ms);
+    EXPECT_TRUE(finished) << "job " << id << " did not finish; last status: " << doc.dump();
+    return doc;
+  }
+
+  BrokerProcess broker_;
+  WorkerProcess worker_;
+};
+
+TEST_F(CliTest, SubmitWaitPrintsTheResultAndExitsZero) {
+  CommandResult run = corvee({"submit", "reverse", "hello", "--wait"});
+  EXPECT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.out, "olleh\n") << run.describe();
+}
+
+TEST_F(CliTest, SubmitAddWaitPrintsTheSum) {
+  CommandResult run = corvee({"submit", "add", "[5,6]", "--wait"});
+  EXPECT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.out, "11\n") << run.describe();
+}
+
+TEST_F(CliTest, PayloadDashIsReadFromStdin) {
+  CommandResult run = corvee({"submit", "reverse", "-", "--wait"}, "from stdin");
+  EXPECT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.out, "nidts morf\n") << run.describe();
+}
+
+TEST_F(CliTest, StdinPayloadIsPassedByteForByte) {
+  // Newlines inside the payload survive; the CLI only adds a final newline when the result lacks one.
+  CommandResult run = corvee({"submit", "echo", "-", "--wait"}, "line one\nline two\n");
+  EXPECT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.out, "line one\nline two\n") << run.describe();
+}
+
+TEST_F(CliTest, SubmitWithoutWaitPrintsAnIdThatStatusDescribes) {
+  CommandResult submit = corvee({"submit", "reverse", "abc"});
+  ASSERT_EQ(submit.exit_code, 0) << submit.describe();
+  std::string id = trimmed(submit.out);
+  ASSERT_TRUE(isDecimal(id)) << "submit without --wait must print only the job id: " << submit.describe();
+
+  CommandResult status = corvee({"status", id});
+  ASSERT_EQ(status.exit_code, 0) << status.describe();
+  json doc = json::parse(status.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << "status must print a JSON object: " << status.describe();
+  ASSERT_TRUE(doc.contains("state")) << status.out;
+  EXPECT_TRUE(doc["state"] == "queued" || doc["state"] == "running" || doc["state"] == "succeeded") << status.out;
+  EXPECT_EQ(doc.value("id", 0ull), std::stoull(id)) << status.out;
+  EXPECT_EQ(doc.value("task", ""), "reverse") << status.out;
+
+  json done = waitFinished(id);
+  EXPECT_EQ(done.value("state", ""), "succeeded") << done.dump();
+  EXPECT_EQ(done.value("result", ""), "cba") << done.dump();
+  EXPECT_EQ(done.value("attempt", 0), 1) << done.dump();
+  EXPECT_EQ(done.value("worker", ""), "cli-worker") << done.dump();
+  EXPECT_GT(done.value("submitted_ms", 0ull), 0ull) << done.dump();
+  EXPECT_GE(done.value("finished_ms", 0ull), done.value("started_ms", 0ull)) << done.dump();
+  EXPECT_GE(done.value("started_ms", 0ull), done.value("submitted_ms", 0ull)) << done.dump();
+}
+
+TEST_F(CliTest, FailedJobExitsOneWithCodeOnStderr) {
+  CommandResult run = corvee({"submit", "fail", "oops", "--wait"});
+  EXPECT_EQ(run.exit_code, 1) << run.describe();
+  EXPECT_NE(run.err.find("handler_error"), std::string::npos) << run.describe();
+  EXPECT_NE(run.err.find("oops"), std::string::npos) << run.describe();
+  EXPECT_EQ(run.out, "") << "a failed job prints nothing on stdout: " << run.describe();
+}
+
+TEST_F(CliTest, FailedJobStatusShowsTheError) {
+  CommandResult submit = corvee({"submit", "fail", "why"});
+  ASSERT_EQ(submit.exit_code, 0) << submit.describe();
+  json done = waitFinished(trimmed(submit.out));
+  EXPECT_EQ(done.value("state", ""), "failed") << done.dump();
+  ASSERT_TRUE(done.contains("error")) << done.dump();
+  EXPECT_EQ(done["error"].value("code", ""), "handler_error") << done.dump();
+  EXPECT_NE(done["error"].value("message", "").find("why"), std::string::npos) << done.dump();
+}
+
+TEST_F(CliTest, RunTimeoutFailsTheJob) {
+  CommandResult run = corvee({"submit", "sleep", "5000", "--run-timeout", "200", "--wait"});
+  EXPECT_EQ(run.exit_code, 1) << run.describe();
+  EXPECT_EQ(run.err.rfind("run_timeout", 0), 0u) << "stderr must start with the code: " << run.describe();
+  // The cancelled attempt gave its slot back: both slots still serve jobs.
+  CommandResult a = corvee({"submit", "echo", "a", "--wait"});
+  CommandResult b = corvee({"submit", "echo", "b", "--wait"});
+  EXPECT_EQ(a.out, "a\n") << a.describe();
+  EXPECT_EQ(b.out, "b\n") << b.describe();
+}
+
+TEST_F(CliTest, AssignTimeoutFailsAJobNoWorkerServes) {
+  CommandResult run = corvee({"submit", "nobody-serves-this", "x", "--assign-timeout", "300", "--wait"});
+  EXPECT_EQ(run.exit_code, 1) << run.describe();
+  EXPECT_EQ(run.err.rfind("assign_timeout", 0), 0u) << run.describe();
+}
+
+TEST_F(CliTest, GlobalTimeoutFailsARunningJob) {
+  CommandResult run = corvee({"submit", "sleep", "5000", "--timeout", "300", "--wait"});
+  EXPECT_EQ(run.exit_code, 1) << run.describe();
+  EXPECT_EQ(run.err.rfind("timeout:", 0), 0u) << "expected the global `timeout` code: " << run.describe();
+}
+
+TEST_F(CliTest, StatsPrintsJsonWithTheWorker) {
+  ASSERT_EQ(corvee({"submit", "echo", "counted", "--wait"}).exit_code, 0);
+  CommandResult run = corvee({"stats"});
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  json doc = json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << run.describe();
+  ASSERT_TRUE(doc.contains("workers") && doc["workers"].is_array()) << run.out;
+  ASSERT_EQ(doc["workers"].size(), 1u) << run.out;
+  const json& worker = doc["workers"][0];
+  EXPECT_EQ(worker.value("name", ""), "cli-worker") << run.out;
+  EXPECT_EQ(worker.value("slots", 0), 2) << run.out;
+  ASSERT_TRUE(worker.contains("tasks")) << run.out;
+  for (const char* task : {"echo", "reverse", "add", "sleep", "fail"}) {
+    EXPECT_NE(std::find(worker["tasks"].begin(), worker["tasks"].end(), task), worker["tasks"].end())
+        << task << " missing: " << run.out;
+  }
+  ASSERT_TRUE(doc.contains("jobs")) << run.out;
+  EXPECT_EQ(doc["jobs"].value("succeeded", 0), 1) << run.out;
+  EXPECT_EQ(doc.value("version", 0), 1) << run.out;
+}
+
+TEST_F(CliTest, UnknownFlagIsAUsageError) {
+  CommandResult run = corvee({"submit", "echo", "x", "--no-such-flag"});
+  EXPECT_EQ(run.exit_code, 2) << run.describe();
+  EXPECT_NE(run.err.find("--no-such-flag"), std::string::npos) << run.describe();
+  EXPECT_EQ(run.out.find("x\n"), std::string::npos) << "nothing may be submitted: " << run.describe();
+}
+
+TEST_F(CliTest, MissingSubcommandIsAUsageError) {
+  CommandResult run = runCorvee({});
+  EXPECT_EQ(run.exit_code, 2) << run.describe();
+  EXPECT_FALSE(run.err.empty()) << run.describe();
+}
+
+TEST(CliNoBroker, BadEndpointIsRefusedWithAClearMessage) {
+  for (const char* command : {"submit", "stats"}) {
+    std::vector<std::string> args{command};
+    if (std::string(command) == "submit") args.insert(args.end(), {"echo", "x", "--wait"});
+    args.insert(args.end(), {"--connect", "foo"});
+    CommandResult run = runCorvee(args);
+    EXPECT_NE(run.exit_code, 0) << command << ": " << run.describe();
+    EXPECT_EQ(run.exit_code, 2) << command << ": a malformed endpoint is a usage error: " << run.describe();
+    EXPECT_NE(run.err.find("foo"), std::string::npos) << command << ": " << run.describe();
+    EXPECT_NE(run.err.find("tcp://"), std::string::npos) << command << ": the message says the expected form: "
+                                                        << run.describe();
+  }
+}
+
+TEST(CliNoBroker, UnreachableBrokerExitsThreeAndSaysSo) {
+  // Port 1 on loopback: nothing listens there. The CLI must give up after --connect-timeout-ms
+  // (the runCommand limit bounds the wait; it fails the test if the CLI hangs).
+  for (const char* command : {"submit", "status", "stats"}) {
+    std::vector<std::string> args{command};
+    if (std::string(command) == "submit") args.insert(args.end(), {"echo", "x", "--wait"});
+    if (std::string(command) == "status") args.push_back("1");
+    args.insert(args.end(), {"--connect", "tcp://127.0.0.1:1", "--connect-timeout-ms", "500"});
+    CommandResult run = runCorvee(args, {}, 20s);
+    EXPECT_FALSE(run.timed_out) << command;
+    EXPECT_EQ(run.exit_code, 3) << command << ": " << run.describe();
+    EXPECT_NE(run.err.find("broker"), std::string::npos) << command << ": " << run.describe();
+    EXPECT_NE(run.err.find("127.0.0.1:1"), std::string::npos) << command << ": " << run.describe();
+  }
+}
+
+TEST_F(CliTest, StatusOfAnUnknownJobIsNotFound) {
+  CommandResult run = corvee({"status", "999999"});
+  EXPECT_NE(run.exit_code, 0) << run.describe();
+  EXPECT_NE(run.exit_code, 2) << "a well-formed query is not a usage error: " << run.describe();
+  EXPECT_NE(run.err.find("not_found"), std::string::npos) << run.describe();
+  EXPECT_EQ(run.out, "") << run.describe();
+}
+
+TEST_F(CliTest, NonNumericStatusIdIsAUsageError) {
+  CommandResult run = corvee({"status", "abc"});
+  EXPECT_EQ(run.exit_code, 2) << run.describe();
+}
+
+TEST(CliSmallBroker, PayloadOverTheBrokerLimitIsRefused) {
+  BrokerProcess broker;
+  ASSERT_TRUE(broker.start({"--max-payload", "1000"}));
+  std::string big(2000, 'x');
+  CommandResult run = runCorvee({"submit", "echo", "-", "--wait", "--connect", broker.endpoint()}, big);
+  EXPECT_NE(run.exit_code, 0) << run.describe();
+  EXPECT_NE(run.err.find("payload_too_large"), std::string::npos) << run.describe();
+  // At the limit exactly is fine (with a worker to run it).
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker.endpoint(), 1));
+  ASSERT_TRUE(waitForWorkers(broker.endpoint(), 1));
+  std::string fits(1000, 'y');
+  CommandResult ok = runCorvee({"submit", "echo", "-", "--wait", "--connect", broker.endpoint()}, fits);
+  EXPECT_EQ(ok.exit_code, 0) << ok.describe();
+  EXPECT_EQ(ok.out, fits + "\n");
+}
+
+TEST(CliSmallBroker, ResultOverTheBrokerLimitFailsTheJob) {
+  BrokerProcess broker;
+  ASSERT_TRUE(broker.start({"--max-payload", "1000"}));
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker.endpoint(), 1, {"--exec", "big=yes | head -c 5000"}, /*builtin=*/false));
+  ASSERT_TRUE(waitForWorkers(broker.endpoint(), 1));
+  CommandResult run = runCorvee({"submit", "big", "x", "--wait", "--connect", broker.endpoint()});
+  EXPECT_EQ(run.exit_code, 1) << run.describe();
+  EXPECT_EQ(run.err.rfind("payload_too_large", 0), 0u) << run.describe();
+}
+
+TEST_F(CliTest, WorkerWithNothingToServeIsAUsageError) {
+  CommandResult run = corvee({"worker", "--connect-timeout-ms", "2000"});
+  EXPECT_EQ(run.exit_code, 2) << run.describe();
+  EXPECT_NE(run.err.find("--builtin"), std::string::npos) << "the message names the options: " << run.describe();
+}
+
+TEST_F(CliTest, WorkerWithAMalformedExecSpecIsAUsageError) {
+  CommandResult run = corvee({"worker", "--exec", "no-equals-sign", "--connect-timeout-ms", "2000"});
+  EXPECT_EQ(run.exit_code, 2) << run.describe();
+  EXPECT_NE(run.err.find("NAME=COMMAND"), std::string::npos) << run.describe();
+}
+
+TEST(CliNoBroker, WorkerGivesUpOnAnUnreachableBroker) {
+  CommandResult run = runCorvee(
+      {"worker", "--builtin", "--connect", "tcp://127.0.0.1:1", "--connect-timeout-ms", "500"}, {}, 20s);
+  EXPECT_EQ(run.exit_code, 3) << run.describe();
+  EXPECT_NE(run.err.find("broker"), std::string::npos) << run.describe();
+}
+
+class CliExecTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(broker_.start());
+    ASSERT_TRUE(worker_.start(broker_.endpoint(), 2,
+                              {"--exec", "upper=tr a-z A-Z", "--exec", "boom=echo boom >&2; exit 3",
+                               "--exec", "silent-fail=exit 4"},
+                              /*builtin=*/false));
+    ASSERT_TRUE(waitForWorkers(broker_.endpoint(), 1));
+  }
+  CommandResult submit(const std::string& task, const std::string& payload) {
+    return runCorvee({"submit", task, payload, "--wait", "--connect", broker_.endpoint()});
+  }
+  BrokerProcess broker_;
+  WorkerProcess worker_;
+};
+
+TEST_F(CliExecTest, ExecHandlerGetsThePayloadOnStdinAndReturnsStdout) {
+  CommandResult run = submit("upper", "abc");
+  EXPECT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.out, "ABC\n") << run.describe();
+}
+
+TEST_F(CliExecTest, ExecHandlerThatFailsReportsItsStderr) {
+  CommandResult run = submit("boom", "x");
+  EXPECT_EQ(run.exit_code, 1) << run.describe();
+  EXPECT_EQ(trimmed(run.err), "handler_error: boom") << run.describe();
+}
+
+TEST_F(CliExecTest, ExecHandlerThatFailsSilentlyReportsItsExitStatus) {
+  CommandResult run = submit("silent-fail", "x");
+  EXPECT_EQ(run.exit_code, 1) << run.describe();
+  EXPECT_NE(run.err.find("handler_error"), std::string::npos) << run.describe();
+  EXPECT_NE(run.err.find("4"), std::string::npos) << run.describe();
+}
+
+TEST_F(CliExecTest, ExecWorkerDoesNotServeBuiltins) {
+  CommandResult run =
+      runCorvee({"submit", "echo", "x", "--wait", "--assign-timeout", "300", "--connect", broker_.endpoint()});
+  EXPECT_EQ(run.exit_code, 1) << run.describe();
+  EXPECT_NE(run.err.find("assign_timeout"), std::string::npos) << run.describe();
+}
+
+// "run_timeout ... the worker is sent CANCEL and its slot is freed": for an exec handler, the
+// command is killed, not left running.
+TEST(CliExecCancel, RunTimeoutKillsTheExecCommand) {
+  BrokerProcess broker;
+  ASSERT_TRUE(broker.start());
+  TempFile pid_file;
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker.endpoint(), 1,
+                           {"--exec", "hang=echo $$ > " + pid_file.path() + "; exec sleep 30", "--exec", "quick=cat"},
+                           /*builtin=*/false));
+  ASSERT_TRUE(waitForWorkers(broker.endpoint(), 1));
+  CommandResult run =
+      runCorvee({"submit", "hang", "x", "--run-timeout", "500", "--wait", "--connect", broker.endpoint()});
+  EXPECT_EQ(run.exit_code, 1) << run.describe();
+  EXPECT_EQ(run.err.rfind("run_timeout", 0), 0u) << run.describe();
+  std::string text = pid_file.read();
+  ASSERT_FALSE(text.empty()) << "the exec command never ran";
+  pid_t pid = static_cast<pid_t>(std::stol(text));
+  EXPECT_TRUE(eventually([&] { return !processAlive(pid, "sleep"); }, 10s))
+      << "the cancelled command (pid " << pid << ") is still running";
+  if (processAlive(pid, "sleep")) ::kill(pid, SIGKILL);  // started, indirectly, by this test
+  // The only slot serves the next job.
+  CommandResult next = runCorvee({"submit", "quick", "next", "--wait", "--connect", broker.endpoint()});
+  EXPECT_EQ(next.exit_code, 0) << next.describe();
+  EXPECT_EQ(next.out, "next\n") << next.describe();
+}
+
+TEST(CliBroker, PortInUseExitsThree) {
+  BrokerProcess first;
+  ASSERT_TRUE(first.start());
+  CommandResult second = runCorvee({"broker", "--bind", first.endpoint(), "--store", "memory"}, {}, 15s);
+  EXPECT_EQ(second.exit_code, 3) << second.describe();
+  EXPECT_NE(second.err.find("cannot listen"), std::string::npos) << second.describe();
+  EXPECT_TRUE(first.process().running());
+}
+
+TEST(CliBroker, MalformedBindIsAUsageError) {
+  // As `--connect foo` is for the other commands.
+  CommandResult run = runCorvee({"broker", "--bind", "foo", "--store", "memory"}, {}, 15s);
+  EXPECT_EQ(run.exit_code, 2) << run.describe();
+  EXPECT_NE(run.err.find("foo"), std::string::npos) << run.describe();
+}
+
+TEST(CliBroker, UnknownStoreIsAUsageError) {
+  CommandResult run = runCorvee({"broker", "--bind", "tcp://127.0.0.1:0", "--store", "nosuch"}, {}, 15s);
+  EXPECT_EQ(run.exit_code, 2) << run.describe();
+  EXPECT_NE(run.err.find("nosuch"), std::string::npos) << run.describe();
+}
+
+TEST(CliBroker, PeerTimeoutNotAboveHeartbeatIsAUsageError) {
+  CommandResult run = runCorvee(
+      {"broker", "--bind", "tcp://127.0.0.1:0", "--store", "memory", "--heartbeat-ms", "500", "--peer-timeout-ms", "500"},
+      {}, 15s);
+  EXPECT_EQ(run.exit_code, 2) << run.describe();
+}
+
+TEST(CliBroker, SigtermStopsTheBrokerCleanly) {
+  BrokerProcess broker;
+  ASSERT_TRUE(broker.start());
+  ASSERT_TRUE(broker.process().kill(SIGTERM));
+  std::optional<ExitInfo> exit = broker.process().wait(15s);
+  ASSERT_TRUE(exit.has_value()) << broker.process().describe();
+  EXPECT_TRUE(exit->exitedWith(0)) << exit->toString();
+}
+
+}  // namespace
+}  // namespace corvee::testing
