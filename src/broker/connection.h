@@ -25,9 +25,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
              MonoTime now);
   void start();
   PeerId id() const { return id_; }
-  // Frames appended here are written by the next startWrite().
+  // Frames appended here are written once a flush has released them.
   std::string& output() { return output_; }
-  // Writes everything buffered, unless a write is already under way (its completion writes the rest).
+  // Called by the Server's end-of-turn flush, after the store committed: everything buffered so
+  // far may now be sent. Bytes appended later wait for the next flush, even when a write
+  // completes in between; that is what keeps an acknowledgement from leaving before its commit.
+  void release() { released_ = output_.size(); }
+  // Writes the released bytes, unless a write is already under way (its completion writes the
+  // rest).
   void startWrite();
   // Stops reading and closes once buffered output is written.
   void closeAfterFlush();
@@ -49,7 +54,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   PeerId id_;
   boost::asio::ip::tcp::socket socket_;
   protocol::FrameDecoder decoder_;
-  std::string output_;   // frames for the next write
+  std::string output_;   // frames for the next writes; the first released_ bytes may be sent
+  std::size_t released_ = 0;
   std::string writing_;  // frames of the write in flight
   bool reading_ = false;
   bool writing_now_ = false;

@@ -39,7 +39,8 @@ Status Core::recover() {
       store_.markQueued(rec.id);
       ++requeued;
     }
-    LiveJob& job = adopt(std::move(rec));
+    // Payloads stay in the store until each job is dealt: recovery reads only bookkeeping.
+    LiveJob& job = adopt(std::move(rec), /*payload_known=*/false);
     // Limits keep counting from the original submission, as far as the wall clock can tell.
     auto age = std::chrono::milliseconds(wall_now > job.submitted_ms ? wall_now - job.submitted_ms : 0);
     addDeadlines(job, now - age);
@@ -209,7 +210,7 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
   rec.assign_timeout_ms = msg->assign_timeout_ms;
   rec.submitted_ms = clock_.wallMillis();
   store_.insert(rec);
-  LiveJob& job = adopt(std::move(rec));
+  LiveJob& job = adopt(std::move(rec), /*payload_known=*/true);
   job.owner = id;
   addDeadlines(job, clock_.now());
   enqueue(job, false);
@@ -415,14 +416,19 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
   if (job.watchers) {
     for (PeerId watcher : *job.watchers) sendResult(watcher, rec);
   }
+  if (job.payload_in_memory) payload_bytes_ -= job.payload.size();
   jobs_.erase(job.id);
 }
 
-Core::LiveJob& Core::adopt(JobRecord&& rec) {
+Core::LiveJob& Core::adopt(JobRecord&& rec, bool payload_known) {
   LiveJob& job = jobs_[rec.id];
   job.id = rec.id;
   job.queue = &taskQueue(rec.task);
-  job.payload = std::move(rec.payload);
+  if (payload_known && payload_bytes_ + rec.payload.size() <= options_.payload_memory_budget) {
+    payload_bytes_ += rec.payload.size();
+    job.payload = std::move(rec.payload);
+    job.payload_in_memory = true;
+  }
   job.submitted_ms = rec.submitted_ms;
   job.started_ms = rec.started_ms;
   job.priority = rec.priority;
@@ -432,6 +438,21 @@ Core::LiveJob& Core::adopt(JobRecord&& rec) {
   job.assign_timeout_ms = rec.assign_timeout_ms;
   job.state = rec.state;
   return job;
+}
+
+bool Core::ensurePayload(LiveJob& job) {
+  if (job.payload_in_memory) return true;
+  Result<std::string> loaded = store_.loadPayload(job.id);
+  if (!loaded) {
+    spdlog::error("cannot read the payload of job {}: {}", job.id, loaded.status().toString());
+    finish(job, JobState::kFailed, {}, "internal", "the broker could not read the job's payload from its store: " +
+                                                       loaded.status().message());
+    return false;
+  }
+  payload_bytes_ += loaded->size();
+  job.payload = std::move(*loaded);
+  job.payload_in_memory = true;
+  return true;
 }
 
 JobRecord Core::recordOf(const LiveJob& job) const {
@@ -528,8 +549,11 @@ void Core::dealTask(TaskQueue& tq) {
     if (worker_id == 0) return;
     auto entry = tq.queue.peek(live);
     if (!entry) return;
+    LiveJob& job = jobs_.at(entry->id);
+    // A failed read finished the job, which left its entry dead at the head: peek skips it.
+    if (!ensurePayload(job)) continue;
     tq.queue.popPeeked();
-    assign(jobs_.at(entry->id), tq, worker_id, peers_.at(worker_id));
+    assign(job, tq, worker_id, peers_.at(worker_id));
   }
 }
 

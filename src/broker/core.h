@@ -88,6 +88,7 @@ class Core {
     std::uint32_t run_timeout_ms = 0;
     std::uint32_t assign_timeout_ms = 0;
     JobState state = JobState::kQueued;
+    bool payload_in_memory = false;  // else `payload` is empty and the store holds it
     std::unique_ptr<std::vector<PeerId>> watchers;  // SUBSCRIBE from other connections; rare
   };
   struct TaskQueue {
@@ -133,8 +134,12 @@ class Core {
   void releaseFromWorker(LiveJob& job, std::string_view cancel_code);
   void onDeadline(const Deadline& deadline);
   void addDeadlines(const LiveJob& job, MonoTime submitted_at);
-  // Makes the live job for `rec`, taking its payload.
-  LiveJob& adopt(JobRecord&& rec);
+  // Makes the live job for `rec`, keeping its payload in memory if `payload_known` and the budget
+  // allows; otherwise it is read from the store when the job is dealt.
+  LiveJob& adopt(JobRecord&& rec, bool payload_known);
+  // Makes sure the job's payload is in memory. False when the store could not provide it; the job
+  // has then been failed.
+  bool ensurePayload(LiveJob& job);
   // Checks that `attempt` is the job's running attempt on `worker`; refuses with stale_attempt.
   LiveJob* fencedJob(PeerId worker, std::uint32_t request_id, JobId job_id, std::uint32_t attempt, const char* what);
 
@@ -169,6 +174,7 @@ class Core {
   std::vector<TaskQueue*> dirty_;                 // queues with dirty == true
   DeadlineSet deadlines_;
   JobId next_id_ = 1;
+  std::size_t payload_bytes_ = 0;  // sum of payload sizes held in LiveJobs
   std::uint64_t next_ticket_ = 1;
   CoreCounts counts_;
 };

@@ -17,6 +17,10 @@ struct BrokerOptions {
   std::chrono::milliseconds heartbeat{1000};          // PING after this much idle sending
   std::chrono::milliseconds peer_timeout{5000};       // silence after which a peer is gone
   std::chrono::milliseconds result_ttl{24 * 3600 * 1000};  // how long finished jobs stay queryable
+  // Payload bytes of queued jobs kept in memory. Beyond it, and for jobs recovered at start, the
+  // payload stays only in the store and is read back when the job is dealt: a million queued jobs
+  // cost the broker their bookkeeping, not their payloads.
+  std::size_t payload_memory_budget = 64 * 1024 * 1024;
   // Output waiting for a slow peer above which the broker stops reading from it (flow control).
   std::size_t output_high_water = 4 * 1024 * 1024;
 };

@@ -143,6 +143,7 @@ void Server::flushTurn() {
     // Held here because startWrite() may close the connection, which erases it from the map.
     std::shared_ptr<Connection> connection = it->second;
     connection->in_dirty_list = false;
+    connection->release();
     connection->startWrite();
   }
   armDeadlineTimer();

@@ -44,6 +44,14 @@ void MemoryStore::markFinished(const JobRecord& job) {
   std::string().swap(stored.payload);
 }
 
+Result<std::string> MemoryStore::loadPayload(JobId id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || isFinished(it->second.state)) {
+    return Status::error("not_found", "no unfinished job " + std::to_string(id));
+  }
+  return it->second.payload;
+}
+
 Result<std::optional<JobRecord>> MemoryStore::find(JobId id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return std::optional<JobRecord>();

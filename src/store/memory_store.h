@@ -18,6 +18,7 @@ class MemoryStore final : public Store {
   void markFinished(const JobRecord& job) override;
   Status commit() override { return Status::ok(); }
   Result<std::optional<JobRecord>> find(JobId id) override;
+  Result<std::string> loadPayload(JobId id) override;
   Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) override;
   std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "memory"; }

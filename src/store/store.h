@@ -28,6 +28,7 @@ class Store {
 
   // Calls `visit` for every queued or running job, in id order, and returns the highest id the
   // store ever held (0 when empty), so new ids never repeat old ones. Called once, before any write.
+  // A backend may leave `payload` empty to keep recovery fast; loadPayload() then provides it.
   virtual Result<JobId> recover(const std::function<void(JobRecord&&)>& visit) = 0;
 
   // Buffered changes; durable once commit() returns OK.
@@ -42,6 +43,10 @@ class Store {
   // Makes every buffered change durable. On failure the store refuses further writes until
   // restart: the state on disk is unknown, and the broker must not acknowledge anything.
   virtual Status commit() = 0;
+
+  // The payload of a queued or running job, for dealing it when the broker did not keep it in
+  // memory. Fails with not_found for unknown or finished jobs.
+  virtual Result<std::string> loadPayload(JobId id) = 0;
 
   // A job by id, finished or not; nullopt when unknown or purged.
   virtual Result<std::optional<JobRecord>> find(JobId id) = 0;

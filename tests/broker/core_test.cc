@@ -1651,6 +1651,33 @@ TEST_F(CoreTest, RecoveredJobThatHadStartedIsNotFailedByItsAssignLimit) {
   EXPECT_EQ((*never_started)->error_code, "assign_timeout");
 }
 
+TEST_F(CoreTest, PayloadsBeyondTheMemoryBudgetAreReadFromTheStoreWhenDealt) {
+  // Room for the first payload only; the second stays in the store until it is dealt.
+  options_.payload_memory_budget = 10;
+  PeerId c = client();
+  JobId small = submit(c, SubmitArgs{.payload = "0123456789"});
+  JobId spilled = submit(c, SubmitArgs{.payload = "kept on disk"});
+  PeerId w = worker(2);
+  flush();
+  auto got = assigns(w);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, small);
+  EXPECT_EQ(got[0].payload, "0123456789");
+  EXPECT_EQ(got[1].id, spilled);
+  EXPECT_EQ(got[1].payload, "kept on disk");
+}
+
+TEST_F(CoreTest, RecoveredJobsPayloadsComeFromTheStore) {
+  // Recovery reads bookkeeping only; the store hands the payload over when the job is dealt.
+  store_.insert(storedJob(1, JobState::kQueued, 0, 0, clock_.wallMillis()));
+  ASSERT_TRUE(core().recover().isOk());
+  PeerId w = worker(1);
+  flush();
+  auto got = assigns(w);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "payload-1");
+}
+
 TEST_F(CoreTest, RecoverOnAnEmptyStoreStartsAtOne) {
   ASSERT_TRUE(core().recover().isOk());
   EXPECT_EQ(core().counts().queued, 0u);

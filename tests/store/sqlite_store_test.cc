@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -108,19 +110,51 @@ TEST(SqliteStoreTest, SecondOpenOfAnOpenDatabaseFailsNamingAnotherBroker) {
 // What SqliteStore::open(path) does in a separate process, as a second broker would be.
 enum class ChildOpen { kOpened = 10, kRefusedAsLocked = 11, kRefusedOtherwise = 12 };
 
+void PrintTo(ChildOpen outcome, std::ostream* os) {
+  switch (outcome) {
+    case ChildOpen::kOpened: *os << "opened"; return;
+    case ChildOpen::kRefusedAsLocked: *os << "refused: another broker"; return;
+    case ChildOpen::kRefusedOtherwise: *os << "refused for another reason"; return;
+  }
+  *os << "exit status " << static_cast<int>(outcome);
+}
+
+constexpr const char* kChildOpenEnv = "CORVEE_STORE_TEST_CHILD_OPEN";
+
+// The child is this test binary run again with kChildOpenEnv set: it opens that path before main()
+// and exits with a ChildOpen. A fresh exec, not a bare fork: a forked child would inherit SQLite's
+// in-process record of the parent's locks and refuse the file without ever asking the kernel.
+const bool kIsChild = [] {
+  const char* path = std::getenv(kChildOpenEnv);
+  if (path == nullptr) return false;
+  auto opened = SqliteStore::open(path, SyncMode::kFull);
+  ChildOpen outcome = opened.isOk() ? ChildOpen::kOpened
+                      : contains(opened.status().message(), "another broker") ? ChildOpen::kRefusedAsLocked
+                                                                               : ChildOpen::kRefusedOtherwise;
+  std::_Exit(static_cast<int>(outcome));
+}();
+
 ChildOpen openInAnotherProcess(const std::string& path) {
+  // Built before fork(): the child only calls execve.
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::string env_entry = std::string(kChildOpenEnv) + "=" + path;
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+  envp.push_back(env_entry.data());
+  envp.push_back(nullptr);
+  char* argv[] = {self.data(), nullptr};
+
   pid_t pid = fork();
   if (pid == 0) {
-    auto opened = SqliteStore::open(path, SyncMode::kFull);
-    ChildOpen outcome = opened.isOk() ? ChildOpen::kOpened
-                        : contains(opened.status().message(), "another broker") ? ChildOpen::kRefusedAsLocked
-                                                                                 : ChildOpen::kRefusedOtherwise;
-    _exit(static_cast<int>(outcome));  // no destructors, no gtest teardown in the child
+    execve(self.c_str(), argv, envp.data());
+    _exit(127);
   }
   EXPECT_GT(pid, 0) << "fork failed";
+  if (pid <= 0) return ChildOpen::kRefusedOtherwise;
   int status = 0;
   EXPECT_EQ(waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status)) << "the child did not exit normally";
+  EXPECT_NE(WEXITSTATUS(status), 127) << "could not run " << self;
   return static_cast<ChildOpen>(WEXITSTATUS(status));
 }
 
@@ -349,7 +383,9 @@ TEST(SqliteStoreTest, CommittedTurnsSurviveACrash) {
   ASSERT_EQ(records.size(), 3u);
   EXPECT_EQ(records[0].id, 1u);
   EXPECT_EQ(records[0].state, JobState::kQueued);
-  EXPECT_EQ(records[0].payload, makeJob(1).payload);
+  auto payload = after->loadPayload(1);
+  ASSERT_TRUE(payload.isOk()) << payload.status().toString();
+  EXPECT_EQ(*payload, makeJob(1).payload);
   EXPECT_EQ(records[1].id, 2u);
   EXPECT_EQ(records[1].state, JobState::kRunning);
   EXPECT_EQ(records[1].worker, "worker-a");

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -121,6 +122,8 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   out_path_ = std::exchange(other.out_path_, {});
   err_path_ = std::exchange(other.err_path_, {});
   in_path_ = std::exchange(other.in_path_, {});
+  cwd_ = std::move(other.cwd_);
+  file_size_limit_ = other.file_size_limit_;
   return *this;
 }
 
@@ -165,6 +168,8 @@ void ChildProcess::reset() {
   for (const std::string& arg : argv_) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   pid_t parent = ::getpid();
+  const char* cwd = cwd_.empty() ? nullptr : cwd_.c_str();
+  const std::uint64_t file_size_limit = file_size_limit_;
 
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -174,6 +179,20 @@ void ChildProcess::reset() {
     ::dup2(out_fd, STDOUT_FILENO);
     ::dup2(err_fd, STDERR_FILENO);
     closeInheritedDescriptors();
+    if (cwd != nullptr && ::chdir(cwd) != 0) {
+      static const char kNoDir[] = "corvee test support: cannot enter the working directory\n";
+      ssize_t ignored = ::write(STDERR_FILENO, kNoDir, sizeof(kNoDir) - 1);
+      (void)ignored;
+      ::_exit(127);
+    }
+    if (file_size_limit > 0) {
+      struct sigaction ignore {};
+      ignore.sa_handler = SIG_IGN;
+      ::sigaction(SIGXFSZ, &ignore, nullptr);
+      struct rlimit limit {};
+      limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(file_size_limit);
+      ::setrlimit(RLIMIT_FSIZE, &limit);
+    }
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -248,6 +267,7 @@ std::string ChildProcess::describe() const {
   std::string text = "pid " + std::to_string(pid_) + " (";
   for (std::size_t i = 0; i < argv_.size(); ++i) text += (i ? " " : "") + argv_[i];
   text += ")";
+  if (!cwd_.empty()) text += " in " + cwd_;
   if (exit_) text += ", " + exit_->toString();
   text += "\n--- stdout ---\n" + tail(out(), 2000) + "\n--- stderr ---\n" + tail(err(), 4000);
   return text;
@@ -261,6 +281,18 @@ TempFile::~TempFile() {
   if (!path_.empty()) ::unlink(path_.c_str());
 }
 std::string TempFile::read() const { return readFile(path_); }
+
+TempDir::TempDir() {
+  std::string pattern = tempDir() + "/corvee-test-dir-XXXXXX";
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (::mkdtemp(buffer.data()) != nullptr) path_ = buffer.data();
+}
+TempDir::~TempDir() {
+  if (path_.empty()) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
 
 bool processAlive(pid_t pid, const std::string& name) {
   if (pid <= 0) return false;
@@ -315,8 +347,13 @@ CommandResult runCorvee(const std::vector<std::string>& args, const std::string&
 
 ::testing::AssertionResult BrokerProcess::start(const std::vector<std::string>& extra, const std::string& bind,
                                                 std::chrono::milliseconds limit) {
-  std::vector<std::string> argv{corveeBinary(), "broker", "--bind", bind, "--store", "memory"};
+  std::vector<std::string> argv{corveeBinary(), "broker", "--bind", bind};
+  if (!store_.store.empty()) argv.insert(argv.end(), {"--store", store_.store});
+  if (!store_.data_dir.empty()) argv.insert(argv.end(), {"--data-dir", store_.data_dir});
   argv.insert(argv.end(), extra.begin(), extra.end());
+  extra_ = extra;
+  if (!store_.cwd.empty()) process_.setWorkingDirectory(store_.cwd);
+  process_.setFileSizeLimit(file_size_limit_);
   if (auto started = process_.start(argv); !started) return started;
   constexpr std::string_view kMarker = "listening on ";
   auto deadline = std::chrono::steady_clock::now() + limit;
@@ -344,6 +381,51 @@ CommandResult runCorvee(const std::vector<std::string>& args, const std::string&
     }
     std::this_thread::sleep_for(5ms);
   }
+}
+
+::testing::AssertionResult BrokerProcess::killNine(std::chrono::milliseconds limit) {
+  if (!process_.started()) return ::testing::AssertionFailure() << "the broker was never started";
+  if (!process_.kill(SIGKILL)) {
+    return ::testing::AssertionFailure() << "the broker had already ended: " << process_.describe();
+  }
+  if (!process_.wait(limit)) {
+    return ::testing::AssertionFailure() << "the broker was not reaped within " << limit.count()
+                                         << " ms of SIGKILL: " << process_.describe();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult BrokerProcess::restart(std::chrono::milliseconds limit) {
+  std::vector<std::string> extra = extra_;
+  return restart(extra, limit);
+}
+
+::testing::AssertionResult BrokerProcess::restart(const std::vector<std::string>& extra,
+                                                  std::chrono::milliseconds limit) {
+  if (port_ == 0) return ::testing::AssertionFailure() << "restart() before a successful start()";
+  if (process_.running()) {
+    return ::testing::AssertionFailure() << "restart() while the broker still runs: " << process_.describe();
+  }
+  const std::string bind = endpoint_;
+  const std::uint16_t port = port_;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  ::testing::AssertionResult started = ::testing::AssertionFailure();
+  for (;;) {
+    process_ = ChildProcess();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    started = start(extra, bind, std::max(left, std::chrono::milliseconds(1000)));
+    if (started) break;
+    // Only a port still held by the dying broker's sockets is worth another try.
+    bool port_busy = process_.err().find("cannot listen") != std::string::npos;
+    if (!port_busy || std::chrono::steady_clock::now() >= deadline) {
+      return ::testing::AssertionFailure() << "restarting the broker on " << bind << ": " << started.message();
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  if (port_ != port) {
+    return ::testing::AssertionFailure() << "the restarted broker listens on port " << port_ << ", not " << port;
+  }
+  return ::testing::AssertionSuccess();
 }
 
 ::testing::AssertionResult WorkerProcess::start(const std::string& endpoint, int slots,

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +68,14 @@ class ChildProcess {
   // Starts argv[0] with `input` on stdin. Fails (with a message) when it cannot be started.
   // REQUIRES: not started yet.
   ::testing::AssertionResult start(const std::vector<std::string>& argv, const std::string& input = {});
+  // The directory start() runs the child in; empty (the default): the test's own working directory.
+  // A child that cannot enter it exits with 127 and says so on its stderr.
+  void setWorkingDirectory(std::string dir) { cwd_ = std::move(dir); }
+  const std::string& workingDirectory() const { return cwd_; }
+  // RLIMIT_FSIZE for the child started next, in bytes (0, the default: no limit), with SIGXFSZ
+  // ignored so that a write beyond it fails with EFBIG instead of killing the child: a disk that
+  // fills up, for one process.
+  void setFileSizeLimit(std::uint64_t bytes) { file_size_limit_ = bytes; }
   bool started() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   // True until the child has exited (and been reaped here). A stopped child is still running.
@@ -97,12 +106,26 @@ class ChildProcess {
   std::string out_path_;
   std::string err_path_;
   std::string in_path_;
+  std::string cwd_;
+  std::uint64_t file_size_limit_ = 0;
+};
+
+// Where a BrokerProcess keeps its jobs. The default is the memory store, as for every test that
+// does not ask otherwise.
+struct BrokerStore {
+  std::string store = "memory";  // the --store value; empty: no --store flag (the broker's default)
+  std::string data_dir;          // --data-dir DIR when not empty
+  std::string cwd;               // the broker's working directory when not empty
+  // A durable store: `--store sqlite --data-dir DIR`.
+  static BrokerStore sqlite(std::string dir) { return BrokerStore{"sqlite", std::move(dir), {}}; }
 };
 
 // `corvee broker --bind BIND --store memory [extra...]`, started and waited for until it prints
-// its "listening on" line.
+// its "listening on" line. With a BrokerStore, `--store` and `--data-dir` follow it instead.
 class BrokerProcess {
  public:
+  BrokerProcess() = default;
+  explicit BrokerProcess(BrokerStore store) : store_(std::move(store)) {}
   // Starts the broker and waits (up to `limit`) for its listening line.
   ::testing::AssertionResult start(const std::vector<std::string>& extra = {},
                                    const std::string& bind = "tcp://127.0.0.1:0",
@@ -112,8 +135,22 @@ class BrokerProcess {
   std::uint16_t port() const { return port_; }
   ChildProcess& process() { return process_; }
   pid_t pid() const { return process_.pid(); }
+  const BrokerStore& store() const { return store_; }
+  // ChildProcess::setFileSizeLimit for the broker started next (by start() or restart()); 0: none.
+  void limitFileSize(std::uint64_t bytes) { file_size_limit_ = bytes; }
+
+  // kill -9, as a crash would, and waits (up to `limit`) until the process is reaped.
+  ::testing::AssertionResult killNine(std::chrono::milliseconds limit = 10s);
+  // Starts the broker again with the same store and arguments on the same port, once the previous
+  // process has ended (killed or stopped); retries while the port is still taken, up to `limit`.
+  // `extra`, when given, replaces the arguments of the first start. REQUIRES: started before.
+  ::testing::AssertionResult restart(std::chrono::milliseconds limit = 20s);
+  ::testing::AssertionResult restart(const std::vector<std::string>& extra, std::chrono::milliseconds limit = 20s);
 
  private:
+  BrokerStore store_;
+  std::uint64_t file_size_limit_ = 0;
+  std::vector<std::string> extra_;
   ChildProcess process_;
   std::string endpoint_;
   std::uint16_t port_ = 0;
@@ -140,6 +177,22 @@ class TempFile {
   TempFile& operator=(const TempFile&) = delete;
   const std::string& path() const { return path_; }
   std::string read() const;
+
+ private:
+  std::string path_;
+};
+
+// A temporary directory, removed with everything in it when this goes out of scope. For data
+// directories and working directories of children.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  // path() + "/" + name
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
 
  private:
   std::string path_;

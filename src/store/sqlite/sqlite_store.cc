@@ -41,6 +41,10 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 1), ('max_id', 
 constexpr const char* kColumns =
     "id, task, payload, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, result, error_code, error_message";
+// The same columns in the same order, with NULL where the payload would be.
+constexpr const char* kColumnsPayloadless =
+    "id, task, NULL, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
+    "started_ms, finished_ms, worker, result, error_code, error_message";
 
 }  // namespace
 
@@ -119,7 +123,7 @@ SqliteStore::SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::mo
 SqliteStore::~SqliteStore() {
   // Statements first: sqlite3_close refuses while any is unfinalized.
   begin_.reset(); commit_.reset(); rollback_.reset(); insert_.reset(); running_.reset(); queued_.reset();
-  finished_.reset(); find_.reset(); purge_.reset(); max_id_update_.reset();
+  finished_.reset(); find_.reset(); purge_.reset(); max_id_update_.reset(); payload_.reset();
   if (in_transaction_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   // A clean stop folds the WAL back into the database, so the next start reads one file.
   sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
@@ -239,7 +243,8 @@ Status SqliteStore::prepareAll() {
                     "error_message = ?7, payload = NULL WHERE id = ?1") &&
             prepare(find_, std::string("SELECT ") + kColumns + " FROM jobs WHERE id = ?1") &&
             prepare(purge_, "DELETE FROM jobs WHERE state >= 3 AND finished_ms < ?1") &&
-            prepare(max_id_update_, "UPDATE meta SET value = ?1 WHERE key = 'max_id'");
+            prepare(max_id_update_, "UPDATE meta SET value = ?1 WHERE key = 'max_id'") &&
+            prepare(payload_, "SELECT payload FROM jobs WHERE id = ?1 AND state < 3");
   return ok ? Status::ok() : sqliteError("preparing statements");
 }
 
@@ -260,7 +265,9 @@ bool SqliteStore::beginIfNeeded() {
 
 Result<JobId> SqliteStore::recover(const std::function<void(JobRecord&&)>& visit) {
   sqlite3_stmt* raw = nullptr;
-  std::string sql = std::string("SELECT ") + kColumns + " FROM jobs WHERE state < 3 ORDER BY id";
+  // Payloads stay on disk (NULL in their column here): the broker loads each when it deals the
+  // job, so a restart with a million queued jobs reads and holds a fraction of the data.
+  std::string sql = std::string("SELECT ") + kColumnsPayloadless + " FROM jobs WHERE state < 3 ORDER BY id";
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) return sqliteError("reading jobs");
   Statement scan(raw);
   int rc;
@@ -339,6 +346,17 @@ Status SqliteStore::commit() {
   in_transaction_ = false;
   committed_max_id_ = max_id_;
   return Status::ok();
+}
+
+Result<std::string> SqliteStore::loadPayload(JobId id) {
+  payload_->bind(1, static_cast<std::int64_t>(id));
+  int rc = payload_->step();
+  std::optional<std::string> payload;
+  if (rc == SQLITE_ROW) payload = payload_->text(0);
+  payload_->reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqliteError("reading the payload of job " + std::to_string(id));
+  if (!payload) return Status::error("not_found", "no unfinished job " + std::to_string(id));
+  return std::move(*payload);
 }
 
 Result<std::optional<JobRecord>> SqliteStore::find(JobId id) {

@@ -32,6 +32,7 @@ class SqliteStore final : public Store {
   void markFinished(const JobRecord& job) override;
   Status commit() override;
   Result<std::optional<JobRecord>> find(JobId id) override;
+  Result<std::string> loadPayload(JobId id) override;
   Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) override;
   std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "sqlite:" + path_; }
@@ -56,7 +57,7 @@ class SqliteStore final : public Store {
   JobId committed_max_id_ = 0;
   Status failed_;
   std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, find_, purge_,
-      max_id_update_;
+      max_id_update_, payload_;
 };
 
 }  // namespace corvee
