@@ -33,6 +33,18 @@ Status Core::recover() {
   MonoTime now = clock_.now();
   std::uint64_t wall_now = clock_.wallMillis();
   for (JobRecord& rec : records) {
+    if (rec.state == JobState::kRunning && rec.attempt >= options_.max_attempts) {
+      // Interrupted by every crash so far: the limit on lost attempts holds across restarts too,
+      // or a job that brings the broker down would run for ever.
+      rec.state = JobState::kFailed;
+      rec.error_code = errc::kWorkerLost;
+      rec.error_message = "attempt " + std::to_string(rec.attempt) + " was interrupted by a broker restart; the job " +
+                          "has used its " + std::to_string(options_.max_attempts) + " attempts";
+      rec.finished_ms = wall_now;
+      store_.markFinished(rec);
+      ++counts_.failed;
+      continue;
+    }
     if (rec.state == JobState::kRunning) {
       // Its worker's result can no longer arrive here: run it again (at-least-once).
       rec.state = JobState::kQueued;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,15 +32,28 @@ Result<SubprocessResult> Subprocess::run(const std::string& command, const std::
     ::close(in_pipe[0]); ::close(in_pipe[1]); ::close(out_pipe[0]); ::close(out_pipe[1]);
     return Status::error("internal", std::string("pipe: ") + std::strerror(errno));
   }
+  // A child that exits without reading all its stdin makes our writes raise SIGPIPE, whose default
+  // action would kill the whole process (the worker, or an application embedding it). Block it in
+  // this thread while the child runs; the write then fails with EPIPE, which is handled below.
+  sigset_t sigpipe_only, saved_mask;
+  sigemptyset(&sigpipe_only);
+  sigaddset(&sigpipe_only, SIGPIPE);
+  sigset_t pending_before;
+  sigpending(&pending_before);
+  bool sigpipe_was_pending = sigismember(&pending_before, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &sigpipe_only, &saved_mask);
   pid_t pid = ::fork();
   if (pid < 0) {
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
-    return Status::error("internal", std::string("fork: ") + std::strerror(errno));
+    return Status::error("internal", std::string("fork: ") + std::strerror(fork_errno));
   }
   if (pid == 0) {
     // Child: its own process group, so terminate() reaches grandchildren too.
     ::setpgid(0, 0);
     ::signal(SIGPIPE, SIG_DFL);
+    ::sigprocmask(SIG_SETMASK, &saved_mask, nullptr);
     ::dup2(in_pipe[0], 0);
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
@@ -99,6 +113,13 @@ Result<SubprocessResult> Subprocess::run(const std::string& command, const std::
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  // Discard the SIGPIPE our own writes raised, then restore the thread's mask.
+  if (!sigpipe_was_pending) {
+    timespec no_wait{0, 0};
+    while (::sigtimedwait(&sigpipe_only, nullptr, &no_wait) == SIGPIPE) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
   pid_.store(0);
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);

@@ -1678,6 +1678,25 @@ TEST_F(CoreTest, RecoveredJobsPayloadsComeFromTheStore) {
   EXPECT_EQ(got[0].payload, "payload-1");
 }
 
+TEST_F(CoreTest, RecoveredJobThatUsedItsAttemptsFailsWorkerLost) {
+  // Regression: a job running at every crash used to be requeued for ever.
+  options_.max_attempts = 2;
+  std::uint64_t now = clock_.wallMillis();
+  store_.insert(storedJob(1, JobState::kQueued, 0, 0, now));
+  store_.markRunning(1, 2, "old-worker", now);
+  store_.insert(storedJob(2, JobState::kQueued, 0, 0, now));
+  store_.markRunning(2, 1, "old-worker", now);
+  ASSERT_TRUE(core().recover().isOk());
+  EXPECT_EQ(core().counts().queued, 1u);
+  auto spent = store_.find(1);
+  ASSERT_TRUE(spent.isOk() && spent->has_value());
+  EXPECT_EQ((*spent)->state, JobState::kFailed);
+  EXPECT_EQ((*spent)->error_code, "worker_lost");
+  auto retried = store_.find(2);
+  ASSERT_TRUE(retried.isOk() && retried->has_value());
+  EXPECT_EQ((*retried)->state, JobState::kQueued);
+}
+
 TEST_F(CoreTest, RecoverOnAnEmptyStoreStartsAtOne) {
   ASSERT_TRUE(core().recover().isOk());
   EXPECT_EQ(core().counts().queued, 0u);
