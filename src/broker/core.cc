@@ -25,14 +25,14 @@ Core::Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& out
     : options_(options), store_(store), clock_(clock), outbox_(outbox), started_at_(clock.now()) {}
 
 Status Core::recover() {
-  std::uint64_t requeued = 0;
-  std::vector<JobRecord> records;
-  Result<JobId> max_id = store_.recover([&](JobRecord&& rec) { records.push_back(std::move(rec)); });
-  if (!max_id) return max_id.status();
-  next_id_ = *max_id + 1;
+  std::uint64_t recovered = 0;
+  std::vector<JobId> interrupted;       // were running: marked queued once the scan is over
+  std::vector<JobRecord> out_of_tries;  // were running on their last attempt: failed once it is over
   MonoTime now = clock_.now();
   std::uint64_t wall_now = clock_.wallMillis();
-  for (JobRecord& rec : records) {
+  // Each record is adopted as it is read: a million queued jobs are never all held twice.
+  Result<JobId> max_id = store_.recover([&](JobRecord&& rec) {
+    ++recovered;
     if (rec.state == JobState::kRunning && rec.attempt >= options_.max_attempts) {
       // Interrupted by every crash so far: the limit on lost attempts holds across restarts too,
       // or a job that brings the broker down would run for ever.
@@ -41,15 +41,13 @@ Status Core::recover() {
       rec.error_message = "attempt " + std::to_string(rec.attempt) + " was interrupted by a broker restart; the job " +
                           "has used its " + std::to_string(options_.max_attempts) + " attempts";
       rec.finished_ms = wall_now;
-      store_.markFinished(rec);
-      ++counts_.failed;
-      continue;
+      out_of_tries.push_back(std::move(rec));
+      return;
     }
     if (rec.state == JobState::kRunning) {
       // Its worker's result can no longer arrive here: run it again (at-least-once).
       rec.state = JobState::kQueued;
-      store_.markQueued(rec.id);
-      ++requeued;
+      interrupted.push_back(rec.id);
     }
     // Payloads stay in the store until each job is dealt: recovery reads only bookkeeping.
     LiveJob& job = adopt(std::move(rec), /*payload_known=*/false);
@@ -57,10 +55,18 @@ Status Core::recover() {
     auto age = std::chrono::milliseconds(wall_now > job.submitted_ms ? wall_now - job.submitted_ms : 0);
     addDeadlines(job, now - age);
     enqueue(job, false);
+  });
+  if (!max_id) return max_id.status();
+  next_id_ = *max_id + 1;
+  // Writes wait for the end of the scan: changing rows under a running SELECT is not safe.
+  for (JobId id : interrupted) store_.markQueued(id);
+  for (const JobRecord& rec : out_of_tries) {
+    store_.markFinished(rec);
+    ++counts_.failed;
   }
-  if (!records.empty()) {
-    spdlog::info("recovered {} unfinished jobs from {} ({} were running and were requeued)", records.size(),
-                 store_.describe(), requeued);
+  if (recovered > 0) {
+    spdlog::info("recovered {} unfinished jobs from {} ({} were running and were requeued, {} had used their attempts)",
+                 recovered, store_.describe(), interrupted.size(), out_of_tries.size());
   }
   return store_.commit();
 }

@@ -164,7 +164,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
                             : sync == SyncMode::kNormal ? "PRAGMA synchronous=NORMAL"
                                                         : "PRAGMA synchronous=OFF";
   for (const char* pragma :
-       {"PRAGMA journal_mode=WAL", sync_pragma, "PRAGMA foreign_keys=OFF", "PRAGMA cache_size=-65536"}) {
+       {"PRAGMA journal_mode=WAL", sync_pragma, "PRAGMA foreign_keys=OFF", "PRAGMA cache_size=-16384"}) {
     if (Status s = store->exec(pragma); !s) return s;
   }
   // Takes the exclusive lock now (the first write does), so a second broker fails here.
