@@ -404,10 +404,12 @@ void ClientImpl::onFrame(const Frame& frame) {
     if (msg) {
       pending.job->acked = true;
       pending.job->id = msg->job_id;
+      // A thread in wait() wants the outcome, not the id: waking it here would be for nothing.
+      if (pending.job->id_waiters > 0) pending.job->changed.notify_all();
     } else {
       pending.job->refused = msg.status();
+      pending.job->changed.notify_all();
     }
-    pending.job->changed.notify_all();
     return;
   }
   if (!error.isOk()) {

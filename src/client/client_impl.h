@@ -27,6 +27,7 @@ struct JobShared {
   std::mutex mutex;
   std::condition_variable changed;
   bool acked = false;              // the broker answered SUBMITTED (id is valid)
+  std::uint32_t id_waiters = 0;    // threads in JobHandle::id(): only they care about `acked`
   JobId id = 0;
   std::optional<Status> refused;   // the submission was refused, or the client closed
   std::optional<JobOutcome> outcome;

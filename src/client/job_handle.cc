@@ -36,6 +36,11 @@ Result<JobId> JobHandle::id() const {
   // Acknowledgements normally arrive in microseconds. While the broker is away the client keeps the
   // submission and sends it again on reconnection; this wait gives up once the broker has been
   // unreachable for the client's connect_timeout.
+  ++shared_->id_waiters;
+  struct Leave {
+    std::uint32_t& waiters;
+    ~Leave() { --waiters; }  // runs with the lock held: `lock` is destroyed after it
+  } leave{shared_->id_waiters};
   for (;;) {
     if (shared_->changed.wait_for(lock, std::chrono::milliseconds(20),
                                   [&] { return shared_->acked || shared_->refused.has_value(); })) {

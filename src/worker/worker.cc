@@ -57,7 +57,10 @@ class WorkerImpl {
   void onReady();
   void onFrame(const Frame& frame);
   void onLost(const Status& why);
+  // Encodes one result (the caller flushes). Network thread.
   void onDone(Done done);
+  // Takes every result the slot threads finished and sends them in one write. Network thread.
+  void drainFinished();
   void beginDrain();
   void maybeFinishDrain();
   void slotLoop();
@@ -81,6 +84,8 @@ class WorkerImpl {
   std::condition_variable job_ready_;
   std::deque<std::shared_ptr<JobContext>> jobs_;
   bool slots_stop_ = false;
+  std::vector<Done> finished_;   // results waiting for the network thread
+  bool finished_posted_ = false;  // a drainFinished() is queued on the network thread
 };
 
 Status WorkerImpl::run() {
@@ -181,8 +186,11 @@ void WorkerImpl::onFrame(const Frame& frame) {
       auto context = std::make_shared<JobContext>(msg->job_id, msg->attempt, std::string(msg->task),
                                                   std::string(msg->payload.data));
       running_[msg->job_id] = Running{msg->attempt, link_->generation(), context};
-      std::lock_guard lock(mutex_);
-      jobs_.push_back(std::move(context));
+      {
+        std::lock_guard lock(mutex_);
+        jobs_.push_back(std::move(context));
+      }
+      // Notified after unlocking, so the woken slot thread does not block at once on mutex_.
       job_ready_.notify_one();
       return;
     }
@@ -216,8 +224,28 @@ void WorkerImpl::slotLoop() {
       jobs_.pop_front();
     }
     Done done{context->id(), context->attempt(), runHandler(*context)};
-    asio::post(io_, [this, done = std::move(done)]() mutable { onDone(std::move(done)); });
+    bool wake;
+    {
+      std::lock_guard lock(mutex_);
+      finished_.push_back(std::move(done));
+      wake = !finished_posted_;
+      finished_posted_ = true;
+    }
+    // One wake-up of the network thread carries every result finished meanwhile.
+    if (wake) asio::post(io_, [this] { drainFinished(); });
   }
+}
+
+void WorkerImpl::drainFinished() {
+  std::vector<Done> batch;
+  {
+    std::lock_guard lock(mutex_);
+    batch.swap(finished_);
+    finished_posted_ = false;
+  }
+  for (Done& done : batch) onDone(std::move(done));
+  link_->flush();  // one write for the whole batch
+  maybeFinishDrain();
 }
 
 Result<std::string> WorkerImpl::runHandler(JobContext& context) {
@@ -259,8 +287,6 @@ void WorkerImpl::onDone(Done done) {
     std::string code = error.code().substr(0, 255);
     protocol::encode(link_->output(), 0, protocol::FailMsg{done.id, done.attempt, code, message});
   }
-  link_->flush();
-  maybeFinishDrain();
 }
 
 void WorkerImpl::beginDrain() {
