@@ -312,7 +312,6 @@ void ClientImpl::onReady(const protocol::WelcomeMsg& welcome) {
     }
     store_id_ = welcome.store_id;
     ready_ = true;
-    ever_ready_ = true;
     staged_.clear();  // everything staged is also in pending_, sent below in request order
     std::unordered_set<const JobShared*> in_pending;
     for (const auto& [rid, pending] : pending_) {

@@ -57,8 +57,6 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   // otherwise `unavailable` saying why.
   Status unreachable();
 
-  static JobHandle makeHandle(std::shared_ptr<JobShared> shared) { return JobHandle(std::move(shared)); }
-
  private:
   // A request awaiting its reply; kept with its encoded frame so it can be sent again after a
   // reconnection.
@@ -97,7 +95,6 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   std::mutex mutex_;
   std::condition_variable changed_;   // ready_, in-flight count
   bool ready_ = false;
-  bool ever_ready_ = false;
   bool closed_ = false;
   Status last_error_;
   MonoTime unreachable_since_;  // when the broker last stopped being reachable

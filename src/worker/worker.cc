@@ -77,6 +77,7 @@ class WorkerImpl {
   std::unordered_map<JobId, Running> running_;
   bool draining_ = false;
   bool ever_ready_ = false;
+  bool told_unreachable_ = false;
   Status exit_status_;
 
   // Shared with slot threads.
@@ -170,6 +171,11 @@ void WorkerImpl::onReady() {
 }
 
 void WorkerImpl::onLost(const Status& why) {
+  // Before the first session a failure is only reported once: the worker keeps trying quietly.
+  if (!ever_ready_ && !told_unreachable_) {
+    told_unreachable_ = true;
+    spdlog::warn("{}; retrying until the broker is up", why.toString());
+  }
   // The broker puts this session's jobs back in the queue when it notices the loss; results of
   // those attempts would be refused, so the attempts are cancelled now.
   for (auto& [id, job] : running_) job.context->cancel();
