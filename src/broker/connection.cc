@@ -65,18 +65,21 @@ void Connection::onRead(const boost::system::error_code& error, std::size_t n) {
 
 void Connection::startWrite() {
   if (writing_now_ || closed_) return;
-  if (released_ == 0) {
+  if (released_ == 0 && urgent_.empty()) {
     if (closing_ && output_.empty()) close();
     return;
   }
   writing_.clear();
-  if (released_ == output_.size()) {
-    writing_.swap(output_);  // the common case: no copy
-  } else {
-    writing_.assign(output_, 0, released_);
-    output_.erase(0, released_);
+  writing_.swap(urgent_);  // urgent_ is left empty
+  if (released_ > 0) {
+    if (writing_.empty() && released_ == output_.size()) {
+      writing_.swap(output_);  // the common case: no copy
+    } else {
+      writing_.append(output_, 0, released_);
+      output_.erase(0, released_);
+    }
+    released_ = 0;
   }
-  released_ = 0;
   writing_now_ = true;
   asio::async_write(socket_, asio::buffer(writing_),
                     [self = shared_from_this()](const boost::system::error_code& error, std::size_t) {

@@ -25,14 +25,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
              MonoTime now);
   void start();
   PeerId id() const { return id_; }
-  // Frames appended here are written once a flush has released them.
+  // Frames appended here are written once a commit has released them.
   std::string& output() { return output_; }
-  // Called by the Server's end-of-turn flush, after the store committed: everything buffered so
-  // far may now be sent. Bytes appended later wait for the next flush, even when a write
-  // completes in between; that is what keeps an acknowledgement from leaving before its commit.
+  // Frames appended here are written at the next startWrite(), commit or not.
+  std::string& urgentOutput() { return urgent_; }
+  // True when output() holds bytes no commit has released yet.
+  bool awaitingCommit() const { return output_.size() > released_; }
+  // Called by the Server after the store committed: everything in output() so far may now be
+  // sent. Bytes appended later wait for the next commit, even when a write completes in between;
+  // that is what keeps an acknowledgement from leaving before its commit.
   void release() { released_ = output_.size(); }
-  // Writes the released bytes, unless a write is already under way (its completion writes the
-  // rest).
+  // Writes the urgent bytes and the released ones, unless a write is already under way (its
+  // completion writes the rest).
   void startWrite();
   // Stops reading and closes once buffered output is written.
   void closeAfterFlush();
@@ -43,12 +47,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed() const { return closed_; }
   // Set while the Server's list of connections to write this turn holds this one.
   bool in_dirty_list = false;
+  // Set while the Server's list of connections waiting for the next commit holds this one.
+  bool in_commit_list = false;
 
  private:
   void readSome();
   void onRead(const boost::system::error_code& error, std::size_t n);
   void onWrite(const boost::system::error_code& error);
-  std::size_t pendingBytes() const { return output_.size() + writing_.size(); }
+  std::size_t pendingBytes() const { return output_.size() + urgent_.size() + writing_.size(); }
 
   Server& server_;
   PeerId id_;
@@ -56,6 +62,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   protocol::FrameDecoder decoder_;
   std::string output_;   // frames for the next writes; the first released_ bytes may be sent
   std::size_t released_ = 0;
+  std::string urgent_;   // frames that need no commit, written first
   std::string writing_;  // frames of the write in flight
   bool reading_ = false;
   bool writing_now_ = false;

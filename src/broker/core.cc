@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "corvee/errors.h"
 
@@ -546,15 +547,14 @@ void Core::purgeExpiredResults() {
 // ---------------------------------------------------------------------------------------------
 // Dealing jobs to workers.
 
-Status Core::flush() {
-  // Dealing may free nothing, so each dirty queue is visited once per flush.
+void Core::deal() {
+  // Dealing may free nothing, so each dirty queue is visited once per call.
   std::vector<TaskQueue*> dirty;
   dirty.swap(dirty_);
   for (TaskQueue* tq : dirty) {
     tq->dirty = false;
     dealTask(*tq);
   }
-  return store_.commit();
 }
 
 void Core::dealTask(TaskQueue& tq) {
@@ -615,7 +615,11 @@ Core::TaskQueue& Core::taskQueue(std::string_view task) {
 
 template <typename Msg>
 void Core::send(PeerId peer, std::uint32_t request_id, const Msg& msg) {
-  std::string* out = outbox_.output(peer);
+  // Only these report state the store must hold first; everything else may leave at once.
+  constexpr bool kReportsDurableState =
+      std::is_same_v<Msg, protocol::SubmittedMsg> || std::is_same_v<Msg, protocol::ResultMsg> ||
+      std::is_same_v<Msg, protocol::JobInfoMsg> || std::is_same_v<Msg, protocol::StatsReplyMsg>;
+  std::string* out = kReportsDurableState ? outbox_.output(peer) : outbox_.urgentOutput(peer);
   if (out != nullptr) protocol::encode(*out, request_id, msg);
 }
 

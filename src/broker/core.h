@@ -56,9 +56,16 @@ class Core {
   // The connection closed or fell silent: a worker's running jobs go back to their queues.
   void onPeerGone(PeerId peer);
 
-  // End of a turn: deals queued jobs to workers with free slots, then commits the store.
-  // A failed commit means nothing of this turn may be acknowledged: the caller must stop.
-  [[nodiscard]] Status flush();
+  // Deals queued jobs to workers with free slots. The server calls it at the end of every turn.
+  void deal();
+  // Makes every change so far durable. A failed commit means nothing since the last commit may be
+  // acknowledged: the caller must stop.
+  [[nodiscard]] Status commit() { return store_.commit(); }
+  // deal() then commit(), for callers that do not defer commits.
+  [[nodiscard]] Status flush() {
+    deal();
+    return commit();
+  }
   // Fires every time limit due at the clock's now.
   void tick();
   std::optional<MonoTime> nextDeadline() const { return deadlines_.earliest(); }

@@ -13,8 +13,14 @@ using PeerId = std::uint64_t;
 class Outbox {
  public:
   virtual ~Outbox() = default;
-  // The output buffer of a connected peer; nullptr when the peer is gone.
+  // The output buffer of a connected peer for frames that report durable state (SUBMITTED,
+  // RESULT, ...): they leave only after the store has committed what they report. nullptr when
+  // the peer is gone.
   virtual std::string* output(PeerId peer) = 0;
+  // For frames that promise nothing about the store (ASSIGN, CANCEL, ERROR, PONG, ...): they may
+  // leave before the next commit, so workers need not wait for disk syncs. Frames here may
+  // overtake frames in output(); the protocol matches replies by request id, not by order.
+  virtual std::string* urgentOutput(PeerId peer) { return output(peer); }
   // Closes the peer once its buffered output is written. The core calls this only for protocol
   // violations that leave the stream unusable, after queueing an ERROR frame that says why.
   virtual void closeAfterFlush(PeerId peer) = 0;

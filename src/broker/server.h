@@ -36,6 +36,7 @@ class Server final : public Outbox {
 
   // Outbox.
   std::string* output(PeerId peer) override;
+  std::string* urgentOutput(PeerId peer) override;
   void closeAfterFlush(PeerId peer) override;
 
   // Called by connections.
@@ -48,6 +49,12 @@ class Server final : public Outbox {
  private:
   void accept();
   void flushTurn();
+  // Commits the store and releases every acknowledgement waiting for it. False when the commit
+  // failed: the server has then stopped.
+  bool commitNow();
+  // Starts a write on every connection given output since the last call.
+  void writeDirty();
+  Connection* dirtyConnection(PeerId peer);
   void armDeadlineTimer();
   void onDeadlineTimer(const boost::system::error_code& error);
   void armHousekeeping();
@@ -64,6 +71,13 @@ class Server final : public Outbox {
   boost::asio::steady_timer housekeeping_timer_;
   std::unordered_map<PeerId, std::shared_ptr<Connection>> connections_;
   std::vector<PeerId> dirty_;  // connections given output this turn
+  std::vector<PeerId> awaiting_commit_;  // connections holding acknowledgements for the next commit
+  // Group commit across turns: right after a commit, the next one waits as long as the last one
+  // took, so changes from several turns share one sync while urgent frames keep flowing.
+  boost::asio::steady_timer commit_timer_;
+  bool commit_timer_armed_ = false;
+  MonoTime last_commit_end_;
+  std::chrono::steady_clock::duration commit_delay_{0};
   PeerId next_peer_ = 1;
   bool flush_posted_ = false;
   bool stopped_ = false;

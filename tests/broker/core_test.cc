@@ -1706,3 +1706,61 @@ TEST_F(CoreTest, RecoverOnAnEmptyStoreStartsAtOne) {
 
 }  // namespace
 }  // namespace corvee::broker
+
+namespace corvee::broker {
+namespace {
+
+// Which frames may leave before the store commits: only those that promise nothing about it.
+class SplittingOutbox final : public Outbox {
+ public:
+  std::string* output(PeerId peer) override { return &after_commit[peer]; }
+  std::string* urgentOutput(PeerId peer) override { return &urgent[peer]; }
+  void closeAfterFlush(PeerId) override {}
+  static std::vector<std::uint8_t> types(const std::string& bytes) {
+    protocol::FrameDecoder decoder(1 << 20);
+    char* area = decoder.prepare(bytes.size());
+    std::copy(bytes.begin(), bytes.end(), area);
+    decoder.commit(bytes.size());
+    std::vector<std::uint8_t> out;
+    protocol::Frame frame;
+    while (decoder.next(frame) == protocol::DecodeEvent::kFrame) out.push_back(frame.type);
+    return out;
+  }
+  std::map<PeerId, std::string> after_commit;
+  std::map<PeerId, std::string> urgent;
+};
+
+TEST(CoreDelivery, AcknowledgementsWaitForTheCommitAndWorkerFramesDoNot) {
+  BrokerOptions options;
+  MemoryStore store;
+  testing::FakeClock clock;
+  SplittingOutbox outbox;
+  Core core(options, store, clock, outbox);
+  auto deliver = [&](PeerId peer, auto msg) {
+    std::string wire;
+    protocol::encode(wire, 7, msg);
+    protocol::Frame frame{static_cast<std::uint8_t>(wire[protocol::kLengthSize]), 7,
+                          std::string_view(wire).substr(protocol::kHeaderSize)};
+    core.onFrame(peer, frame);
+  };
+  core.onConnect(1, "client");
+  core.onConnect(2, "worker");
+  deliver(1, protocol::HelloMsg{protocol::kMagic, 1, 1, "c"});
+  deliver(2, protocol::HelloMsg{protocol::kMagic, 1, 2, "w"});
+  deliver(2, protocol::RegisterMsg{1, {"echo"}});
+  deliver(1, protocol::SubmitMsg{"echo", {"x"}, 0, 0, 0, 0});
+  core.deal();
+  using protocol::MsgType;
+  auto t = [](MsgType m) { return static_cast<std::uint8_t>(m); };
+  EXPECT_EQ(SplittingOutbox::types(outbox.after_commit[1]), (std::vector<std::uint8_t>{t(MsgType::kSubmitted)}));
+  EXPECT_EQ(SplittingOutbox::types(outbox.urgent[1]), (std::vector<std::uint8_t>{t(MsgType::kWelcome)}));
+  EXPECT_EQ(SplittingOutbox::types(outbox.urgent[2]),
+            (std::vector<std::uint8_t>{t(MsgType::kWelcome), t(MsgType::kOk), t(MsgType::kAssign)}));
+  EXPECT_TRUE(outbox.after_commit[2].empty());
+  deliver(2, protocol::CompleteMsg{1, 1, {"done"}});
+  EXPECT_EQ(SplittingOutbox::types(outbox.after_commit[1]),
+            (std::vector<std::uint8_t>{t(MsgType::kSubmitted), t(MsgType::kResult)}));
+}
+
+}  // namespace
+}  // namespace corvee::broker
