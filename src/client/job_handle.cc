@@ -1,4 +1,7 @@
 // JobHandle and JobShared: the caller's view of one submitted job.
+#include <functional>
+#include <optional>
+
 #include "client/client_impl.h"
 #include "corvee/errors.h"
 #include "platform/clock.h"
@@ -29,29 +32,46 @@ std::vector<std::function<void(const JobOutcome&)>> JobShared::refuse(const Stat
 
 JobHandle::JobHandle(std::shared_ptr<JobShared> shared) : shared_(std::move(shared)) {}
 
+namespace {
+
+// Waits on `job` until `done()` holds. Gives up with wait_timeout at `deadline`, or with
+// `unavailable` once the job's client has been unable to reach the broker for its connect_timeout
+// (the client keeps unanswered requests and sends them again when it reconnects, so a short outage
+// is waited out). REQUIRES: `lock` holds job.mutex. Returns OK once `done()` holds.
+Status waitSettled(JobShared& job, std::unique_lock<std::mutex>& lock, const std::function<bool()>& done,
+                   std::optional<MonoTime> deadline) {
+  constexpr auto kRecheck = std::chrono::milliseconds(20);  // how often reachability is looked at
+  while (!done()) {
+    auto slice = std::chrono::duration_cast<std::chrono::nanoseconds>(kRecheck);
+    if (deadline) {
+      MonoTime now = systemClock().now();
+      if (now >= *deadline) return Status::error(errc::kWaitTimeout, "");
+      slice = std::min<std::chrono::nanoseconds>(*deadline - now, slice);
+    }
+    if (job.changed.wait_for(lock, slice, done)) break;
+    // The client's lock is never taken under a job's lock.
+    lock.unlock();
+    auto client = job.client.lock();
+    Status down = client ? client->unreachable() : Status::error(errc::kUnavailable, "the client is closed");
+    lock.lock();
+    if (!down && !done()) return down;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<JobId> JobHandle::id() const {
   std::unique_lock lock(shared_->mutex);
-  if (shared_->acked) return shared_->id;
-  if (shared_->refused) return *shared_->refused;
-  // Acknowledgements normally arrive in microseconds. While the broker is away the client keeps the
-  // submission and sends it again on reconnection; this wait gives up once the broker has been
-  // unreachable for the client's connect_timeout.
+  // Counted so an acknowledgement wakes only threads that wait for it.
   ++shared_->id_waiters;
   struct Leave {
     std::uint32_t& waiters;
     ~Leave() { --waiters; }  // runs with the lock held: `lock` is destroyed after it
   } leave{shared_->id_waiters};
-  for (;;) {
-    if (shared_->changed.wait_for(lock, std::chrono::milliseconds(20),
-                                  [&] { return shared_->acked || shared_->refused.has_value(); })) {
-      break;
-    }
-    lock.unlock();
-    auto client = shared_->client.lock();
-    Status down = client ? client->unreachable() : Status::error(errc::kUnavailable, "the client is closed");
-    lock.lock();
-    if (!down && !shared_->acked && !shared_->refused) return down;
-  }
+  Status waited = waitSettled(*shared_, lock, [&] { return shared_->acked || shared_->refused.has_value(); },
+                              std::nullopt);
+  if (!waited) return waited;
   if (shared_->acked) return shared_->id;
   return *shared_->refused;
 }
@@ -73,19 +93,12 @@ Result<JobState> JobHandle::status() const {
 Result<JobOutcome> JobHandle::wait(std::chrono::milliseconds limit) const {
   MonoTime deadline = systemClock().now() + limit;
   std::unique_lock lock(shared_->mutex);
-  auto settled = [&] { return shared_->outcome.has_value() || shared_->refused.has_value(); };
-  while (!settled()) {
-    MonoTime now = systemClock().now();
-    if (now >= deadline) {
-      return Status::error(errc::kWaitTimeout, "the job did not finish within " + std::to_string(limit.count()) + " ms");
-    }
-    if (shared_->changed.wait_for(lock, std::min<std::chrono::nanoseconds>(deadline - now, std::chrono::milliseconds(20)), settled)) break;
-    lock.unlock();
-    auto client = shared_->client.lock();
-    Status down = client ? client->unreachable() : Status::error(errc::kUnavailable, "the client is closed");
-    lock.lock();
-    if (!down && !settled()) return down;
+  Status waited = waitSettled(
+      *shared_, lock, [&] { return shared_->outcome.has_value() || shared_->refused.has_value(); }, deadline);
+  if (waited.code() == errc::kWaitTimeout) {
+    return Status::error(errc::kWaitTimeout, "the job did not finish within " + std::to_string(limit.count()) + " ms");
   }
+  if (!waited) return waited;
   if (shared_->outcome) return *shared_->outcome;
   return *shared_->refused;
 }

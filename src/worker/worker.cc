@@ -63,6 +63,7 @@ class WorkerImpl {
   void drainFinished();
   void beginDrain();
   void maybeFinishDrain();
+  void closeWhenFlushed(int checks_left);
   void slotLoop();
   Result<std::string> runHandler(JobContext& context);
   void sendRegister();
@@ -72,12 +73,14 @@ class WorkerImpl {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::shared_ptr<net::BrokerLink> link_;
+  asio::steady_timer close_timer_{io_};
 
   // Network thread only.
   std::unordered_map<JobId, Running> running_;
   bool draining_ = false;
   bool ever_ready_ = false;
   bool told_unreachable_ = false;
+  bool closing_ = false;  // the drain is over and the last results are being flushed
   Status exit_status_;
 
   // Shared with slot threads.
@@ -306,25 +309,25 @@ void WorkerImpl::beginDrain() {
 }
 
 void WorkerImpl::maybeFinishDrain() {
-  if (!draining_ || !running_.empty()) return;
-  // Give the last results a moment to leave: close once the link's buffers are empty.
-  auto timer = std::make_shared<asio::steady_timer>(io_);
-  auto attempts = std::make_shared<int>(0);
-  auto check = std::make_shared<std::function<void()>>();
-  *check = [this, timer, attempts, check] {
-    if (link_->pendingBytes() == 0 || !link_->ready() || ++*attempts > 200) {
-      link_->stop();
-      work_.reset();
-      io_.stop();
-      *check = nullptr;  // breaks the self-reference
-      return;
-    }
-    timer->expires_after(std::chrono::milliseconds(10));
-    timer->async_wait([check](const boost::system::error_code&) {
-      if (*check) (*check)();
-    });
-  };
-  (*check)();
+  // Called after every batch of results while draining; the closing poll below starts only once.
+  if (!draining_ || !running_.empty() || closing_) return;
+  closing_ = true;
+  closeWhenFlushed(200);
+}
+
+void WorkerImpl::closeWhenFlushed(int checks_left) {
+  // Give the last results a moment to leave (at most checks_left x 10 ms): close once the link's
+  // buffers are empty, or at once if the broker is gone anyway.
+  if (link_->pendingBytes() == 0 || !link_->ready() || checks_left <= 0) {
+    link_->stop();
+    work_.reset();
+    io_.stop();
+    return;
+  }
+  close_timer_.expires_after(std::chrono::milliseconds(10));
+  close_timer_.async_wait([this, checks_left](const boost::system::error_code& error) {
+    if (!error) closeWhenFlushed(checks_left - 1);
+  });
 }
 
 }  // namespace detail
