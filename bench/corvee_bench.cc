@@ -66,6 +66,7 @@ struct Args {
   std::size_t latency_jobs = 5000;
   std::size_t warmup = 2000;
   std::uint32_t slots = 4;
+  std::uint32_t prefetch = 0;
   int workers = 1;
   bool echo = false;  // the handler returns the payload instead of an empty result
   bool skip_w1 = false;
@@ -89,6 +90,7 @@ void usage() {
                "  --latency-jobs M     W2 jobs (default 5000)\n"
                "  --warmup K           jobs run before measuring (default 2000)\n"
                "  --slots N            slots per in-process worker (default 4)\n"
+               "  --prefetch K         jobs each worker holds beyond its slots (default 0)\n"
                "  --workers K          in-process workers (default 1)\n"
                "  --echo               the handler returns the payload (default: empty result)\n"
                "  --only w1|w2         run one workload\n"
@@ -147,6 +149,9 @@ bool parseArgs(int argc, char** argv, Args& args) {
     } else if (flag == "--slots") {
       ok = number(value, 1024, n) && n > 0;
       args.slots = static_cast<std::uint32_t>(n);
+    } else if (flag == "--prefetch") {
+      ok = number(value, 65536, n);
+      args.prefetch = static_cast<std::uint32_t>(n);
     } else if (flag == "--workers") {
       ok = number(value, 64, n) && n > 0;
       args.workers = static_cast<int>(n);
@@ -342,12 +347,13 @@ class BrokerProcess {
 
 class WorkerPool {
  public:
-  WorkerPool(const std::string& endpoint, int count, std::uint32_t slots, bool echo) {
+  WorkerPool(const std::string& endpoint, int count, std::uint32_t slots, std::uint32_t prefetch, bool echo) {
     for (int i = 0; i < count; ++i) {
       corvee::WorkerOptions options;
       options.endpoint = endpoint;
       options.name = "bench-worker-" + std::to_string(i);
       options.slots = slots;
+      options.prefetch = prefetch;
       options.connect_timeout = milliseconds(10000);
       auto worker = std::make_unique<corvee::Worker>(options);
       if (echo) {
@@ -591,8 +597,8 @@ int benchMain(const Args& args) {
     if (cpu.wall_s > 0) worst_other = std::max(worst_other, cpu.other_s / cpu.wall_s);
   };
   corvee::bench::CpuMeter meter(broker.pid());
-  std::printf("workers: %d in-process, %u slots each, handler returns %s\n", args.workers, args.slots,
-              args.echo ? "the payload" : "an empty result");
+  std::printf("workers: %d in-process, %u slots and prefetch %u each, handler returns %s\n", args.workers,
+              args.slots, args.prefetch, args.echo ? "the payload" : "an empty result");
   std::printf("payload: %zu bytes; hardware threads: %u; load average at start: %s\n", args.payload,
               std::thread::hardware_concurrency(), loadAverage().c_str());
   std::fflush(stdout);
@@ -601,7 +607,7 @@ int benchMain(const Args& args) {
   std::vector<ThroughputRun> runs;
   std::optional<LatencyFigures> latency;
   {
-    WorkerPool workers(endpoint, args.workers, args.slots, args.echo);
+    WorkerPool workers(endpoint, args.workers, args.slots, args.prefetch, args.echo);
     {
       auto probe = connectClient(endpoint, "bench-probe", error);
       if (!probe) return fail(error);

@@ -24,6 +24,10 @@ struct WorkerOptions {
   std::string endpoint = "tcp://127.0.0.1:7600";
   std::string name;          // shown in the broker's stats; defaults to host:pid
   std::uint32_t slots = 1;   // jobs run at once; one thread each
+  // Jobs the worker holds beyond its slots, started in arrival order as slots free. Saves a round
+  // trip to the broker per job when jobs are short; with long jobs they wait here while another
+  // worker may be idle, so the default is none (docs/protocol.md, "Workers").
+  std::uint32_t prefetch = 0;
   bool handle_signals = false;  // drain on SIGINT/SIGTERM
   // How long run() waits for a broker before failing `unavailable`; 0 waits for ever.
   std::chrono::milliseconds connect_timeout{0};

@@ -149,6 +149,7 @@ void Core::onPeerGone(PeerId id) {
       --job.queue->running;
       --counts_.running;
       job.worker = 0;
+      job.in_slot = false;
       if (job.attempt >= options_.max_attempts) {
         finish(job, JobState::kFailed, {}, errc::kWorkerLost,
                "the workers running this job were lost " + std::to_string(job.attempt) + " times");
@@ -299,10 +300,12 @@ void Core::handleRegister(PeerId id, Peer& peer, const Frame& frame) {
   }
   peer.registered = true;
   peer.slots = msg->slots;
+  peer.prefetch = msg->prefetch;
   peer.tasks = std::move(msg->tasks);
   std::sort(peer.tasks.begin(), peer.tasks.end());
   peer.tasks.erase(std::unique(peer.tasks.begin(), peer.tasks.end()), peer.tasks.end());
   for (const std::string& task : peer.tasks) taskQueue(task).workers.push_back(id);
+  fillSlots(peer);  // more slots than before: prefetched jobs start
   markWorkerTasksDirty(peer);
   send(id, frame.request_id, protocol::OkMsg{});
 }
@@ -384,8 +387,10 @@ void Core::assign(LiveJob& job, TaskQueue& tq, PeerId worker_id, Peer& worker) {
   job.started_ms = clock_.wallMillis();
   worker.running.insert(job.id);
   store_.markRunning(job.id, job.attempt, worker.name, job.started_ms);
-  if (job.run_timeout_ms > 0) {
-    deadlines_.add({clock_.now() + Millis(job.run_timeout_ms), job.id, job.attempt, DeadlineKind::kRun});
+  if (worker.in_slots < worker.slots) {
+    occupySlot(job, worker);
+  } else {
+    worker.awaiting_slot.emplace_back(job.id, job.attempt);
   }
   protocol::AssignMsg assign;
   assign.job_id = job.id;
@@ -396,14 +401,41 @@ void Core::assign(LiveJob& job, TaskQueue& tq, PeerId worker_id, Peer& worker) {
   send(worker_id, 0, assign);
 }
 
+void Core::occupySlot(LiveJob& job, Peer& worker) {
+  ++worker.in_slots;
+  job.in_slot = true;
+  if (job.run_timeout_ms > 0) {
+    deadlines_.add({clock_.now() + Millis(job.run_timeout_ms), job.id, job.attempt, DeadlineKind::kRun});
+  }
+}
+
+void Core::fillSlots(Peer& worker) {
+  while (worker.in_slots < worker.slots && !worker.awaiting_slot.empty()) {
+    auto [job_id, attempt] = worker.awaiting_slot.front();
+    worker.awaiting_slot.pop_front();
+    // Entries of jobs that left the worker meanwhile (cancelled, timed out) are skipped here.
+    auto it = jobs_.find(job_id);
+    if (it == jobs_.end() || !worker.running.contains(job_id)) continue;
+    LiveJob& job = it->second;
+    if (job.attempt != attempt || job.in_slot) continue;
+    occupySlot(job, worker);
+  }
+}
+
 void Core::releaseFromWorker(LiveJob& job, std::string_view cancel_code) {
   if (job.state != JobState::kRunning || job.worker == 0) return;
   auto it = peers_.find(job.worker);
   if (it != peers_.end()) {
-    it->second.running.erase(job.id);
-    markWorkerTasksDirty(it->second);
+    Peer& worker = it->second;
+    worker.running.erase(job.id);
+    if (job.in_slot) {
+      --worker.in_slots;
+      fillSlots(worker);
+    }
+    markWorkerTasksDirty(worker);
     if (!cancel_code.empty()) send(job.worker, 0, protocol::CancelMsg{job.id, job.attempt, cancel_code});
   }
+  job.in_slot = false;
   --job.queue->running;
   --counts_.running;
   job.worker = 0;
@@ -576,14 +608,17 @@ void Core::dealTask(TaskQueue& tq) {
 }
 
 PeerId Core::pickWorker(const TaskQueue& tq) {
-  // Load balancing by free slots (proletariat): the emptiest worker gets the job.
+  // Load balancing by free slots (proletariat): the emptiest worker gets the job. A free slot
+  // beats room in a prefetch, so an idle worker is served before another one's reserve fills.
   PeerId best = 0;
-  std::uint32_t best_free = 0;
+  std::pair<std::uint64_t, std::uint64_t> best_free{0, 0};  // (free slots, free room in all)
   for (PeerId id : tq.workers) {
     const Peer& worker = peers_.at(id);
-    if (worker.draining) continue;
-    std::uint32_t busy = static_cast<std::uint32_t>(worker.running.size());
-    std::uint32_t free = worker.slots > busy ? worker.slots - busy : 0;
+    if (worker.draining || worker.slots == 0) continue;
+    std::uint64_t held = worker.running.size();
+    std::uint64_t room = std::uint64_t{worker.slots} + worker.prefetch;
+    if (held >= room) continue;
+    std::pair<std::uint64_t, std::uint64_t> free{worker.slots > held ? worker.slots - held : 0, room - held};
     if (free > best_free) {
       best = id;
       best_free = free;

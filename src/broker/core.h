@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,6 +97,9 @@ class Core {
     std::uint32_t assign_timeout_ms = 0;
     JobState state = JobState::kQueued;
     bool payload_in_memory = false;  // else `payload` is empty and the store holds it
+    // Running and holding one of its worker's slots, so its run time limit counts. A job dealt
+    // into a worker's prefetch is running but not yet in a slot.
+    bool in_slot = false;
     std::unique_ptr<std::vector<PeerId>> watchers;  // SUBSCRIBE from other connections; rare
   };
   struct TaskQueue {
@@ -113,9 +117,14 @@ class Core {
     // Worker part, meaningful after REGISTER.
     bool registered = false;
     std::uint32_t slots = 0;
+    std::uint32_t prefetch = 0;
     bool draining = false;
     std::vector<std::string> tasks;
-    std::unordered_set<JobId> running;
+    std::unordered_set<JobId> running;  // every job dealt to it and not yet finished
+    // Prefetch model: the worker runs its jobs in the order they were dealt, so the broker knows a
+    // prefetched job takes a slot when an earlier one finishes, without a message saying so.
+    std::uint32_t in_slots = 0;                                   // running jobs holding a slot
+    std::deque<std::pair<JobId, std::uint32_t>> awaiting_slot;    // (job, attempt) in deal order
   };
 
   // One handler per message type, named after its command.
@@ -139,6 +148,10 @@ class Core {
   JobRecord recordOf(const LiveJob& job) const;
   // Takes a running job off its worker, telling the worker to drop it.
   void releaseFromWorker(LiveJob& job, std::string_view cancel_code);
+  // The job takes a slot on its worker: its run time limit starts now.
+  void occupySlot(LiveJob& job, Peer& worker);
+  // Moves prefetched jobs into the slots the worker has free, oldest first.
+  void fillSlots(Peer& worker);
   void onDeadline(const Deadline& deadline);
   void addDeadlines(const LiveJob& job, MonoTime submitted_at);
   // Makes the live job for `rec`, keeping its payload in memory if `payload_known` and the budget

@@ -24,7 +24,9 @@ std::string Core::statsJson() const {
                        {"name", peer.name},
                        {"remote", peer.remote},
                        {"slots", peer.slots},
-                       {"busy", peer.running.size()},
+                       {"prefetch", peer.prefetch},
+                       {"busy", peer.in_slots},
+                       {"prefetched", peer.running.size() - peer.in_slots},
                        {"tasks", peer.tasks},
                        {"draining", peer.draining}});
   }

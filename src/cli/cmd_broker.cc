@@ -37,7 +37,7 @@ int runBroker(BrokerArgs& args) {
     printError(store.status().message());
     return store.status().code() == "bad_request" ? kExitUsage : kExitUnavailable;
   }
-  boost::asio::io_context io;
+  boost::asio::io_context io(1);  // the broker is one thread: posts from it need no wake-up
   broker::Server server(io, options, **store, systemClock());
   auto bound = server.start();
   if (!bound) {

@@ -53,6 +53,10 @@ void addWorkerCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--slots", args->options.slots, "jobs run at once")
       ->capture_default_str()
       ->check(CLI::Range(1u, 4096u));
+  cmd->add_option("--prefetch", args->options.prefetch,
+                  "jobs held beyond --slots, started as slots free (faster for short jobs, less fair for long ones)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 65536u));
   cmd->add_option("--name", args->options.name, "the worker's name in stats (default: host:pid)");
   cmd->add_flag("--builtin", args->builtin, "serve the demo tasks echo, reverse, add, sleep and fail");
   cmd->add_option("--exec", args->execs,

@@ -37,7 +37,8 @@ void refuseJob(const std::shared_ptr<JobShared>& job, const Status& why) {
 
 }  // namespace
 
-ClientImpl::ClientImpl(ClientOptions options) : options_(std::move(options)), work_(io_.get_executor()) {
+// io_(1): one thread runs the loop, so posts made from it skip the scheduler's lock and wake-up.
+ClientImpl::ClientImpl(ClientOptions options) : options_(std::move(options)), io_(1), work_(io_.get_executor()) {
   if (options_.name.empty()) options_.name = defaultPeerName();
   if (options_.max_in_flight == 0) options_.max_in_flight = 1;
 }

@@ -140,7 +140,8 @@ struct RegisterMsg {
   static constexpr MsgType kType = MsgType::kRegister;
   std::uint32_t slots = 0;
   std::vector<std::string> tasks;
-  template <typename F> void fields(F&& f) { f(slots); f(tasks); }
+  std::uint32_t prefetch = 0;  // jobs the worker will hold beyond its slots, waiting for one
+  template <typename F> void fields(F&& f) { f(slots); f(tasks); f(prefetch); }
 };
 
 struct AssignMsg {

@@ -1,7 +1,12 @@
 // Worker: one network thread speaks to the broker; `slots` threads run handlers. ASSIGN frames go
-// to a job queue the slot threads take from; results come back to the network thread, which sends
-// them only if the attempt still belongs to the current session (after a reconnection the broker
-// has already given the job to someone else, so a late result would be refused anyway).
+// to a job queue the slot threads take from, oldest first (the broker's prefetch model relies on
+// that order); results come back to the network thread, which sends them only if the attempt still
+// belongs to the current session (after a reconnection the broker has already given the job to
+// someone else, so a late result would be refused anyway).
+//
+// Hand-offs between threads cost more than the jobs themselves when jobs are short, so both
+// directions move batches: the ASSIGNs of one read wake at most as many slot threads as are idle,
+// and one wake-up of the network thread carries every result finished meanwhile.
 #include "corvee/worker.h"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -30,7 +35,7 @@ using protocol::MsgType;
 
 class WorkerImpl {
  public:
-  explicit WorkerImpl(WorkerOptions options) : options_(std::move(options)), work_(io_.get_executor()) {
+  explicit WorkerImpl(WorkerOptions options) : options_(std::move(options)), io_(1), work_(io_.get_executor()) {
     if (options_.name.empty()) options_.name = defaultPeerName();
     if (options_.slots == 0) options_.slots = 1;
   }
@@ -61,6 +66,8 @@ class WorkerImpl {
   void onDone(Done done);
   // Takes every result the slot threads finished and sends them in one write. Network thread.
   void drainFinished();
+  // Moves the jobs that arrived in this read to the slot threads' queue. Network thread.
+  void handOffArrived();
   void beginDrain();
   void maybeFinishDrain();
   void closeWhenFlushed(int checks_left);
@@ -77,6 +84,7 @@ class WorkerImpl {
 
   // Network thread only.
   std::unordered_map<JobId, Running> running_;
+  std::vector<std::shared_ptr<JobContext>> arrived_;  // ASSIGNed in this read, not yet handed off
   bool draining_ = false;
   bool ever_ready_ = false;
   bool told_unreachable_ = false;
@@ -87,6 +95,7 @@ class WorkerImpl {
   std::mutex mutex_;
   std::condition_variable job_ready_;
   std::deque<std::shared_ptr<JobContext>> jobs_;
+  std::size_t idle_slots_ = 0;  // slot threads waiting on job_ready_
   bool slots_stop_ = false;
   std::vector<Done> finished_;   // results waiting for the network thread
   bool finished_posted_ = false;  // a drainFinished() is queued on the network thread
@@ -160,6 +169,7 @@ Status WorkerImpl::run() {
 void WorkerImpl::sendRegister() {
   protocol::RegisterMsg reg;
   reg.slots = options_.slots;
+  reg.prefetch = options_.prefetch;
   for (const auto& [task, handler] : handlers_) reg.tasks.push_back(task);
   protocol::encode(link_->output(), 0, reg);
   if (draining_) protocol::encode(link_->output(), 0, protocol::DrainMsg{});
@@ -195,12 +205,9 @@ void WorkerImpl::onFrame(const Frame& frame) {
       auto context = std::make_shared<JobContext>(msg->job_id, msg->attempt, std::string(msg->task),
                                                   std::string(msg->payload.data));
       running_[msg->job_id] = Running{msg->attempt, link_->generation(), context};
-      {
-        std::lock_guard lock(mutex_);
-        jobs_.push_back(std::move(context));
-      }
-      // Notified after unlocking, so the woken slot thread does not block at once on mutex_.
-      job_ready_.notify_one();
+      // Posted from the network thread, the hand-off runs once the whole read has been decoded.
+      if (arrived_.empty()) asio::post(io_, [this] { handOffArrived(); });
+      arrived_.push_back(std::move(context));
       return;
     }
     case MsgType::kCancel: {
@@ -222,26 +229,41 @@ void WorkerImpl::onFrame(const Frame& frame) {
   }
 }
 
+void WorkerImpl::handOffArrived() {
+  std::size_t wake;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& context : arrived_) jobs_.push_back(std::move(context));
+    wake = std::min(arrived_.size(), idle_slots_);
+  }
+  arrived_.clear();
+  // Notified after unlocking, so a woken slot thread does not block at once on mutex_.
+  for (std::size_t i = 0; i < wake; ++i) job_ready_.notify_one();
+}
+
 void WorkerImpl::slotLoop() {
+  std::unique_lock lock(mutex_);
   for (;;) {
-    std::shared_ptr<JobContext> context;
-    {
-      std::unique_lock lock(mutex_);
-      job_ready_.wait(lock, [&] { return slots_stop_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;
-      context = std::move(jobs_.front());
-      jobs_.pop_front();
+    while (!slots_stop_ && jobs_.empty()) {
+      ++idle_slots_;
+      job_ready_.wait(lock);
+      --idle_slots_;
     }
+    if (jobs_.empty()) return;
+    std::shared_ptr<JobContext> context = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
     Done done{context->id(), context->attempt(), runHandler(*context)};
-    bool wake;
-    {
-      std::lock_guard lock(mutex_);
-      finished_.push_back(std::move(done));
-      wake = !finished_posted_;
+    context.reset();
+    lock.lock();
+    finished_.push_back(std::move(done));
+    if (!finished_posted_) {
       finished_posted_ = true;
+      // One wake-up of the network thread carries every result finished meanwhile.
+      lock.unlock();
+      asio::post(io_, [this] { drainFinished(); });
+      lock.lock();
     }
-    // One wake-up of the network thread carries every result finished meanwhile.
-    if (wake) asio::post(io_, [this] { drainFinished(); });
   }
 }
 

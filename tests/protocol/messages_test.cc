@@ -89,8 +89,8 @@ template <> std::size_t documentedBodySize<StatsMsg>() { return 0; }
 template <> StatsReplyMsg sample() { return {{R"({"broker":"corvee"})"}}; }
 template <> std::size_t documentedBodySize<StatsReplyMsg>() { return 4 + 19; }
 
-template <> RegisterMsg sample() { return {8, {"echo", "add", ""}}; }
-template <> std::size_t documentedBodySize<RegisterMsg>() { return 4 + 2 + (2 + 4) + (2 + 3) + (2 + 0); }
+template <> RegisterMsg sample() { return {8, {"echo", "add", ""}, 16}; }
+template <> std::size_t documentedBodySize<RegisterMsg>() { return 4 + 2 + (2 + 4) + (2 + 3) + (2 + 0) + 4; }
 
 template <> AssignMsg sample() { return {45, 2, "echo", {"payload"}, 1500}; }
 template <> std::size_t documentedBodySize<AssignMsg>() { return 8 + 4 + (2 + 4) + (4 + 7) + 4; }
@@ -257,6 +257,7 @@ TEST(MessageFieldsTest, Register) {
   auto m = roundTrip(sample<RegisterMsg>(), s);
   EXPECT_EQ(m.slots, 8u);
   EXPECT_EQ(m.tasks, (std::vector<std::string>{"echo", "add", ""}));
+  EXPECT_EQ(m.prefetch, 16u);
 }
 
 TEST(MessageFieldsTest, Assign) {
