@@ -51,7 +51,7 @@ Status Core::recover() {
       interrupted.push_back(rec.id);
     }
     // Payloads stay in the store until each job is dealt: recovery reads only bookkeeping.
-    LiveJob& job = adopt(std::move(rec), /*payload_known=*/false);
+    LiveJob& job = adopt(rec, /*payload_known=*/false);
     // Limits keep counting from the original submission, as far as the wall clock can tell.
     auto age = std::chrono::milliseconds(wall_now > job.submitted_ms ? wall_now - job.submitted_ms : 0);
     addDeadlines(job, now - age);
@@ -145,7 +145,7 @@ void Core::onPeerGone(PeerId id) {
     std::vector<JobId> lost(peer.running.begin(), peer.running.end());
     std::sort(lost.begin(), lost.end(), std::greater<>());
     for (JobId job_id : lost) {
-      LiveJob& job = jobs_.at(job_id);
+      LiveJob& job = *jobs_.find(job_id);
       --job.queue->running;
       --counts_.running;
       job.worker = 0;
@@ -222,7 +222,7 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
   JobRecord rec;
   rec.id = job_id;
   rec.task = std::string(msg->task);
-  rec.payload = std::string(msg->payload.data);
+  rec.payload = std::string(msg->payload.data);  // the store's copy; the job keeps its own
   rec.priority = msg->priority;
   rec.state = JobState::kQueued;
   rec.timeout_ms = msg->timeout_ms;
@@ -230,7 +230,7 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
   rec.assign_timeout_ms = msg->assign_timeout_ms;
   rec.submitted_ms = clock_.wallMillis();
   store_.insert(rec);
-  LiveJob& job = adopt(std::move(rec), /*payload_known=*/true);
+  LiveJob& job = adopt(rec, /*payload_known=*/true);
   job.owner = id;
   addDeadlines(job, clock_.now());
   enqueue(job, false);
@@ -240,12 +240,12 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
 void Core::handleSubscribe(PeerId id, const Frame& frame) {
   auto msg = protocol::decode<protocol::SubscribeMsg>(frame.body);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
-  auto live = jobs_.find(msg->job_id);
-  if (live != jobs_.end()) {
-    LiveJob& job = live->second;
-    if (!job.watchers) job.watchers = std::make_unique<std::vector<PeerId>>();
-    auto& watchers = *job.watchers;
-    if (job.owner != id && std::find(watchers.begin(), watchers.end(), id) == watchers.end()) watchers.push_back(id);
+  if (LiveJob* job = jobs_.find(msg->job_id)) {
+    if (job->owner != id) {
+      auto& watchers = watchers_[job->id];
+      if (std::find(watchers.begin(), watchers.end(), id) == watchers.end()) watchers.push_back(id);
+      job->watched = true;
+    }
     return send(id, frame.request_id, protocol::OkMsg{});
   }
   auto stored = store_.find(msg->job_id);
@@ -260,8 +260,7 @@ void Core::handleSubscribe(PeerId id, const Frame& frame) {
 void Core::handleStatus(PeerId id, const Frame& frame) {
   auto msg = protocol::decode<protocol::StatusMsg>(frame.body);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
-  auto live = jobs_.find(msg->job_id);
-  if (live != jobs_.end()) return sendJobInfo(id, frame.request_id, recordOf(live->second));
+  if (LiveJob* job = jobs_.find(msg->job_id)) return sendJobInfo(id, frame.request_id, recordOf(*job));
   auto stored = store_.find(msg->job_id);
   if (!stored) return sendError(id, frame.request_id, "internal", stored.status().toString());
   if (!stored->has_value()) {
@@ -310,12 +309,11 @@ void Core::handleRegister(PeerId id, Peer& peer, const Frame& frame) {
   send(id, frame.request_id, protocol::OkMsg{});
 }
 
-Core::LiveJob* Core::fencedJob(PeerId worker, std::uint32_t request_id, JobId job_id, std::uint32_t attempt,
+LiveJob* Core::fencedJob(PeerId worker, std::uint32_t request_id, JobId job_id, std::uint32_t attempt,
                                const char* what) {
-  auto it = jobs_.find(job_id);
-  if (it != jobs_.end() && it->second.state == JobState::kRunning && it->second.worker == worker &&
-      it->second.attempt == attempt) {
-    return &it->second;
+  LiveJob* job = jobs_.find(job_id);
+  if (job != nullptr && job->state == JobState::kRunning && job->worker == worker && job->attempt == attempt) {
+    return job;
   }
   ++counts_.stale_refused;
   spdlog::warn("refused {} for job {} attempt {} from peer {}: not the job's current attempt", what, job_id, attempt,
@@ -363,7 +361,7 @@ void Core::handleDrain(PeerId id, Peer& peer, const Frame& frame) {
 
 void Core::enqueue(LiveJob& job, bool at_front) {
   TaskQueue& tq = *job.queue;
-  job.ticket = next_ticket_++;
+  ++job.ticket;  // a new entry; any older one of this job is dead from now on
   if (at_front) {
     tq.queue.pushFront(job.id, job.priority, job.ticket);
   } else {
@@ -376,11 +374,11 @@ void Core::enqueue(LiveJob& job, bool at_front) {
   }
 }
 
-void Core::assign(LiveJob& job, TaskQueue& tq, PeerId worker_id, Peer& worker) {
+void Core::assign(LiveJob& job, std::string_view payload, TaskQueue& tq, PeerId worker_id, Peer& worker) {
   --counts_.queued;
   ++counts_.running;
   ++tq.running;
-  job.ticket = 0;
+  ++job.ticket;  // its entry was popped; nothing may match it again
   job.worker = worker_id;
   job.state = JobState::kRunning;
   job.attempt += 1;
@@ -396,7 +394,7 @@ void Core::assign(LiveJob& job, TaskQueue& tq, PeerId worker_id, Peer& worker) {
   assign.job_id = job.id;
   assign.attempt = job.attempt;
   assign.task = tq.task;
-  assign.payload.data = job.payload;
+  assign.payload.data = payload;
   assign.run_timeout_ms = job.run_timeout_ms;
   send(worker_id, 0, assign);
 }
@@ -414,11 +412,10 @@ void Core::fillSlots(Peer& worker) {
     auto [job_id, attempt] = worker.awaiting_slot.front();
     worker.awaiting_slot.pop_front();
     // Entries of jobs that left the worker meanwhile (cancelled, timed out) are skipped here.
-    auto it = jobs_.find(job_id);
-    if (it == jobs_.end() || !worker.running.contains(job_id)) continue;
-    LiveJob& job = it->second;
-    if (job.attempt != attempt || job.in_slot) continue;
-    occupySlot(job, worker);
+    LiveJob* job = jobs_.find(job_id);
+    if (job == nullptr || !worker.running.contains(job_id)) continue;
+    if (job->attempt != attempt || job->in_slot) continue;
+    occupySlot(*job, worker);
   }
 }
 
@@ -448,10 +445,8 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
     job.queue->queue.forget();
     --counts_.queued;
   }
-  // Only what markFinished() and RESULT read: no copy of the task name on this hot path.
-  JobRecord rec;
-  rec.id = job.id;
-  rec.attempt = job.attempt;
+  // The whole record, since a store without a live journal keeps this as the finished job.
+  JobRecord rec = recordOf(job);
   rec.state = state;
   rec.result = std::string(result);
   rec.error_code = std::string(code);
@@ -464,22 +459,23 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
     ++counts_.failed;
   }
   if (job.owner != 0) sendResult(job.owner, rec);
-  if (job.watchers) {
-    for (PeerId watcher : *job.watchers) sendResult(watcher, rec);
+  if (job.watched) {
+    auto watchers = watchers_.find(job.id);
+    for (PeerId watcher : watchers->second) sendResult(watcher, rec);
+    watchers_.erase(watchers);
   }
-  if (job.payload_in_memory) payload_bytes_ -= job.payload.size();
-  jobs_.erase(job.id);
+  if (job.payload_in_memory) payload_bytes_ -= job.payload_size;
+  jobs_.erase(job);
 }
 
-Core::LiveJob& Core::adopt(JobRecord&& rec, bool payload_known) {
-  LiveJob& job = jobs_[rec.id];
-  job.id = rec.id;
+LiveJob& Core::adopt(const JobRecord& rec, bool payload_known) {
+  // A store without a live journal cannot give a payload back: then the job always keeps it.
+  bool keep = payload_known && (!store_.journalsLiveJobs() ||
+                                payload_bytes_ + rec.payload.size() <= options_.payload_memory_budget);
+  std::string_view payload = rec.payload;
+  LiveJob& job = jobs_.add(rec.id, keep ? &payload : nullptr);
+  if (keep) payload_bytes_ += rec.payload.size();
   job.queue = &taskQueue(rec.task);
-  if (payload_known && payload_bytes_ + rec.payload.size() <= options_.payload_memory_budget) {
-    payload_bytes_ += rec.payload.size();
-    job.payload = std::move(rec.payload);
-    job.payload_in_memory = true;
-  }
   job.submitted_ms = rec.submitted_ms;
   job.started_ms = rec.started_ms;
   job.priority = rec.priority;
@@ -491,19 +487,18 @@ Core::LiveJob& Core::adopt(JobRecord&& rec, bool payload_known) {
   return job;
 }
 
-bool Core::ensurePayload(LiveJob& job) {
-  if (job.payload_in_memory) return true;
+std::optional<std::string_view> Core::payloadFor(LiveJob& job, std::string& scratch) {
+  if (job.payload_in_memory) return job.payload();
   Result<std::string> loaded = store_.loadPayload(job.id);
   if (!loaded) {
     spdlog::error("cannot read the payload of job {}: {}", job.id, loaded.status().toString());
     finish(job, JobState::kFailed, {}, "internal", "the broker could not read the job's payload from its store: " +
                                                        loaded.status().message());
-    return false;
+    return std::nullopt;
   }
-  payload_bytes_ += loaded->size();
-  job.payload = std::move(*loaded);
-  job.payload_in_memory = true;
-  return true;
+  // Read again if the job comes back to the queue: it stays out of the memory budget.
+  scratch = std::move(*loaded);
+  return std::string_view(scratch);
 }
 
 JobRecord Core::recordOf(const LiveJob& job) const {
@@ -539,9 +534,9 @@ void Core::tick() {
 }
 
 void Core::onDeadline(const Deadline& deadline) {
-  auto it = jobs_.find(deadline.job);
-  if (it == jobs_.end()) return;  // finished already: a stale deadline
-  LiveJob& job = it->second;
+  LiveJob* found = jobs_.find(deadline.job);
+  if (found == nullptr) return;  // finished already: a stale deadline
+  LiveJob& job = *found;
   switch (deadline.kind) {
     case DeadlineKind::kGlobal: {
       bool was_running = job.state == JobState::kRunning;
@@ -591,19 +586,20 @@ void Core::deal() {
 
 void Core::dealTask(TaskQueue& tq) {
   auto live = [this](const JobQueue::Entry& entry) {
-    auto it = jobs_.find(entry.id);
-    return it != jobs_.end() && it->second.ticket == entry.ticket;
+    const LiveJob* job = jobs_.find(entry.id);
+    return job != nullptr && job->ticket == entry.ticket;
   };
   while (!tq.queue.empty()) {
     PeerId worker_id = pickWorker(tq);
     if (worker_id == 0) return;
     auto entry = tq.queue.peek(live);
     if (!entry) return;
-    LiveJob& job = jobs_.at(entry->id);
+    LiveJob& job = *jobs_.find(entry->id);
     // A failed read finished the job, which left its entry dead at the head: peek skips it.
-    if (!ensurePayload(job)) continue;
+    auto payload = payloadFor(job, payload_scratch_);
+    if (!payload) continue;
     tq.queue.popPeeked();
-    assign(job, tq, worker_id, peers_.at(worker_id));
+    assign(job, *payload, tq, worker_id, peers_.at(worker_id));
   }
 }
 
@@ -637,7 +633,7 @@ void Core::markWorkerTasksDirty(const Peer& worker) {
   }
 }
 
-Core::TaskQueue& Core::taskQueue(std::string_view task) {
+TaskQueue& Core::taskQueue(std::string_view task) {
   auto it = queues_.find(task);
   if (it != queues_.end()) return it->second;
   TaskQueue& tq = queues_[std::string(task)];

@@ -22,8 +22,10 @@
 
 #include "broker/deadline_set.h"
 #include "broker/job_queue.h"
+#include "broker/live_jobs.h"
 #include "broker/options.h"
 #include "broker/outbox.h"
+#include "broker/task_queue.h"
 #include "platform/clock.h"
 #include "protocol/frame_decoder.h"
 #include "protocol/messages.h"
@@ -78,37 +80,6 @@ class Core {
   std::string statsJson() const;
 
  private:
-  struct TaskQueue;
-  // A queued or running job. Kept small, since a broker may hold millions: the task name lives in
-  // its TaskQueue, the worker's name in its Peer, and results go straight to the store.
-  struct LiveJob {
-    JobId id = 0;
-    TaskQueue* queue = nullptr;    // the job's task
-    std::string payload;
-    PeerId owner = 0;              // the connection that submitted it; stale once that peer is gone
-    PeerId worker = 0;             // when running: the worker's connection
-    std::uint64_t ticket = 0;      // matches its queue entry while that entry is live
-    std::uint64_t submitted_ms = 0;
-    std::uint64_t started_ms = 0;
-    std::int32_t priority = 0;
-    std::uint32_t attempt = 0;     // attempts started; the running attempt's fencing token
-    std::uint32_t timeout_ms = 0;
-    std::uint32_t run_timeout_ms = 0;
-    std::uint32_t assign_timeout_ms = 0;
-    JobState state = JobState::kQueued;
-    bool payload_in_memory = false;  // else `payload` is empty and the store holds it
-    // Running and holding one of its worker's slots, so its run time limit counts. A job dealt
-    // into a worker's prefetch is running but not yet in a slot.
-    bool in_slot = false;
-    std::unique_ptr<std::vector<PeerId>> watchers;  // SUBSCRIBE from other connections; rare
-  };
-  struct TaskQueue {
-    std::string task;
-    JobQueue queue;
-    std::vector<PeerId> workers;  // connections registered for this task
-    std::uint64_t running = 0;
-    bool dirty = false;  // may have a job and a free worker; looked at in flush()
-  };
   struct Peer {
     std::string remote;
     std::string name;
@@ -141,7 +112,7 @@ class Core {
 
   // Job lifecycle.
   void enqueue(LiveJob& job, bool at_front);
-  void assign(LiveJob& job, TaskQueue& tq, PeerId worker_id, Peer& worker);
+  void assign(LiveJob& job, std::string_view payload, TaskQueue& tq, PeerId worker_id, Peer& worker);
   // Finishes the job with `state` and notifies its owner and watchers; erases it.
   void finish(LiveJob& job, JobState state, std::string_view result, std::string_view code, std::string_view message);
   // The job as the store and STATUS see it (without payload).
@@ -155,11 +126,12 @@ class Core {
   void onDeadline(const Deadline& deadline);
   void addDeadlines(const LiveJob& job, MonoTime submitted_at);
   // Makes the live job for `rec`, keeping its payload in memory if `payload_known` and the budget
-  // allows; otherwise it is read from the store when the job is dealt.
-  LiveJob& adopt(JobRecord&& rec, bool payload_known);
-  // Makes sure the job's payload is in memory. False when the store could not provide it; the job
-  // has then been failed.
-  bool ensurePayload(LiveJob& job);
+  // allows (always, for a store without a live journal); otherwise it is read from the store when
+  // the job is dealt.
+  LiveJob& adopt(const JobRecord& rec, bool payload_known);
+  // The job's payload: its own bytes, or read from the store into `scratch`. Nullopt when the store
+  // could not provide it; the job has then been failed.
+  std::optional<std::string_view> payloadFor(LiveJob& job, std::string& scratch);
   // Checks that `attempt` is the job's running attempt on `worker`; refuses with stale_attempt.
   LiveJob* fencedJob(PeerId worker, std::uint32_t request_id, JobId job_id, std::uint32_t attempt, const char* what);
 
@@ -184,7 +156,8 @@ class Core {
   MonoTime started_at_;
 
   std::unordered_map<PeerId, Peer> peers_;
-  std::unordered_map<JobId, LiveJob> jobs_;       // queued and running jobs
+  LiveJobs jobs_;                                 // queued and running jobs
+  std::unordered_map<JobId, std::vector<PeerId>> watchers_;  // SUBSCRIBE from other connections; rare
   // Task names to queues; heterogeneous lookup, so a string_view finds without allocating.
   struct NameHash {
     using is_transparent = void;
@@ -195,7 +168,7 @@ class Core {
   DeadlineSet deadlines_;
   JobId next_id_ = 1;
   std::size_t payload_bytes_ = 0;  // sum of payload sizes held in LiveJobs
-  std::uint64_t next_ticket_ = 1;
+  std::string payload_scratch_;    // a payload read back from the store, while its ASSIGN is made
   CoreCounts counts_;
 };
 

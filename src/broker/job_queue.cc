@@ -2,12 +2,12 @@
 
 namespace corvee::broker {
 
-void JobQueue::pushBack(JobId id, std::int32_t priority, std::uint64_t ticket) {
+void JobQueue::pushBack(JobId id, std::int32_t priority, std::uint32_t ticket) {
   levels_[priority].push_back({id, ticket});
   ++live_;
 }
 
-void JobQueue::pushFront(JobId id, std::int32_t priority, std::uint64_t ticket) {
+void JobQueue::pushFront(JobId id, std::int32_t priority, std::uint32_t ticket) {
   levels_[priority].push_front({id, ticket});
   ++live_;
 }

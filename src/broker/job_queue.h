@@ -21,13 +21,13 @@ class JobQueue {
  public:
   struct Entry {
     JobId id;
-    std::uint64_t ticket;  // must equal the job's current ticket for the entry to be live
+    std::uint32_t ticket;  // must equal the job's current ticket for the entry to be live
   };
   // Says whether an entry is still live (the job exists and still holds this ticket).
   using LivenessCheck = std::function<bool(const Entry&)>;
 
-  void pushBack(JobId id, std::int32_t priority, std::uint64_t ticket);
-  void pushFront(JobId id, std::int32_t priority, std::uint64_t ticket);
+  void pushBack(JobId id, std::int32_t priority, std::uint32_t ticket);
+  void pushFront(JobId id, std::int32_t priority, std::uint32_t ticket);
   // The first live entry, skipping (and discarding) dead ones; nullopt when none is live.
   std::optional<Entry> peek(const LivenessCheck& live);
   // The priority of the entry peek() returned last. REQUIRES: peek() returned a value.

@@ -1,5 +1,7 @@
-// MemoryStore: keeps the journal in memory. Nothing survives the process; for tests and for
-// `corvee broker --store memory`, where speed matters more than durability.
+// MemoryStore: a complete journal kept in memory, live jobs included. Nothing survives the
+// process. It is the reference for the journaling contract in tests (the conformance suite, and the
+// broker tests that check what the broker journals). `--store memory` uses VolatileStore, which
+// does not hold a second copy of every live job.
 #pragma once
 
 #include <map>

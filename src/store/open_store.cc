@@ -1,11 +1,11 @@
 #include "platform/filesystem.h"
-#include "store/memory_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/volatile_store.h"
 
 namespace corvee {
 
 Result<std::unique_ptr<Store>> openStore(std::string_view spec, const StoreSettings& settings) {
-  if (spec == "memory") return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
+  if (spec == "memory") return std::unique_ptr<Store>(std::make_unique<VolatileStore>());
   std::string path;
   if (spec == "sqlite") {
     if (Status made = ensureDirectory(settings.data_dir); !made) return made;

@@ -37,7 +37,9 @@ class Store {
   virtual void markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) = 0;
   // The job went back to its queue (its worker was lost).
   virtual void markQueued(JobId id) = 0;
-  // The job finished: state, attempt, result or error, finished_ms are taken from `job`.
+  // The job finished: state, attempt, result or error, finished_ms are taken from `job`. Its other
+  // fields carry the job's last known values except the payload, for a store that keeps no
+  // journal of live jobs (see journalsLiveJobs()).
   virtual void markFinished(const JobRecord& job) = 0;
 
   // Makes every buffered change durable. On failure the store refuses further writes until
@@ -60,6 +62,11 @@ class Store {
 
   // "memory", "sqlite:PATH", ... for logs and stats.
   virtual std::string describe() const = 0;
+
+  // False for a store that keeps only finished jobs (VolatileStore): then recover() finds nothing,
+  // find() knows finished jobs only, and loadPayload() cannot help, so the broker must keep every
+  // payload of a live job itself.
+  virtual bool journalsLiveJobs() const { return true; }
 };
 
 // How `corvee broker` spells where the store lives.

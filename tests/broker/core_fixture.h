@@ -19,6 +19,7 @@
 #include "protocol/constants.h"
 #include "protocol/messages.h"
 #include "store/memory_store.h"
+#include "store/volatile_store.h"
 
 namespace corvee::broker::test {
 
@@ -80,7 +81,10 @@ class CoreTest : public ::testing::Test {
 
   // Created on first use, so a test may change options_ first.
   Core& core() {
-    if (!core_) core_ = std::make_unique<Core>(options_, store_, clock_, outbox_);
+    if (!core_) {
+      Store& store = use_volatile_store_ ? static_cast<Store&>(volatile_store_) : store_;
+      core_ = std::make_unique<Core>(options_, store, clock_, outbox_);
+    }
     return *core_;
   }
 
@@ -304,6 +308,9 @@ class CoreTest : public ::testing::Test {
 
   BrokerOptions options_;
   MemoryStore store_;
+  // `--store memory`'s store, for the tests that set use_volatile_store_ before core() is made.
+  VolatileStore volatile_store_;
+  bool use_volatile_store_ = false;
   FakeClock clock_;
   RecordingOutbox outbox_;
   std::unique_ptr<Core> core_;

@@ -1363,6 +1363,50 @@ TEST_F(CoreTest, PayloadsBeyondTheMemoryBudgetAreReadFromTheStoreWhenDealt) {
   EXPECT_EQ(got[1].payload, "kept on disk");
 }
 
+TEST_F(CoreTest, APayloadReadBackFromTheStoreIsReadAgainAfterARequeue) {
+  options_.payload_memory_budget = 0;  // every payload stays in the store
+  PeerId c = client();
+  JobId id = submit(c, SubmitArgs{.payload = "from the store"});
+  PeerId first = worker(1);
+  flush();
+  auto got = assigns(first);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "from the store");
+  lose(first);
+  PeerId second = worker(1);
+  flush();
+  got = assigns(second);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, id);
+  EXPECT_EQ(got[0].payload, "from the store");
+}
+
+TEST_F(CoreTest, WithAStoreThatKeepsNoLiveJobsTheBrokerKeepsEveryPayload) {
+  // `--store memory`: the store cannot give a payload back, so the budget does not apply.
+  use_volatile_store_ = true;
+  options_.payload_memory_budget = 10;
+  PeerId c = client();
+  JobId first = submit(c, SubmitArgs{.payload = "0123456789"});
+  JobId second = submit(c, SubmitArgs{.payload = "beyond the budget", .priority = 0});
+  PeerId w = worker(2, {"echo"}, "keeper");
+  flush();
+  auto got = assigns(w);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].payload, "0123456789");
+  EXPECT_EQ(got[1].id, second);
+  EXPECT_EQ(got[1].payload, "beyond the budget");
+  // A finished job is answered from the store, with what the broker knew of it.
+  complete(w, first, got[0].attempt, "done");
+  flush();
+  Info info = status(c, first);
+  EXPECT_EQ(info.state, JobState::kSucceeded);
+  EXPECT_EQ(info.task, "echo");
+  EXPECT_EQ(info.worker, "keeper");
+  EXPECT_EQ(info.result, "done");
+  EXPECT_NE(info.started_ms, 0u);
+  EXPECT_NE(info.finished_ms, 0u);
+}
+
 TEST_F(CoreTest, RecoveredJobsPayloadsComeFromTheStore) {
   // Recovery reads bookkeeping only; the store hands the payload over when the job is dealt.
   store_.insert(storedJob(1, JobState::kQueued, 0, 0, clock_.wallMillis()));

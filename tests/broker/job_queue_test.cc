@@ -44,8 +44,8 @@ class JobQueueTest : public ::testing::Test {
   }
 
   JobQueue queue_;
-  std::map<JobId, std::uint64_t> tickets_;
-  std::uint64_t next_ticket_ = 1;
+  std::map<JobId, std::uint32_t> tickets_;
+  std::uint32_t next_ticket_ = 1;
 };
 
 TEST_F(JobQueueTest, EmptyQueue) {

@@ -1,0 +1,77 @@
+// LiveJob and LiveJobs: the broker's queued and running jobs, by id.
+//
+// A broker may hold millions of queued jobs, so a job costs one allocation: the LiveJob with its
+// payload bytes right behind it (when the broker keeps the payload; otherwise the store has it).
+// The index is a flat hash set of pointers, a few bytes per job, instead of a node per entry.
+// Together that keeps a queued 100-byte job near 240 bytes of broker memory (docs/benchmarks.md).
+#pragma once
+
+#include <absl/container/flat_hash_set.h>
+
+#include <cstdint>
+#include <string_view>
+
+#include "broker/outbox.h"
+#include "corvee/job.h"
+
+namespace corvee::broker {
+
+struct TaskQueue;
+
+struct LiveJob {
+  JobId id = 0;
+  TaskQueue* queue = nullptr;    // the job's task
+  PeerId owner = 0;              // the connection that submitted it; stale once that peer is gone
+  PeerId worker = 0;             // when running: the worker's connection
+  std::uint64_t submitted_ms = 0;
+  std::uint64_t started_ms = 0;
+  std::int32_t priority = 0;
+  std::uint32_t attempt = 0;     // attempts started; the running attempt's fencing token
+  std::uint32_t timeout_ms = 0;
+  std::uint32_t run_timeout_ms = 0;
+  std::uint32_t assign_timeout_ms = 0;
+  std::uint32_t payload_size = 0;  // bytes stored behind this struct
+  // Matches its queue entry while that entry is live; raised each time the job enters or leaves
+  // its queue. Per job, so it does not wrap: that happens twice per attempt at most.
+  std::uint32_t ticket = 0;
+  JobState state = JobState::kQueued;
+  bool payload_in_memory = false;  // else the store holds the payload
+  // Running and holding one of its worker's slots, so its run time limit counts. A job dealt
+  // into a worker's prefetch is running but not yet in a slot.
+  bool in_slot = false;
+  bool watched = false;  // other connections SUBSCRIBEd to it (Core keeps who)
+
+  // REQUIRES: payload_in_memory.
+  std::string_view payload() const { return {reinterpret_cast<const char*>(this + 1), payload_size}; }
+};
+
+class LiveJobs {
+ public:
+  LiveJobs() = default;
+  LiveJobs(const LiveJobs&) = delete;
+  LiveJobs& operator=(const LiveJobs&) = delete;
+  ~LiveJobs();
+
+  // Adds job `id`, which must not be live. With a payload, its bytes are kept behind the job and
+  // payload_in_memory is set.
+  LiveJob& add(JobId id, const std::string_view* payload);
+  LiveJob* find(JobId id) const;
+  // Frees the job; references to it dangle from here on.
+  void erase(LiveJob& job);
+  std::size_t size() const { return jobs_.size(); }
+
+ private:
+  // Hash and equality by id, for pointers and ids alike, so find() needs no LiveJob to compare.
+  struct ById {
+    using is_transparent = void;
+    static JobId idOf(const LiveJob* job) { return job->id; }
+    static JobId idOf(JobId id) { return id; }
+    template <typename A>
+    std::size_t operator()(const A& a) const { return absl::Hash<JobId>{}(idOf(a)); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const { return idOf(a) == idOf(b); }
+  };
+  absl::flat_hash_set<LiveJob*, ById, ById> jobs_;
+};
+
+}  // namespace corvee::broker

@@ -1,0 +1,22 @@
+// TaskQueue: everything the broker keeps per task name — its waiting jobs, the workers registered
+// for it, and how many of its jobs are running.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "broker/job_queue.h"
+#include "broker/outbox.h"
+
+namespace corvee::broker {
+
+struct TaskQueue {
+  std::string task;
+  JobQueue queue;
+  std::vector<PeerId> workers;  // connections registered for this task
+  std::uint64_t running = 0;
+  bool dirty = false;  // may have a job and a free worker; looked at by Core::deal()
+};
+
+}  // namespace corvee::broker
