@@ -1,5 +1,6 @@
 #include "broker/connection.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
@@ -60,7 +61,11 @@ void Connection::onRead(const boost::system::error_code& error, std::size_t n) {
   }
   server_.requestFlush();
   // Flow control: a peer with too many unwritten replies is not read until they drain.
-  if (pendingBytes() < server_.outputHighWater()) readSome();
+  if (pendingBytes() < server_.outputHighWater()) {
+    // Posted after the flush, so the replies leave before the next read, which usually finds
+    // nothing yet (a wasted system call better spent off the reply's path).
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->readSome(); });
+  }
 }
 
 void Connection::startWrite() {

@@ -44,15 +44,16 @@ int runBroker(BrokerArgs& args) {
     printError(bound.status().message());
     return bound.status().code() == "bad_request" ? kExitUsage : kExitUnavailable;
   }
-  // Tests and scripts read this line to learn the port when binding to port 0.
-  std::cout << "corvee broker listening on " << bound->toString() << " (store: " << (*store)->describe() << ")"
-            << std::endl;
+  // Installed before the listening line: whoever reads that line may send SIGTERM at once.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;
     spdlog::info("signal {}: stopping", signal);
     server.stop();
   });
+  // Tests and scripts read this line to learn the port when binding to port 0.
+  std::cout << "corvee broker listening on " << bound->toString() << " (store: " << (*store)->describe() << ")"
+            << std::endl;
   io.run();
   if (!server.fatal().isOk()) {
     printError(server.fatal().toString());

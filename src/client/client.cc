@@ -132,7 +132,11 @@ std::uint32_t ClientImpl::trackLocked(Pending&& pending) {
 
 std::uint32_t ClientImpl::enqueueLocked(Pending pending) {
   std::uint32_t rid = trackLocked(std::move(pending));
-  staged_ += pending_.at(rid).frame;
+  const std::string& frame = pending_.at(rid).frame;
+  // A lone request (nothing else in flight, the latency case) is written by the calling thread
+  // itself, without a hand-off. Pipelined ones are staged instead, so one write carries many.
+  if (ready_ && pending_.size() == 1 && staged_.empty() && link_->trySendDirect(frame, session_)) return rid;
+  staged_ += frame;
   wakeNetwork();
   return rid;
 }
@@ -313,6 +317,7 @@ void ClientImpl::onReady(const protocol::WelcomeMsg& welcome) {
     }
     store_id_ = welcome.store_id;
     ready_ = true;
+    session_ = link_->generation();
     staged_.clear();  // everything staged is also in pending_, sent below in request order
     std::unordered_set<const JobShared*> in_pending;
     for (const auto& [rid, pending] : pending_) {

@@ -103,6 +103,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   std::map<std::uint32_t, Pending> pending_;  // by request id: resent in order after reconnecting
   std::string staged_;                        // frames not yet handed to the network thread
   bool wake_posted_ = false;
+  std::uint64_t session_ = 0;                 // the link generation ready_ refers to
   std::size_t unacked_submits_ = 0;
   std::unordered_map<JobId, std::vector<std::shared_ptr<JobShared>>> waiting_;  // acked, outcome not yet known
 };

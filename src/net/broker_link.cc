@@ -1,8 +1,10 @@
 #include "net/broker_link.h"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include "platform/clock.h"
 
@@ -38,6 +40,8 @@ void BrokerLink::stop() {
   retry_timer_.cancel();
   heartbeat_timer_.cancel();
   connect_timer_.cancel();
+  std::lock_guard lock(direct_mutex_);  // no direct write may start on a closing socket
+  direct_open_ = false;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
@@ -133,6 +137,7 @@ void BrokerLink::onRead(const boost::system::error_code& error, std::size_t n) {
         armHeartbeat();
         if (callbacks_.on_ready) callbacks_.on_ready(*welcome);
         flush();
+        if (!writing_now_) setDirectOpen(true);
         readSome();
         return;
       }
@@ -155,11 +160,25 @@ void BrokerLink::onRead(const boost::system::error_code& error, std::size_t n) {
     if (gen != generation_ || stopped_) return;  // the callback stopped or lost the link
   }
   flush();
-  readSome();
+  // Posted, so work the frames queued (a worker's hand-off to its slots) runs before the next
+  // read, which usually finds nothing yet.
+  asio::post(io_, [self = shared_from_this(), gen] {
+    if (gen == self->generation_) self->readSome();
+  });
 }
 
 void BrokerLink::flush() {
-  if (writing_now_ || !connected_ || output_.empty()) return;
+  if (writing_now_ || !connected_) return;
+  {
+    std::lock_guard lock(direct_mutex_);
+    if (!direct_rest_.empty()) {
+      // The end of a direct write that did not fit goes first: it finishes a frame.
+      output_.insert(0, direct_rest_);
+      direct_rest_.clear();
+    }
+    if (output_.empty()) return;
+    direct_open_ = false;  // the socket is ours until this write completes
+  }
   writing_.clear();
   writing_.swap(output_);
   writing_now_ = true;
@@ -180,10 +199,36 @@ void BrokerLink::onWrite(const boost::system::error_code& error) {
   last_write_ = systemClock().now();
   writing_.clear();
   flush();
+  if (!writing_now_ && ready_) setDirectOpen(true);
+}
+
+void BrokerLink::setDirectOpen(bool open) {
+  std::lock_guard lock(direct_mutex_);
+  direct_open_ = open && direct_rest_.empty();
+  direct_generation_ = generation_;
+}
+
+bool BrokerLink::trySendDirect(std::string_view frames, std::uint64_t generation) {
+  std::lock_guard lock(direct_mutex_);
+  if (!direct_open_ || generation != direct_generation_ || frames.empty()) return false;
+  ssize_t sent = ::send(socket_.native_handle(), frames.data(), frames.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (sent <= 0) return false;  // full or failing: the network thread's path copes with both
+  if (static_cast<std::size_t>(sent) < frames.size()) {
+    // Part of a frame is out: the rest must follow before anything else.
+    direct_rest_.assign(frames.substr(static_cast<std::size_t>(sent)));
+    direct_open_ = false;
+    asio::post(io_, [self = shared_from_this()] { self->flush(); });
+  }
+  return true;
 }
 
 void BrokerLink::lose(const Status& why) {
   bool was_ready = ready_;
+  {
+    std::lock_guard lock(direct_mutex_);
+    direct_open_ = false;
+    direct_rest_.clear();
+  }
   ++generation_;
   connected_ = false;
   ready_ = false;

@@ -6,7 +6,9 @@
 //
 // Hand-offs between threads cost more than the jobs themselves when jobs are short, so both
 // directions move batches: the ASSIGNs of one read wake at most as many slot threads as are idle,
-// and one wake-up of the network thread carries every result finished meanwhile.
+// and one wake-up of the network thread carries every result finished meanwhile. A result finished
+// while nothing else is waiting (one job at a time: latency matters, batching has nothing to gain)
+// is written by its slot thread directly, saving the wake-up on the way back.
 #include "corvee/worker.h"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -57,6 +59,11 @@ class WorkerImpl {
     JobId id;
     std::uint32_t attempt;
     Result<std::string> result;
+    bool sent = false;  // the slot thread wrote it to the broker itself
+  };
+  struct Queued {
+    std::shared_ptr<JobContext> context;
+    std::uint64_t generation;  // the link session it arrived on
   };
 
   void onReady();
@@ -64,6 +71,8 @@ class WorkerImpl {
   void onLost(const Status& why);
   // Encodes one result (the caller flushes). Network thread.
   void onDone(Done done);
+  // COMPLETE, or FAIL when the handler failed or its result is over the broker's limit. Any thread.
+  static void encodeResult(const Done& done, std::uint32_t max_payload, std::string& out);
   // Takes every result the slot threads finished and sends them in one write. Network thread.
   void drainFinished();
   // Moves the jobs that arrived in this read to the slot threads' queue. Network thread.
@@ -84,7 +93,7 @@ class WorkerImpl {
 
   // Network thread only.
   std::unordered_map<JobId, Running> running_;
-  std::vector<std::shared_ptr<JobContext>> arrived_;  // ASSIGNed in this read, not yet handed off
+  std::vector<Queued> arrived_;  // ASSIGNed in this read, not yet handed off
   bool draining_ = false;
   bool ever_ready_ = false;
   bool told_unreachable_ = false;
@@ -94,11 +103,13 @@ class WorkerImpl {
   // Shared with slot threads.
   std::mutex mutex_;
   std::condition_variable job_ready_;
-  std::deque<std::shared_ptr<JobContext>> jobs_;
+  std::deque<Queued> jobs_;
   std::size_t idle_slots_ = 0;  // slot threads waiting on job_ready_
   bool slots_stop_ = false;
   std::vector<Done> finished_;   // results waiting for the network thread
   bool finished_posted_ = false;  // a drainFinished() is queued on the network thread
+  std::size_t unsent_ = 0;        // entries of finished_ that still have to be sent
+  bool report_every_result_ = false;  // draining: results sent directly wake the network thread too
 };
 
 Status WorkerImpl::run() {
@@ -207,7 +218,7 @@ void WorkerImpl::onFrame(const Frame& frame) {
       running_[msg->job_id] = Running{msg->attempt, link_->generation(), context};
       // Posted from the network thread, the hand-off runs once the whole read has been decoded.
       if (arrived_.empty()) asio::post(io_, [this] { handOffArrived(); });
-      arrived_.push_back(std::move(context));
+      arrived_.push_back(Queued{std::move(context), link_->generation()});
       return;
     }
     case MsgType::kCancel: {
@@ -233,15 +244,17 @@ void WorkerImpl::handOffArrived() {
   std::size_t wake;
   {
     std::lock_guard lock(mutex_);
-    for (auto& context : arrived_) jobs_.push_back(std::move(context));
+    for (auto& queued : arrived_) jobs_.push_back(std::move(queued));
     wake = std::min(arrived_.size(), idle_slots_);
   }
   arrived_.clear();
   // Notified after unlocking, so a woken slot thread does not block at once on mutex_.
   for (std::size_t i = 0; i < wake; ++i) job_ready_.notify_one();
+  drainFinished();  // the bookkeeping of results the slot threads sent themselves
 }
 
 void WorkerImpl::slotLoop() {
+  std::string direct_frame;  // this thread's encoding buffer for results it sends itself
   std::unique_lock lock(mutex_);
   for (;;) {
     while (!slots_stop_ && jobs_.empty()) {
@@ -250,16 +263,26 @@ void WorkerImpl::slotLoop() {
       --idle_slots_;
     }
     if (jobs_.empty()) return;
-    std::shared_ptr<JobContext> context = std::move(jobs_.front());
+    Queued job = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();
-    Done done{context->id(), context->attempt(), runHandler(*context)};
-    context.reset();
+    Done done{job.context->id(), job.context->attempt(), runHandler(*job.context)};
     lock.lock();
+    if (jobs_.empty() && unsent_ == 0 && !job.context->cancelled()) {
+      lock.unlock();
+      direct_frame.clear();
+      encodeResult(done, link_->maxPayload(), direct_frame);
+      done.sent = link_->trySendDirect(direct_frame, job.generation);
+      lock.lock();
+    }
+    job.context.reset();
+    bool urgent = !done.sent || report_every_result_;
+    if (!done.sent) ++unsent_;
     finished_.push_back(std::move(done));
-    if (!finished_posted_) {
+    // One wake-up of the network thread carries every result finished meanwhile. A result already
+    // sent only needs its bookkeeping, which waits for the network thread's next wake-up.
+    if (urgent && !finished_posted_) {
       finished_posted_ = true;
-      // One wake-up of the network thread carries every result finished meanwhile.
       lock.unlock();
       asio::post(io_, [this] { drainFinished(); });
       lock.lock();
@@ -272,6 +295,7 @@ void WorkerImpl::drainFinished() {
   {
     std::lock_guard lock(mutex_);
     batch.swap(finished_);
+    unsent_ = 0;
     finished_posted_ = false;
   }
   for (Done& done : batch) onDone(std::move(done));
@@ -294,35 +318,47 @@ Result<std::string> WorkerImpl::runHandler(JobContext& context) {
   }
 }
 
+void WorkerImpl::encodeResult(const Done& done, std::uint32_t max_payload, std::string& out) {
+  if (done.result) {
+    std::string_view result = *done.result;
+    if (max_payload > 0 && result.size() > max_payload) {
+      protocol::encode(out, 0,
+                       protocol::FailMsg{done.id, done.attempt, errc::kPayloadTooLarge,
+                                         "the result of " + std::to_string(result.size()) +
+                                             " bytes exceeds the broker's limit"});
+    } else {
+      protocol::encode(out, 0, protocol::CompleteMsg{done.id, done.attempt, {result}});
+    }
+    return;
+  }
+  const Status& error = done.result.status();
+  std::string message = error.message().substr(0, 65535);
+  std::string code = error.code().substr(0, 255);
+  protocol::encode(out, 0, protocol::FailMsg{done.id, done.attempt, code, message});
+}
+
 void WorkerImpl::onDone(Done done) {
   auto it = running_.find(done.id);
   if (it == running_.end() || it->second.attempt != done.attempt) return;
   bool current = it->second.generation == link_->generation() && link_->ready() && !it->second.context->cancelled();
   running_.erase(it);
+  if (done.sent) return;  // its slot thread wrote it already
   if (!current) {
     spdlog::debug("dropping the result of job {} attempt {}: the broker no longer expects it", done.id, done.attempt);
-  } else if (done.result) {
-    std::string_view result = *done.result;
-    protocol::CompleteMsg msg{done.id, done.attempt, {result}};
-    if (link_->maxPayload() > 0 && result.size() > link_->maxPayload()) {
-      protocol::encode(link_->output(), 0,
-                       protocol::FailMsg{done.id, done.attempt, errc::kPayloadTooLarge,
-                                         "the result of " + std::to_string(result.size()) +
-                                             " bytes exceeds the broker's limit"});
-    } else {
-      protocol::encode(link_->output(), 0, msg);
-    }
-  } else {
-    const Status& error = done.result.status();
-    std::string message = error.message().substr(0, 65535);
-    std::string code = error.code().substr(0, 255);
-    protocol::encode(link_->output(), 0, protocol::FailMsg{done.id, done.attempt, code, message});
+    return;
   }
+  encodeResult(done, link_->maxPayload(), link_->output());
 }
 
 void WorkerImpl::beginDrain() {
   if (draining_) return;
   draining_ = true;
+  {
+    // From now on the drain waits for every result: each one wakes the network thread.
+    std::lock_guard lock(mutex_);
+    report_every_result_ = true;
+  }
+  drainFinished();
   if (link_ && link_->ready()) {
     protocol::encode(link_->output(), 0, protocol::DrainMsg{});
     link_->flush();
