@@ -219,6 +219,22 @@ TEST_F(EndToEndTest, JobHandleWaitStatusAndOnComplete) {
   EXPECT_GE(info->started_ms, info->submitted_ms);
 }
 
+TEST_F(EndToEndTest, ALoneJobLargerThanASocketBufferArrivesWhole) {
+  // A lone request, and a lone result, are written by the thread that made them; frames larger
+  // than the socket's buffer leave partly that way and partly through the network thread.
+  startCluster(1, 1);
+  auto client = connect("big");
+  ASSERT_TRUE(client);
+  std::string payload(12 * 1024 * 1024, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 23);
+  for (int round = 0; round < 3; ++round) {
+    auto outcome = client->submit("echo", payload).wait(std::chrono::seconds(60));
+    ASSERT_TRUE(outcome) << outcome.status().toString();
+    ASSERT_TRUE(outcome->succeeded()) << outcome->error_code << ": " << outcome->error_message;
+    EXPECT_TRUE(outcome->result == payload) << "round " << round << ": " << outcome->result.size() << " bytes back";
+  }
+}
+
 TEST_F(EndToEndTest, FailedJobIsAnOutcomeNotAnError) {
   startCluster(1, 1);
   auto client = connect("fail-client");
