@@ -59,6 +59,7 @@ constexpr std::size_t kRawWindow = 8192;
 struct Args {
   std::string corvee;   // path of the corvee binary; empty: ../corvee beside this binary's dir
   std::string connect;  // an already running broker; empty: start one
+  long broker_pid = 0;  // with --connect: that broker's pid, so its CPU is not counted as "other"
   std::string store = "memory";  // the broker's --store, and the label in RESULT lines
   std::size_t jobs = 100000;
   std::size_t payload = 100;
@@ -83,6 +84,7 @@ void usage() {
                "  --corvee PATH        corvee binary to start the broker with (default: ../corvee next to\n"
                "                       the directory holding corvee_bench)\n"
                "  --connect EP         use a running broker at tcp://HOST:PORT instead of starting one\n"
+               "  --broker-pid PID     with --connect: the broker's pid, for the CPU split\n"
                "  --store SPEC         broker store, also the label in RESULT lines (default memory)\n"
                "  --jobs N             W1 jobs per run (default 100000)\n"
                "  --payload BYTES      payload size (default 100)\n"
@@ -129,6 +131,9 @@ bool parseArgs(int argc, char** argv, Args& args) {
       args.corvee = value;
     } else if (flag == "--connect") {
       args.connect = value;
+    } else if (flag == "--broker-pid") {
+      ok = number(value, 1u << 22, n) && n > 0;
+      args.broker_pid = static_cast<long>(n);
     } else if (flag == "--store") {
       args.store = value;
     } else if (flag == "--jobs") {
@@ -547,6 +552,13 @@ bool runLatency(const std::string& endpoint, std::size_t jobs, std::size_t warmu
     if (i >= warmup) samples.push_back(duration<double, std::micro>(t1 - t0).count());
   }
   corvee::bench::CpuUse cpu = meter.stop();
+  // Diagnostics: every sample in order, one per line, to see whether slow trips cluster in time.
+  if (const char* dump = std::getenv("CORVEE_BENCH_LATENCY_DUMP")) {
+    if (FILE* out = std::fopen(dump, "w")) {
+      for (double sample : samples) std::fprintf(out, "%.1f\n", sample);
+      std::fclose(out);
+    }
+  }
   figures = summarize(samples);
   figures.cpu = cpu;
   return true;
@@ -591,12 +603,13 @@ int benchMain(const Args& args) {
   } else {
     std::printf("broker: already running at %s\n", endpoint.c_str());
   }
-  const bool broker_known = broker.pid() > 0;
+  const pid_t broker_pid = broker.pid() > 0 ? broker.pid() : static_cast<pid_t>(args.broker_pid);
+  const bool broker_known = broker_pid > 0;
   double worst_other = 0;  // the largest share of a CPU other processes took during a measurement
   auto note = [&](const corvee::bench::CpuUse& cpu) {
     if (cpu.wall_s > 0) worst_other = std::max(worst_other, cpu.other_s / cpu.wall_s);
   };
-  corvee::bench::CpuMeter meter(broker.pid());
+  corvee::bench::CpuMeter meter(broker_pid);
   std::printf("workers: %d in-process, %u slots and prefetch %u each, handler returns %s\n", args.workers,
               args.slots, args.prefetch, args.echo ? "the payload" : "an empty result");
   std::printf("payload: %zu bytes; hardware threads: %u; load average at start: %s\n", args.payload,

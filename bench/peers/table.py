@@ -6,8 +6,10 @@ Usage: bench/peers/table.py RESULTS_FILE
 Columns: every system x mode that reported, in the order they ran. Ratio columns: Corvee divided by
 the best peer of the same mode (memory with memory, durable with durable). For W1 (jobs/s) the best
 peer is the fastest and a ratio above 1 favours Corvee; for W2 (us) and W3 (B/job) the best peer is
-the lowest and a ratio below 1 favours Corvee.
+the lowest and a ratio below 1 favours Corvee. A figure reported by several runs (W2 runs three
+times) counts by its median.
 """
+import statistics
 import sys
 
 ROWS = [  # (workload, unit, label, higher is better)
@@ -34,7 +36,7 @@ def main():
             parts = line.split()
             if len(parts) == 6 and parts[0] == "RESULT":
                 _, w, system, mode, value, unit = parts
-                values[(w, unit, system, mode)] = float(value)
+                values.setdefault((w, unit, system, mode), []).append(float(value))
                 if (system, mode) not in columns:
                     columns.append((system, mode))
             elif len(parts) >= 5 and parts[0] == "RUN":
@@ -42,6 +44,8 @@ def main():
     if not columns:
         print("(no results)")
         return
+    # Repeated runs (W2 is run 3 times) count by their median; W1's driver reports its median itself.
+    values = {key: statistics.median(vs) for key, vs in values.items()}
 
     modes = [m for m in ("memory", "durable") if any(c[1] == m for c in columns)]
     header = ["metric"] + [f"{s} {m}" for s, m in columns] + [f"Corvee/best peer ({m})" for m in modes]
