@@ -101,7 +101,8 @@ void usage() {
                "  --raw-window W       unfinished jobs the raw W1 probe keeps in flight (default 8192, max)\n"
                "  --raw-slots N        slots of the raw W1 probe's worker; repeatable (default: --slots x\n"
                "                       --workers, then 1024)\n"
-               "  --timeout-s S        give up on a run after S seconds (default 300)\n");
+               "  --timeout-s S        give up on a run after S seconds (default 300)\n"
+               "environment: CORVEE_BENCH_LATENCY_DUMP=FILE writes every W2 sample (us), in order\n");
 }
 
 bool parseArgs(int argc, char** argv, Args& args) {
