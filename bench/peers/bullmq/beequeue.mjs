@@ -8,7 +8,7 @@
 
 import { createRequire } from 'node:module';
 import {
-  Fatal, guarded, info, noopProcessor, nowNs, redisCpuSeconds, selfCpuSeconds, payloadOf, reportLatency, reportThroughput, sleep, within,
+  Fatal, guarded, info, measureThroughput, noopProcessor, nowNs, payloadOf, queueName, reportLatency, Resources, sleep, within,
 } from './common.mjs';
 
 const require = createRequire(import.meta.url);
@@ -17,21 +17,8 @@ const BeeQueue = require('bee-queue');
 const SYSTEM = 'beequeue';
 const STALL_INTERVAL_MS = 5000; // bee-queue's default stallInterval
 
-function queueName(tag) {
-  return `corvee-peer-${tag}-${process.pid}-${Date.now().toString(36)}`;
-}
-
-class Resources {
-  constructor() { this.items = []; }
-  add(x) { this.items.push(x); return x; }
-  async closeAll() {
-    for (const x of this.items.reverse()) {
-      const ok = await within(10_000, x.close(5000).catch((e) => info(`close: ${e.message}`)));
-      if (!ok) info('close of a bee-queue Queue took over 10 s; going on');
-    }
-    this.items = [];
-  }
-}
+// bee-queue's close() takes a grace period for jobs in flight.
+const newResources = () => new Resources((q) => q.close(5000));
 
 function redisOpts(o) {
   return { host: o.host, port: o.port };
@@ -116,63 +103,26 @@ async function cleanup(o, name) {
   }
 }
 
-async function throughputRun(o, tag, n) {
-  const res = new Resources();
-  const failRef = { fail: (e) => { failRef.pending ??= e; } };
-  const data = payloadOf(o.payload);
-  try {
-    return await guarded(`W1 ${tag} (${n} jobs)`, o.timeoutS, async (fail) => {
-      if (failRef.pending) throw failRef.pending;
-      failRef.fail = fail;
-      const name = queueName(tag);
-      const producer = makeProducer(o, res, name, failRef, { events: false });
-      let completed = 0;
-      let resolveDone;
-      const done = new Promise((r) => { resolveDone = r; });
-      let t1 = 0n;
-      const workers = makeWorkers(o, res, name, failRef, () => {
-        if (++completed === n) { t1 = nowNs(); resolveDone(); }
-      });
+export async function w1(o) {
+  await measureThroughput(o, {
+    name: SYSTEM,
+    settings: `${shapeText(o)}; ${producerText(o)}; removeOnSuccess: true`,
+    newResources,
+    open: (res, name, failRef, onSucceeded) => ({
+      producer: makeProducer(o, res, name, failRef, { events: false }),
+      workers: makeWorkers(o, res, name, failRef, onSucceeded),
+    }),
+    ready: async (producer, workers) => {
       await producer.ready();
       await Promise.all(workers.map((w) => w.ready()));
-      await sleep(200); // let the workers reach their blocking wait on the empty queue
-      const rc0 = await redisCpuSeconds(o.host, o.port);
-      const c0 = selfCpuSeconds();
-      const t0 = nowNs();
-      await produce(o, producer, n, data);
-      await done;
-      const seconds = Number(t1 - t0) / 1e9;
-      const nodeCpu = selfCpuSeconds() - c0;
-      const redisCpu = (await redisCpuSeconds(o.host, o.port)) - rc0;
-      await res.closeAll();
-      await cleanup(o, name);
-      return { rate: n / seconds, seconds, jobs: n, nodeCpu, redisCpu };
-    });
-  } finally {
-    failRef.fail = () => {};
-    await res.closeAll();
-  }
-}
-
-export async function w1(o) {
-  info(`W1 ${SYSTEM}: ${o.jobs} jobs x ${o.repeat} runs after ${o.warmup} warm-up jobs; payload ${o.payload} B; ` +
-    `${shapeText(o)}; ${producerText(o)}; removeOnSuccess: true`);
-  if (o.warmup > 0) {
-    const w = await throughputRun(o, 'w1warm', o.warmup);
-    info(`W1 ${SYSTEM} warm-up: ${w.rate.toFixed(0)} jobs/s`);
-  }
-  const runs = [];
-  for (let r = 0; r < o.repeat; r++) {
-    const run = await throughputRun(o, `w1r${r}`, o.jobs);
-    info(`W1 ${SYSTEM} run ${r + 1}/${o.repeat}: ${run.rate.toFixed(0)} jobs/s (${run.seconds.toFixed(3)} s; ` +
-      `CPU s: node ${run.nodeCpu.toFixed(2)}, redis-server ${run.redisCpu.toFixed(2)})`);
-    runs.push(run);
-  }
-  reportThroughput(o, SYSTEM, runs, `${shapeText(o)}; ${producerText(o)}`);
+    },
+    produce: (producer, n, data) => produce(o, producer, n, data),
+    cleanup: (name) => cleanup(o, name),
+  });
 }
 
 export async function w2(o) {
-  const res = new Resources();
+  const res = newResources();
   const failRef = { fail: (e) => { failRef.pending ??= e; } };
   const data = payloadOf(o.payload);
   const name = queueName('w2');
@@ -213,7 +163,7 @@ export async function w2(o) {
 }
 
 export async function w3(o) {
-  const res = new Resources();
+  const res = newResources();
   const failRef = { fail: (e) => { failRef.pending ??= e; } };
   const data = payloadOf(o.payload);
   const name = queueName('w3');

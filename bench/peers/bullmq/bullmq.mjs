@@ -11,7 +11,7 @@
 
 import { Queue, Worker, QueueEvents } from 'bullmq';
 import {
-  Fatal, guarded, info, noopProcessor, nowNs, redisCpuSeconds, selfCpuSeconds, payloadOf, reportLatency, reportThroughput, sleep, within,
+  Fatal, guarded, info, measureThroughput, noopProcessor, nowNs, payloadOf, queueName, reportLatency, Resources, sleep, within,
 } from './common.mjs';
 
 const SYSTEM = 'bullmq';
@@ -28,23 +28,6 @@ function jobOptions(o) {
 function connection(o, blocking) {
   // Each Queue / Worker / QueueEvents given options (not an instance) opens its own connections.
   return { host: o.host, port: o.port, ...(blocking ? { maxRetriesPerRequest: null } : {}) };
-}
-
-function queueName(tag) {
-  return `corvee-peer-${tag}-${process.pid}-${Date.now().toString(36)}`;
-}
-
-/** Opened objects, closed in reverse order at the end of each run. */
-class Resources {
-  constructor() { this.items = []; }
-  add(x) { this.items.push(x); return x; }
-  async closeAll() {
-    for (const x of this.items.reverse()) {
-      const ok = await within(10_000, x.close().catch((e) => info(`close: ${e.message}`)));
-      if (!ok) info(`close of a ${x.constructor.name} took over 10 s; going on`);
-    }
-    this.items = [];
-  }
 }
 
 function makeQueue(o, res, name, failRef) {
@@ -106,45 +89,6 @@ async function produce(o, queue, n, data) {
   }
 }
 
-/** One W1 run on a fresh queue: returns { rate, seconds }. */
-async function throughputRun(o, tag, n) {
-  const res = new Resources();
-  const failRef = { fail: (e) => { failRef.pending ??= e; } };
-  const data = payloadOf(o.payload);
-  try {
-    return await guarded(`W1 ${tag} (${n} jobs)`, o.timeoutS, async (fail) => {
-      if (failRef.pending) throw failRef.pending;
-      failRef.fail = fail;
-      const name = queueName(tag);
-      const queue = makeQueue(o, res, name, failRef);
-      let completed = 0;
-      let resolveDone;
-      const done = new Promise((r) => { resolveDone = r; });
-      let t1 = 0n;
-      const workers = makeWorkers(o, res, name, failRef, () => {
-        if (++completed === n) { t1 = nowNs(); resolveDone(); }
-      });
-      await queue.waitUntilReady();
-      await Promise.all(workers.map((w) => w.waitUntilReady()));
-      await sleep(200); // let the workers reach their blocking wait on the empty queue
-      const rc0 = await redisCpuSeconds(o.host, o.port);
-      const c0 = selfCpuSeconds();
-      const t0 = nowNs();
-      await produce(o, queue, n, data);
-      await done;
-      const seconds = Number(t1 - t0) / 1e9;
-      const nodeCpu = selfCpuSeconds() - c0;
-      const redisCpu = (await redisCpuSeconds(o.host, o.port)) - rc0;
-      await res.closeAll();
-      await cleanup(o, name);
-      return { rate: n / seconds, seconds, jobs: n, nodeCpu, redisCpu };
-    });
-  } finally {
-    failRef.fail = () => {};
-    await res.closeAll();
-  }
-}
-
 async function cleanup(o, name) {
   const q = new Queue(name, { connection: connection(o, false) });
   q.on('error', () => {});
@@ -156,20 +100,21 @@ async function cleanup(o, name) {
 }
 
 export async function w1(o) {
-  info(`W1 ${SYSTEM}: ${o.jobs} jobs x ${o.repeat} runs after ${o.warmup} warm-up jobs; payload ${o.payload} B; ` +
-    `${shapeText(o)}; ${producerText(o)}; jobOptions ${JSON.stringify(jobOptions(o))}`);
-  if (o.warmup > 0) {
-    const w = await throughputRun(o, 'w1warm', o.warmup);
-    info(`W1 ${SYSTEM} warm-up: ${w.rate.toFixed(0)} jobs/s`);
-  }
-  const runs = [];
-  for (let r = 0; r < o.repeat; r++) {
-    const run = await throughputRun(o, `w1r${r}`, o.jobs);
-    info(`W1 ${SYSTEM} run ${r + 1}/${o.repeat}: ${run.rate.toFixed(0)} jobs/s (${run.seconds.toFixed(3)} s; ` +
-      `CPU s: node ${run.nodeCpu.toFixed(2)}, redis-server ${run.redisCpu.toFixed(2)})`);
-    runs.push(run);
-  }
-  reportThroughput(o, SYSTEM, runs, `${shapeText(o)}; ${producerText(o)}`);
+  await measureThroughput(o, {
+    name: SYSTEM,
+    settings: `${shapeText(o)}; ${producerText(o)}; jobOptions ${JSON.stringify(jobOptions(o))}`,
+    newResources: () => new Resources(),
+    open: (res, name, failRef, onCompleted) => ({
+      producer: makeQueue(o, res, name, failRef),
+      workers: makeWorkers(o, res, name, failRef, onCompleted),
+    }),
+    ready: async (queue, workers) => {
+      await queue.waitUntilReady();
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
+    },
+    produce: (queue, n, data) => produce(o, queue, n, data),
+    cleanup: (name) => cleanup(o, name),
+  });
 }
 
 export async function w2(o) {

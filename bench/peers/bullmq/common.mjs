@@ -231,3 +231,82 @@ export function reportLatency(o, system, samplesUs, loopText) {
   result('W2', system, o.mode, q(50), 'us-p50');
   result('W2', system, o.mode, q(99), 'us-p99');
 }
+
+/** A queue name of its own for each run, so runs never see each other's jobs. */
+export function queueName(tag) {
+  return `corvee-peer-${tag}-${process.pid}-${Date.now().toString(36)}`;
+}
+
+/** Opened objects, closed in reverse order at the end of each run. */
+export class Resources {
+  constructor(close = (x) => x.close()) { this.items = []; this.close = close; }
+  add(x) { this.items.push(x); return x; }
+  async closeAll() {
+    for (const x of this.items.reverse()) {
+      const ok = await within(10_000, this.close(x).catch((e) => info(`close: ${e.message}`)));
+      if (!ok) info(`close of a ${x.constructor.name} took over 10 s; going on`);
+    }
+    this.items = [];
+  }
+}
+
+/**
+ * W1 for a Redis-backed system, measured the same way for each: warm-up, then o.repeat runs on
+ * fresh queues, each timed from the first submission to the last completion, with the CPU used by
+ * Node and by redis-server. `system` says how to use the library:
+ *   name, settings (text), newResources(), open(res, queue, failRef, onCompleted) -> { producer,
+ *   workers }, ready(producer, workers), produce(producer, n, data), cleanup(queue).
+ */
+export async function measureThroughput(o, system) {
+  info(`W1 ${system.name}: ${o.jobs} jobs x ${o.repeat} runs after ${o.warmup} warm-up jobs; payload ${o.payload} B; ` +
+    system.settings);
+  if (o.warmup > 0) {
+    const w = await throughputRun(o, system, 'w1warm', o.warmup);
+    info(`W1 ${system.name} warm-up: ${w.rate.toFixed(0)} jobs/s`);
+  }
+  const runs = [];
+  for (let r = 0; r < o.repeat; r++) {
+    const run = await throughputRun(o, system, `w1r${r}`, o.jobs);
+    info(`W1 ${system.name} run ${r + 1}/${o.repeat}: ${run.rate.toFixed(0)} jobs/s (${run.seconds.toFixed(3)} s; ` +
+      `CPU s: node ${run.nodeCpu.toFixed(2)}, redis-server ${run.redisCpu.toFixed(2)})`);
+    runs.push(run);
+  }
+  reportThroughput(o, system.name, runs, system.settings);
+}
+
+/** One W1 run on a fresh queue: returns { rate, seconds, jobs, nodeCpu, redisCpu }. */
+async function throughputRun(o, system, tag, n) {
+  const res = system.newResources();
+  const failRef = { fail: (e) => { failRef.pending ??= e; } };
+  const data = payloadOf(o.payload);
+  try {
+    return await guarded(`W1 ${tag} (${n} jobs)`, o.timeoutS, async (fail) => {
+      if (failRef.pending) throw failRef.pending;
+      failRef.fail = fail;
+      const name = queueName(tag);
+      let completed = 0;
+      let resolveDone;
+      const done = new Promise((r) => { resolveDone = r; });
+      let t1 = 0n;
+      const { producer, workers } = system.open(res, name, failRef, () => {
+        if (++completed === n) { t1 = nowNs(); resolveDone(); }
+      });
+      await system.ready(producer, workers);
+      await sleep(200); // let the workers reach their blocking wait on the empty queue
+      const rc0 = await redisCpuSeconds(o.host, o.port);
+      const c0 = selfCpuSeconds();
+      const t0 = nowNs();
+      await system.produce(producer, n, data);
+      await done;
+      const seconds = Number(t1 - t0) / 1e9;
+      const nodeCpu = selfCpuSeconds() - c0;
+      const redisCpu = (await redisCpuSeconds(o.host, o.port)) - rc0;
+      await res.closeAll();
+      await system.cleanup(name);
+      return { rate: n / seconds, seconds, jobs: n, nodeCpu, redisCpu };
+    });
+  } finally {
+    failRef.fail = () => {};
+    await res.closeAll();
+  }
+}
