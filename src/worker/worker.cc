@@ -75,6 +75,10 @@ class WorkerImpl {
   static void encodeResult(const Done& done, std::uint32_t max_payload, std::string& out);
   // Takes every result the slot threads finished and sends them in one write. Network thread.
   void drainFinished();
+  // Moves finished_ out. REQUIRES: mutex_ held.
+  void takeFinishedLocked(std::vector<Done>& out);
+  // Sends or books a batch of results, then checks whether a drain is over. Network thread.
+  void handleFinished(std::vector<Done> batch);
   // Moves the jobs that arrived in this read to the slot threads' queue. Network thread.
   void handOffArrived();
   void beginDrain();
@@ -242,15 +246,17 @@ void WorkerImpl::onFrame(const Frame& frame) {
 
 void WorkerImpl::handOffArrived() {
   std::size_t wake;
+  std::vector<Done> finished;  // under the same lock: results the slot threads sent themselves
   {
     std::lock_guard lock(mutex_);
     for (auto& queued : arrived_) jobs_.push_back(std::move(queued));
     wake = std::min(arrived_.size(), idle_slots_);
+    takeFinishedLocked(finished);
   }
   arrived_.clear();
   // Notified after unlocking, so a woken slot thread does not block at once on mutex_.
   for (std::size_t i = 0; i < wake; ++i) job_ready_.notify_one();
-  drainFinished();  // the bookkeeping of results the slot threads sent themselves
+  if (!finished.empty()) handleFinished(std::move(finished));
 }
 
 void WorkerImpl::slotLoop() {
@@ -294,10 +300,18 @@ void WorkerImpl::drainFinished() {
   std::vector<Done> batch;
   {
     std::lock_guard lock(mutex_);
-    batch.swap(finished_);
-    unsent_ = 0;
-    finished_posted_ = false;
+    takeFinishedLocked(batch);
   }
+  handleFinished(std::move(batch));
+}
+
+void WorkerImpl::takeFinishedLocked(std::vector<Done>& out) {
+  out.swap(finished_);
+  unsent_ = 0;
+  finished_posted_ = false;
+}
+
+void WorkerImpl::handleFinished(std::vector<Done> batch) {
   for (Done& done : batch) onDone(std::move(done));
   link_->flush();  // one write for the whole batch
   maybeFinishDrain();
