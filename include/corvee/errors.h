@@ -12,12 +12,14 @@ inline constexpr const char* kNotFound = "not_found";
 inline constexpr const char* kStaleAttempt = "stale_attempt";
 inline constexpr const char* kQueueFull = "queue_full";
 inline constexpr const char* kShuttingDown = "shutting_down";
+inline constexpr const char* kStoreFull = "store_full";
 inline constexpr const char* kTimeout = "timeout";
 inline constexpr const char* kRunTimeout = "run_timeout";
 inline constexpr const char* kAssignTimeout = "assign_timeout";
 inline constexpr const char* kHandlerError = "handler_error";
 inline constexpr const char* kWorkerLost = "worker_lost";
 inline constexpr const char* kNoHandler = "no_handler";
+inline constexpr const char* kInternal = "internal";
 // Client-side only: the broker could not be reached or the connection was lost.
 inline constexpr const char* kUnavailable = "unavailable";
 // Client-side only: a local wait() ran out before the job finished. The job itself goes on.

@@ -65,6 +65,8 @@ void Connection::onRead(const boost::system::error_code& error, std::size_t n) {
     // Posted after the flush, so the replies leave before the next read, which usually finds
     // nothing yet (a wasted system call better spent off the reply's path).
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->readSome(); });
+  } else {
+    throttled_ = true;
   }
 }
 
@@ -103,7 +105,20 @@ void Connection::onWrite(const boost::system::error_code& error) {
   last_write_ = server_.clock().now();
   writing_.clear();  // written: no longer pending
   startWrite();
-  if (!reading_ && pendingBytes() < server_.outputHighWater() / 2) readSome();
+  if (closed_) return;
+  if (pendingBytes() < server_.outputHighWater() / 2) {
+    if (throttled_) {
+      // Silence is counted from here: the paused time was the broker's, not the peer's.
+      throttled_ = false;
+      last_read_ = last_write_;
+    }
+    if (!reading_) readSome();
+    if (notify_drained_) {
+      notify_drained_ = false;
+      server_.core().onOutputDrained(id_);
+      server_.requestFlush();
+    }
+  }
 }
 
 void Connection::closeAfterFlush() {

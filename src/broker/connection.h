@@ -42,7 +42,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void closeAfterFlush();
   // Closes now; the Server forgets the peer.
   void close();
+  // When the peer last sent something, or when the broker last resumed reading from it.
   MonoTime lastRead() const { return last_read_; }
+  // True while reading is paused because the peer's replies are not being read (flow control).
+  bool throttled() const { return throttled_; }
+  // Asks for Core::onOutputDrained once the waiting output falls under half the high-water mark.
+  void notifyWhenDrained() { notify_drained_ = true; }
   MonoTime lastWrite() const { return last_write_; }
   bool closed() const { return closed_; }
   // Set while the Server's list of connections to write this turn holds this one.
@@ -68,6 +73,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_now_ = false;
   bool closing_ = false;  // closeAfterFlush() was called
   bool closed_ = false;
+  bool throttled_ = false;       // reading paused by flow control
+  bool notify_drained_ = false;  // the core waits to hear that output drained
   MonoTime last_read_;
   MonoTime last_write_;
 };

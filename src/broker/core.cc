@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "corvee/errors.h"
+#include "protocol/utf8.h"
 
 namespace corvee::broker {
 
@@ -69,7 +70,10 @@ Status Core::recover() {
     spdlog::info("recovered {} unfinished jobs from {} ({} were running and were requeued, {} had used their attempts)",
                  recovered, store_.describe(), interrupted.size(), out_of_tries.size());
   }
-  return store_.commit();
+  Status committed = store_.commit();
+  // A full disk does not stop the broker from starting: the changes wait, and the server retries.
+  if (!committed && committed.code() == errc::kStoreFull) return Status::ok();
+  return committed;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -117,6 +121,13 @@ void Core::onFrame(PeerId id, const Frame& frame) {
             "unknown message type " + std::to_string(frame.type) + " in protocol version 1");
 }
 
+void Core::onOutputDrained(PeerId id) {
+  auto it = peers_.find(id);
+  if (it == peers_.end() || !it->second.output_full) return;
+  it->second.output_full = false;
+  markWorkerTasksDirty(it->second);
+}
+
 void Core::onOversizedFrame(PeerId id, const Frame& header) {
   sendError(id, header.request_id, errc::kPayloadTooLarge,
             std::string(protocol::msgTypeName(header.type)) + " frame exceeds the broker's limit of " +
@@ -149,10 +160,13 @@ void Core::onPeerGone(PeerId id) {
       --job.queue->running;
       --counts_.running;
       job.worker = 0;
+      // Only an attempt that had started counts: jobs that sat in the worker's prefetch lost
+      // nothing but their place, and must not fail for a crash they took no part in.
+      if (job.in_slot && job.lost < UINT16_MAX) ++job.lost;
       job.in_slot = false;
-      if (job.attempt >= options_.max_attempts) {
+      if (job.lost >= options_.max_attempts) {
         finish(job, JobState::kFailed, {}, errc::kWorkerLost,
-               "the workers running this job were lost " + std::to_string(job.attempt) + " times");
+               "the workers running this job were lost " + std::to_string(job.lost) + " times");
         continue;
       }
       job.state = JobState::kQueued;
@@ -190,7 +204,8 @@ void Core::handleHello(PeerId id, Peer& peer, const Frame& frame) {
   }
   peer.greeted = true;
   peer.role = static_cast<protocol::Role>(hello->role);
-  peer.name = std::string(hello->name.substr(0, kMaxTaskName));
+  // Cut on a character boundary: the name is shown in JSON, which must stay valid UTF-8.
+  peer.name = std::string(protocol::truncateUtf8(hello->name, kMaxTaskName));
   protocol::WelcomeMsg welcome;
   welcome.version = std::min(hello->version, protocol::kVersion);
   welcome.heartbeat_ms = toMs(options_.heartbeat);
@@ -213,6 +228,10 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
     return sendError(id, frame.request_id, errc::kPayloadTooLarge,
                      "payload of " + std::to_string(msg->payload.data.size()) + " bytes exceeds the limit of " +
                          std::to_string(options_.max_payload));
+  }
+  if (store_.full()) {
+    return sendError(id, frame.request_id, errc::kStoreFull,
+                     "the broker's disk is full; it takes no new jobs until space is freed");
   }
   if (options_.max_queued > 0 && counts_.queued >= options_.max_queued) {
     return sendError(id, frame.request_id, errc::kQueueFull,
@@ -249,7 +268,7 @@ void Core::handleSubscribe(PeerId id, const Frame& frame) {
     return send(id, frame.request_id, protocol::OkMsg{});
   }
   auto stored = store_.find(msg->job_id);
-  if (!stored) return sendError(id, frame.request_id, "internal", stored.status().toString());
+  if (!stored) return sendError(id, frame.request_id, errc::kInternal, stored.status().toString());
   if (!stored->has_value()) {
     return sendError(id, frame.request_id, errc::kNotFound, "no job " + std::to_string(msg->job_id));
   }
@@ -262,7 +281,7 @@ void Core::handleStatus(PeerId id, const Frame& frame) {
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
   if (LiveJob* job = jobs_.find(msg->job_id)) return sendJobInfo(id, frame.request_id, recordOf(*job));
   auto stored = store_.find(msg->job_id);
-  if (!stored) return sendError(id, frame.request_id, "internal", stored.status().toString());
+  if (!stored) return sendError(id, frame.request_id, errc::kInternal, stored.status().toString());
   if (!stored->has_value()) {
     return sendError(id, frame.request_id, errc::kNotFound, "no job " + std::to_string(msg->job_id));
   }
@@ -272,9 +291,10 @@ void Core::handleStatus(PeerId id, const Frame& frame) {
 void Core::handleStats(PeerId id, const Frame& frame) {
   auto msg = protocol::decode<protocol::StatsMsg>(frame.body);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
-  std::string json = statsJson();
+  Result<std::string> json = statsJson();
+  if (!json) return sendError(id, frame.request_id, errc::kInternal, json.status().message());
   protocol::StatsReplyMsg reply;
-  reply.json.data = json;
+  reply.json.data = *json;
   send(id, frame.request_id, reply);
 }
 
@@ -309,12 +329,27 @@ void Core::handleRegister(PeerId id, Peer& peer, const Frame& frame) {
   send(id, frame.request_id, protocol::OkMsg{});
 }
 
-LiveJob* Core::fencedJob(PeerId worker, std::uint32_t request_id, JobId job_id, std::uint32_t attempt,
-                               const char* what) {
+bool Core::reapCancelled(Peer& worker, JobId job_id, std::uint32_t attempt) {
+  auto it = worker.cancelling.find(job_id);
+  if (it == worker.cancelling.end() || it->second.attempt != attempt) return false;
+  bool held_slot = it->second.in_slot;
+  worker.cancelling.erase(it);
+  if (held_slot) {
+    --worker.in_slots;
+    fillSlots(worker);
+  }
+  markWorkerTasksDirty(worker);
+  return true;
+}
+
+LiveJob* Core::fencedJob(PeerId worker, Peer& peer, std::uint32_t request_id, JobId job_id, std::uint32_t attempt,
+                         const char* what) {
   LiveJob* job = jobs_.find(job_id);
   if (job != nullptr && job->state == JobState::kRunning && job->worker == worker && job->attempt == attempt) {
     return job;
   }
+  // The expected report of an attempt the broker cancelled: it ended, and its slot is free now.
+  if (reapCancelled(peer, job_id, attempt)) return nullptr;
   ++counts_.stale_refused;
   spdlog::warn("refused {} for job {} attempt {} from peer {}: not the job's current attempt", what, job_id, attempt,
                worker);
@@ -326,7 +361,7 @@ LiveJob* Core::fencedJob(PeerId worker, std::uint32_t request_id, JobId job_id, 
 void Core::handleComplete(PeerId id, Peer& peer, const Frame& frame) {
   auto msg = protocol::decode<protocol::CompleteMsg>(frame.body);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
-  LiveJob* job = fencedJob(id, frame.request_id, msg->job_id, msg->attempt, "COMPLETE");
+  LiveJob* job = fencedJob(id, peer, frame.request_id, msg->job_id, msg->attempt, "COMPLETE");
   if (job == nullptr) return;
   releaseFromWorker(*job, {});
   if (msg->result.data.size() > options_.max_payload) {
@@ -341,7 +376,7 @@ void Core::handleComplete(PeerId id, Peer& peer, const Frame& frame) {
 void Core::handleFail(PeerId id, Peer& peer, const Frame& frame) {
   auto msg = protocol::decode<protocol::FailMsg>(frame.body);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
-  LiveJob* job = fencedJob(id, frame.request_id, msg->job_id, msg->attempt, "FAIL");
+  LiveJob* job = fencedJob(id, peer, frame.request_id, msg->job_id, msg->attempt, "FAIL");
   if (job == nullptr) return;
   std::string_view code = msg->code.empty() ? std::string_view(errc::kHandlerError) : msg->code;
   releaseFromWorker(*job, {});
@@ -396,7 +431,15 @@ void Core::assign(LiveJob& job, std::string_view payload, TaskQueue& tq, PeerId 
   assign.task = tq.task;
   assign.payload.data = payload;
   assign.run_timeout_ms = job.run_timeout_ms;
-  send(worker_id, 0, assign);
+  std::string* out = outbox_.urgentOutput(worker_id);
+  if (out == nullptr) return;
+  protocol::encode(*out, 0, assign);
+  // A worker that does not read its ASSIGNs must not make the broker buffer every job it could
+  // take: once its output passes the high-water mark, it gets no more until that drains.
+  if (out->size() >= options_.output_high_water) {
+    worker.output_full = true;
+    outbox_.notifyWhenDrained(worker_id);
+  }
 }
 
 void Core::occupySlot(LiveJob& job, Peer& worker) {
@@ -425,12 +468,19 @@ void Core::releaseFromWorker(LiveJob& job, std::string_view cancel_code) {
   if (it != peers_.end()) {
     Peer& worker = it->second;
     worker.running.erase(job.id);
-    if (job.in_slot) {
-      --worker.in_slots;
-      fillSlots(worker);
+    if (!cancel_code.empty()) {
+      // The worker goes on running the attempt until it sees the CANCEL and its handler stops
+      // (an --exec command gets a grace period): the room stays taken until it reports the
+      // attempt gone, or the next job dealt there would start late and overrun its own limit.
+      worker.cancelling[job.id] = Peer::Cancelled{job.attempt, job.in_slot};
+      send(job.worker, 0, protocol::CancelMsg{job.id, job.attempt, cancel_code});
+    } else {
+      if (job.in_slot) {
+        --worker.in_slots;
+        fillSlots(worker);
+      }
+      markWorkerTasksDirty(worker);
     }
-    markWorkerTasksDirty(worker);
-    if (!cancel_code.empty()) send(job.worker, 0, protocol::CancelMsg{job.id, job.attempt, cancel_code});
   }
   job.in_slot = false;
   --job.queue->running;
@@ -480,6 +530,9 @@ LiveJob& Core::adopt(const JobRecord& rec, bool payload_known) {
   job.started_ms = rec.started_ms;
   job.priority = rec.priority;
   job.attempt = rec.attempt;
+  // Whether an earlier attempt had started is not stored: after a restart, each one counts as
+  // lost (conservative; a job new to this broker has none).
+  job.lost = static_cast<std::uint16_t>(std::min<std::uint32_t>(rec.attempt, UINT16_MAX));
   job.timeout_ms = rec.timeout_ms;
   job.run_timeout_ms = rec.run_timeout_ms;
   job.assign_timeout_ms = rec.assign_timeout_ms;
@@ -492,7 +545,7 @@ std::optional<std::string_view> Core::payloadFor(LiveJob& job, std::string& scra
   Result<std::string> loaded = store_.loadPayload(job.id);
   if (!loaded) {
     spdlog::error("cannot read the payload of job {}: {}", job.id, loaded.status().toString());
-    finish(job, JobState::kFailed, {}, "internal", "the broker could not read the job's payload from its store: " +
+    finish(job, JobState::kFailed, {}, errc::kInternal, "the broker could not read the job's payload from its store: " +
                                                        loaded.status().message());
     return std::nullopt;
   }
@@ -610,8 +663,8 @@ PeerId Core::pickWorker(const TaskQueue& tq) {
   std::pair<std::uint64_t, std::uint64_t> best_free{0, 0};  // (free slots, free room in all)
   for (PeerId id : tq.workers) {
     const Peer& worker = peers_.at(id);
-    if (worker.draining || worker.slots == 0) continue;
-    std::uint64_t held = worker.running.size();
+    if (worker.draining || worker.slots == 0 || worker.output_full) continue;
+    std::uint64_t held = worker.held();
     std::uint64_t room = std::uint64_t{worker.slots} + worker.prefetch;
     if (held >= room) continue;
     std::pair<std::uint64_t, std::uint64_t> free{worker.slots > held ? worker.slots - held : 0, room - held};
@@ -647,10 +700,14 @@ TaskQueue& Core::taskQueue(std::string_view task) {
 template <typename Msg>
 void Core::send(PeerId peer, std::uint32_t request_id, const Msg& msg) {
   // Only these report state the store must hold first; everything else may leave at once.
-  constexpr bool kReportsDurableState =
-      std::is_same_v<Msg, protocol::SubmittedMsg> || std::is_same_v<Msg, protocol::ResultMsg> ||
-      std::is_same_v<Msg, protocol::JobInfoMsg> || std::is_same_v<Msg, protocol::StatsReplyMsg>;
-  std::string* out = kReportsDurableState ? outbox_.output(peer) : outbox_.urgentOutput(peer);
+  // STATS_REPLY is a snapshot of counters and lists in memory, promising nothing about the store.
+  constexpr bool kReportsDurableState = std::is_same_v<Msg, protocol::SubmittedMsg> ||
+                                        std::is_same_v<Msg, protocol::ResultMsg> ||
+                                        std::is_same_v<Msg, protocol::JobInfoMsg>;
+  // While the disk is full no commit comes to release replies, yet STATUS must go on answering:
+  // then JOB_INFO leaves at once, reporting what may not be durable yet (docs/protocol.md).
+  bool durable = kReportsDurableState && !(std::is_same_v<Msg, protocol::JobInfoMsg> && store_.full());
+  std::string* out = durable ? outbox_.output(peer) : outbox_.urgentOutput(peer);
   if (out != nullptr) protocol::encode(*out, request_id, msg);
 }
 

@@ -52,6 +52,8 @@ class Core {
 
   void onConnect(PeerId peer, std::string remote);
   void onFrame(PeerId peer, const protocol::Frame& frame);
+  // A worker's output fell back under the high-water mark: it may be dealt jobs again.
+  void onOutputDrained(PeerId peer);
   // A frame longer than the limit arrived; its body is being skipped.
   void onOversizedFrame(PeerId peer, const protocol::Frame& header);
   // The stream's framing is broken (a length below the minimum): answer and close.
@@ -76,8 +78,9 @@ class Core {
   void purgeExpiredResults();
 
   const CoreCounts& counts() const { return counts_; }
-  // The STATS document (docs/protocol.md, section 6).
-  std::string statsJson() const;
+  // The STATS document (docs/protocol.md, section 6). Fails with `internal` only if rendering it
+  // failed, which must never end the broker.
+  Result<std::string> statsJson() const;
 
  private:
   struct Peer {
@@ -96,6 +99,19 @@ class Core {
     // prefetched job takes a slot when an earlier one finishes, without a message saying so.
     std::uint32_t in_slots = 0;                                   // running jobs holding a slot
     std::deque<std::pair<JobId, std::uint32_t>> awaiting_slot;    // (job, attempt) in deal order
+    // Attempts the broker cancelled (time limits) that the worker has not yet reported back: the
+    // worker is still stopping them, so they keep counting against its room, and against a slot
+    // if they held one, until its COMPLETE or FAIL for that attempt arrives.
+    struct Cancelled {
+      std::uint32_t attempt;
+      bool in_slot;
+    };
+    std::unordered_map<JobId, Cancelled> cancelling;
+    // Its unwritten output is over the high-water mark (it does not read its ASSIGNs): no more
+    // jobs go to it until Server reports the output drained.
+    bool output_full = false;
+    // Jobs it holds or is still stopping: what its slots + prefetch bound.
+    std::size_t held() const { return running.size() + cancelling.size(); }
   };
 
   // One handler per message type, named after its command.
@@ -132,8 +148,12 @@ class Core {
   // The job's payload: its own bytes, or read from the store into `scratch`. Nullopt when the store
   // could not provide it; the job has then been failed.
   std::optional<std::string_view> payloadFor(LiveJob& job, std::string& scratch);
-  // Checks that `attempt` is the job's running attempt on `worker`; refuses with stale_attempt.
-  LiveJob* fencedJob(PeerId worker, std::uint32_t request_id, JobId job_id, std::uint32_t attempt, const char* what);
+  // Checks that `attempt` is the job's running attempt on `worker`; refuses with stale_attempt,
+  // unless it is an attempt the broker cancelled, whose report only frees its slot.
+  LiveJob* fencedJob(PeerId id, Peer& worker, std::uint32_t request_id, JobId job_id, std::uint32_t attempt,
+                     const char* what);
+  // Frees the room of a cancelled attempt the worker reports gone. False when it is not one.
+  bool reapCancelled(Peer& worker, JobId job_id, std::uint32_t attempt);
 
   // Dealing.
   void dealTask(TaskQueue& tq);

@@ -35,15 +35,22 @@ struct LiveJob {
   // its queue. Per job, so it does not wrap: that happens twice per attempt at most.
   std::uint32_t ticket = 0;
   JobState state = JobState::kQueued;
-  bool payload_in_memory = false;  // else the store holds the payload
+  // Bit-fields and a 16-bit count keep the struct at 80 bytes: a million queued jobs pay for
+  // every byte here.
+  bool payload_in_memory : 1 = false;  // else the store holds the payload
   // Running and holding one of its worker's slots, so its run time limit counts. A job dealt
   // into a worker's prefetch is running but not yet in a slot.
-  bool in_slot = false;
-  bool watched = false;  // other connections SUBSCRIBEd to it (Core keeps who)
+  bool in_slot : 1 = false;
+  bool watched : 1 = false;  // other connections SUBSCRIBEd to it (Core keeps who)
+  // Attempts that had started (held a slot) when their worker was lost; checked against
+  // max_attempts. An attempt lost while it only waited in a prefetch is not counted.
+  std::uint16_t lost = 0;
 
   // REQUIRES: payload_in_memory.
   std::string_view payload() const { return {reinterpret_cast<const char*>(this + 1), payload_size}; }
 };
+
+static_assert(sizeof(void*) != 8 || sizeof(LiveJob) == 80, "LiveJob grew: see docs/benchmarks.md, memory per job");
 
 class LiveJobs {
  public:

@@ -24,6 +24,9 @@ class Outbox {
   // Closes the peer once its buffered output is written. The core calls this only for protocol
   // violations that leave the stream unusable, after queueing an ERROR frame that says why.
   virtual void closeAfterFlush(PeerId peer) = 0;
+  // Asks for Core::onOutputDrained(peer) once the peer has read most of its waiting output. The
+  // core stops dealing to a worker whose output is over the high-water mark and calls this.
+  virtual void notifyWhenDrained(PeerId peer) {}
 };
 
 }  // namespace corvee::broker

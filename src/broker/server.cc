@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/connection.h"
+#include "corvee/errors.h"
 #include "protocol/constants.h"
 
 namespace corvee::broker {
@@ -15,6 +16,9 @@ using asio::ip::tcp;
 namespace {
 // How often expired results are purged from the store.
 constexpr auto kPurgeInterval = std::chrono::seconds(60);
+// How often a commit is retried while the disk is full: often enough to resume within a second of
+// space returning, rarely enough that retrying costs nothing.
+constexpr auto kStoreFullRetry = std::chrono::seconds(1);
 }  // namespace
 
 Server::Server(asio::io_context& io, const BrokerOptions& options, Store& store, Clock& clock)
@@ -27,6 +31,7 @@ Server::Server(asio::io_context& io, const BrokerOptions& options, Store& store,
       deadline_timer_(io),
       housekeeping_timer_(io),
       commit_timer_(io),
+      store_retry_timer_(io),
       last_purge_(clock.now()) {}
 
 Server::~Server() = default;
@@ -52,6 +57,9 @@ Result<protocol::Endpoint> Server::start() {
     return Status::error("unavailable", "cannot listen on " + endpoint->toString() + ": " + error.message());
   }
   protocol::Endpoint bound{endpoint->host, acceptor_.local_endpoint().port()};
+  if (store_.full()) {
+    onStoreFull(Status::error(errc::kStoreFull, store_.describe() + ": the disk is full; recovery's changes wait"));
+  }
   accept();
   armHousekeeping();
   armDeadlineTimer();
@@ -66,6 +74,7 @@ void Server::stop() {
   deadline_timer_.cancel();
   housekeeping_timer_.cancel();
   commit_timer_.cancel();
+  store_retry_timer_.cancel();
   // What was handled but not yet committed becomes durable; its acknowledgements are not sent.
   if (fatal_.isOk()) {
     if (Status committed = core_.commit(); !committed) spdlog::error("final commit failed: {}", committed.toString());
@@ -130,6 +139,11 @@ void Server::closeAfterFlush(PeerId peer) {
   urgentOutput(peer);  // puts it on this turn's write list, so the close happens after the write
 }
 
+void Server::notifyWhenDrained(PeerId peer) {
+  auto it = connections_.find(peer);
+  if (it != connections_.end()) it->second->notifyWhenDrained();
+}
+
 void Server::forget(PeerId peer) {
   if (connections_.erase(peer) == 0) return;
   core_.onPeerGone(peer);
@@ -151,11 +165,16 @@ void Server::flushTurn() {
   core_.deal();
   // ASSIGNs and other urgent frames leave now, so workers run while the disk syncs.
   writeDirty();
-  if (commit_timer_armed_) {
+  if (store_full_since_) {
+    // The disk is full: store_retry_timer_ retries the commit; replies wait for it.
+  } else if (commit_timer_armed_) {
     // A deferred commit is already due; it will cover this turn too.
   } else if (clock_.now() - last_commit_end_ >= commit_delay_) {
-    if (!commitNow()) return;
-    writeDirty();
+    if (commitNow()) {
+      writeDirty();
+    } else if (!fatal_.isOk()) {
+      return;
+    }
   } else {
     commit_timer_armed_ = true;
     commit_timer_.expires_at(last_commit_end_ + commit_delay_);
@@ -171,6 +190,10 @@ void Server::flushTurn() {
 bool Server::commitNow() {
   MonoTime start = clock_.now();
   if (Status committed = core_.commit(); !committed) {
+    if (committed.code() == errc::kStoreFull) {
+      onStoreFull(committed);
+      return false;
+    }
     // Nothing since the last commit may be acknowledged: the store's state is unknown.
     fatal_ = committed;
     spdlog::critical("store commit failed, stopping without acknowledging: {}", committed.toString());
@@ -179,6 +202,11 @@ bool Server::commitNow() {
     return false;
   }
   last_commit_end_ = clock_.now();
+  if (store_full_since_) {
+    spdlog::warn("the store is writable again after {} ms with a full disk; taking new jobs",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(last_commit_end_ - *store_full_since_).count());
+    store_full_since_.reset();
+  }
   // A commit that syncs to disk sets the pace of the next: waiting twice as long as the sync took
   // lets about two thirds of the time go to work rather than to syncing. One that costs nothing
   // (the memory store) adds no delay at all.
@@ -195,6 +223,20 @@ bool Server::commitNow() {
     connection->release();
   }
   return true;
+}
+
+void Server::onStoreFull(const Status& why) {
+  if (!store_full_since_) {
+    store_full_since_ = clock_.now();
+    spdlog::error("{}; refusing new jobs with store_full and holding replies that need a commit until "
+                  "space returns (retrying every second)",
+                  why.message());
+  }
+  store_retry_timer_.expires_after(kStoreFullRetry);
+  store_retry_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (error || stopped_ || !fatal_.isOk()) return;
+    if (commitNow()) writeDirty();
+  });
 }
 
 void Server::writeDirty() {
@@ -240,6 +282,9 @@ void Server::housekeeping() {
   MonoTime now = clock_.now();
   std::vector<std::shared_ptr<Connection>> silent;
   for (auto& [id, connection] : connections_) {
+    // A peer the broker stopped reading (flow control) cannot show signs of life: that time is
+    // the broker's doing, not the peer's silence, and it has output enough to read meanwhile.
+    if (connection->throttled()) continue;
     if (now - connection->lastRead() > options_.peer_timeout) {
       silent.push_back(connection);
     } else if (now - connection->lastWrite() >= options_.heartbeat) {

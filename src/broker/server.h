@@ -38,6 +38,7 @@ class Server final : public Outbox {
   std::string* output(PeerId peer) override;
   std::string* urgentOutput(PeerId peer) override;
   void closeAfterFlush(PeerId peer) override;
+  void notifyWhenDrained(PeerId peer) override;
 
   // Called by connections.
   Core& core() { return core_; }
@@ -50,8 +51,11 @@ class Server final : public Outbox {
   void accept();
   void flushTurn();
   // Commits the store and releases every acknowledgement waiting for it. False when the commit
-  // failed: the server has then stopped.
+  // failed: the server has then stopped, or, when the disk is full, it retries later.
   bool commitNow();
+  // The store's disk is full: log once per episode and retry the commit on a timer. The broker
+  // keeps serving; the store refuses new jobs and replies that need a commit wait.
+  void onStoreFull(const Status& why);
   // Starts a write on every connection given output since the last call.
   void writeDirty();
   Connection* dirtyConnection(PeerId peer);
@@ -82,6 +86,8 @@ class Server final : public Outbox {
   bool flush_posted_ = false;
   bool stopped_ = false;
   Status fatal_;
+  std::optional<MonoTime> store_full_since_;  // set while the store's disk is full
+  boost::asio::steady_timer store_retry_timer_;
   MonoTime last_purge_;
 };
 

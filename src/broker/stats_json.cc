@@ -3,10 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/core.h"
+#include "corvee/errors.h"
 
 namespace corvee::broker {
 
-std::string Core::statsJson() const {
+Result<std::string> Core::statsJson() const try {
   using nlohmann::json;
   json queues = json::array();
   for (const auto& [task, tq] : queues_) {
@@ -26,7 +27,8 @@ std::string Core::statsJson() const {
                        {"slots", peer.slots},
                        {"prefetch", peer.prefetch},
                        {"busy", peer.in_slots},
-                       {"prefetched", peer.running.size() - peer.in_slots},
+                       {"prefetched", peer.held() - peer.in_slots},
+                       {"cancelling", peer.cancelling.size()},
                        {"tasks", peer.tasks},
                        {"draining", peer.draining}});
   }
@@ -45,7 +47,11 @@ std::string Core::statsJson() const {
       {"workers", workers},
       {"clients", clients},
   };
-  return doc.dump();
+  // Names are checked UTF-8 on the wire, but records written by older versions may hold any
+  // bytes: replace them rather than throw.
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+} catch (const std::exception& e) {
+  return Status::error(errc::kInternal, std::string("rendering the STATS document failed: ") + e.what());
 }
 
 }  // namespace corvee::broker

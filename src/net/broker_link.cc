@@ -1,5 +1,7 @@
 #include "net/broker_link.h"
 
+#include "protocol/utf8.h"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -30,7 +32,11 @@ BrokerLink::BrokerLink(asio::io_context& io, LinkOptions options, LinkCallbacks 
       connect_timer_(io),
       decoder_(kFrameLimit),
       backoff_(options_.reconnect_min),
-      jitter_(std::random_device{}()) {}
+      jitter_(std::random_device{}()) {
+  // HELLO's name is a `str` of at most 255 bytes of UTF-8, which the broker checks: an application
+  // may pass any bytes, so make them fit rather than be refused.
+  options_.name = std::string(protocol::truncateUtf8(protocol::toValidUtf8(options_.name), 255));
+}
 
 void BrokerLink::start() { connect(); }
 
@@ -84,7 +90,7 @@ void BrokerLink::onConnected(const boost::system::error_code& error) {
   writing_.clear();
   protocol::HelloMsg hello;
   hello.role = static_cast<std::uint8_t>(options_.role);
-  hello.name = std::string_view(options_.name).substr(0, 255);
+  hello.name = options_.name;
   protocol::encode(output_, 0, hello);
   last_read_ = last_write_ = systemClock().now();
   flush();

@@ -223,7 +223,7 @@ void encode(std::string& out, std::uint32_t request_id, Msg msg) {
 }
 
 // Decodes a frame's body as `Msg`. Fails with bad_request when the body does not match the layout
-// exactly (too short, or bytes left over).
+// exactly (too short, or bytes left over) or a `str` field is not valid UTF-8.
 template <typename Msg>
 Result<Msg> decode(std::string_view body) {
   Msg msg;
@@ -232,6 +232,10 @@ Result<Msg> decode(std::string_view body) {
   if (!reader.exhausted()) {
     return Status::error("bad_request", std::string("malformed ") + msgTypeName(static_cast<std::uint8_t>(Msg::kType)) +
                                             " body (" + std::to_string(body.size()) + " bytes)");
+  }
+  if (!reader.textValid()) {
+    return Status::error("bad_request", std::string(msgTypeName(static_cast<std::uint8_t>(Msg::kType))) +
+                                            " has a text field that is not valid UTF-8");
   }
   return msg;
 }

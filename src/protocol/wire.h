@@ -2,7 +2,8 @@
 //
 // WireWriter appends to a caller-owned std::string so a whole batch of frames shares one buffer and
 // one socket write. WireReader reads from a borrowed view and records, rather than throws, a
-// read past the end: decoding code reads every field and checks ok() once.
+// read past the end and a `str` that is not UTF-8: decoding code reads every field and checks
+// once.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "protocol/utf8.h"
 
 namespace corvee::protocol {
 
@@ -54,7 +57,13 @@ class WireReader {
   std::uint32_t u32() { return fixed<std::uint32_t>(); }
   std::uint64_t u64() { return fixed<std::uint64_t>(); }
   std::int32_t i32() { return static_cast<std::int32_t>(fixed<std::uint32_t>()); }
-  std::string_view str() { return take(u16()); }
+  // A `str` is UTF-8 by definition; one that is not is remembered (invalidText()), because names
+  // and messages end up in JSON documents whose writers refuse such bytes.
+  std::string_view str() {
+    std::string_view text = take(u16());
+    if (ok_ && text_ok_ && !isValidUtf8(text)) text_ok_ = false;
+    return text;
+  }
   std::string_view bytes() { return take(u32()); }
   std::vector<std::string> strList() {
     std::vector<std::string> items;
@@ -66,6 +75,8 @@ class WireReader {
   bool ok() const { return ok_; }
   // True when every byte was read and none was missing: the body matched its layout exactly.
   bool exhausted() const { return ok_ && pos_ == in_.size(); }
+  // False once a `str` field held bytes that are not UTF-8.
+  bool textValid() const { return text_ok_; }
 
  private:
   template <typename T>
@@ -93,6 +104,7 @@ class WireReader {
   std::string_view in_;
   std::size_t pos_ = 0;
   bool ok_ = true;
+  bool text_ok_ = true;
 };
 
 }  // namespace corvee::protocol

@@ -42,9 +42,15 @@ class Store {
   // journal of live jobs (see journalsLiveJobs()).
   virtual void markFinished(const JobRecord& job) = 0;
 
-  // Makes every buffered change durable. On failure the store refuses further writes until
-  // restart: the state on disk is unknown, and the broker must not acknowledge anything.
+  // Makes every buffered change durable. Fails with `store_full` when the disk has no room: then
+  // nothing was written, the changes stay buffered, full() turns true, and a later commit()
+  // retries them all (the broker keeps its acknowledgements until one succeeds). On any other
+  // failure the store refuses further writes until restart: the state on disk is unknown, and the
+  // broker must not acknowledge anything.
   virtual Status commit() = 0;
+  // True while the disk is full: changes since the last commit wait in memory for commit() to
+  // succeed, and the broker takes no new jobs (they would only grow that backlog).
+  virtual bool full() const { return false; }
 
   // The payload of a queued or running job, for dealing it when the broker did not keep it in
   // memory. Fails with not_found for unknown or finished jobs.
@@ -52,7 +58,8 @@ class Store {
 
   // A job by id, finished or not; nullopt when unknown or purged.
   virtual Result<std::optional<JobRecord>> find(JobId id) = 0;
-  // Deletes finished jobs that finished before `finished_before_ms`; returns how many.
+  // Deletes finished jobs that finished before `finished_before_ms`; returns how many. While
+  // full(), it deletes nothing and returns 0: a deletion is a write too.
   virtual Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) = 0;
 
   // Names this store's data: the same across restarts of a durable store (and for every broker

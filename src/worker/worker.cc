@@ -26,6 +26,7 @@
 #include "net/broker_link.h"
 #include "platform/clock.h"
 #include "platform/hostname.h"
+#include "protocol/utf8.h"
 
 namespace corvee {
 
@@ -54,6 +55,9 @@ class WorkerImpl {
     std::uint32_t attempt;
     std::uint64_t generation;  // the link session it arrived on
     std::shared_ptr<JobContext> context;
+    // The broker sent CANCEL: it holds the slot until this attempt is reported, whatever its
+    // outcome, so the result is sent (and discarded there) instead of dropped here.
+    bool cancelled_by_broker = false;
   };
   struct Done {
     JobId id;
@@ -231,6 +235,7 @@ void WorkerImpl::onFrame(const Frame& frame) {
       auto it = running_.find(msg->job_id);
       if (it == running_.end() || it->second.attempt != msg->attempt) return;
       spdlog::info("job {} attempt {} cancelled by the broker ({})", msg->job_id, msg->attempt, msg->code);
+      it->second.cancelled_by_broker = true;
       it->second.context->cancel();
       return;
     }
@@ -345,16 +350,21 @@ void WorkerImpl::encodeResult(const Done& done, std::uint32_t max_payload, std::
     }
     return;
   }
+  // Codes and messages travel as `str`, UTF-8 the broker checks; a command's stderr may be any
+  // bytes, so invalid sequences become U+FFFD rather than get the FAIL refused.
   const Status& error = done.result.status();
-  std::string message = error.message().substr(0, 65535);
-  std::string code = error.code().substr(0, 255);
+  std::string message(protocol::truncateUtf8(protocol::toValidUtf8(error.message()), 65535));
+  std::string code(protocol::truncateUtf8(protocol::toValidUtf8(error.code()), 255));
   protocol::encode(out, 0, protocol::FailMsg{done.id, done.attempt, code, message});
 }
 
 void WorkerImpl::onDone(Done done) {
   auto it = running_.find(done.id);
   if (it == running_.end() || it->second.attempt != done.attempt) return;
-  bool current = it->second.generation == link_->generation() && link_->ready() && !it->second.context->cancelled();
+  // Attempts this process cancelled itself (a lost session, a forced stop) are the broker's to put
+  // back in the queue: their results would be refused. One the broker cancelled is reported.
+  bool same_session = it->second.generation == link_->generation() && link_->ready();
+  bool current = same_session && (it->second.cancelled_by_broker || !it->second.context->cancelled());
   running_.erase(it);
   if (done.sent) return;  // its slot thread wrote it already
   if (!current) {

@@ -82,7 +82,9 @@ class CoreTest : public ::testing::Test {
   // Created on first use, so a test may change options_ first.
   Core& core() {
     if (!core_) {
-      Store& store = use_volatile_store_ ? static_cast<Store&>(volatile_store_) : store_;
+      Store& store = store_override_ != nullptr ? *store_override_
+                     : use_volatile_store_   ? static_cast<Store&>(volatile_store_)
+                                             : store_;
       core_ = std::make_unique<Core>(options_, store, clock_, outbox_);
     }
     return *core_;
@@ -311,6 +313,8 @@ class CoreTest : public ::testing::Test {
   // `--store memory`'s store, for the tests that set use_volatile_store_ before core() is made.
   VolatileStore volatile_store_;
   bool use_volatile_store_ = false;
+  // Any other store, for the tests that set it before core() is made.
+  Store* store_override_ = nullptr;
   FakeClock clock_;
   RecordingOutbox outbox_;
   std::unique_ptr<Core> core_;

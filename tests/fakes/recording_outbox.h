@@ -46,6 +46,7 @@ class RecordingOutbox final : public broker::Outbox {
     return &out_[peer];
   }
   void closeAfterFlush(broker::PeerId peer) override { closing_.insert(peer); }
+  void notifyWhenDrained(broker::PeerId peer) override { drain_wanted_.insert(peer); }
 
   void connect(broker::PeerId peer) { connected_.insert(peer); }
   void disconnect(broker::PeerId peer) {
@@ -53,6 +54,8 @@ class RecordingOutbox final : public broker::Outbox {
     out_.erase(peer);
   }
   bool closing(broker::PeerId peer) const { return closing_.count(peer) != 0; }
+  // True when the core asked to hear once `peer`'s output drains.
+  bool drainWanted(broker::PeerId peer) const { return drain_wanted_.count(peer) != 0; }
   // The raw bytes buffered for `peer` and not yet taken.
   const std::string& raw(broker::PeerId peer) { return out_[peer]; }
 
@@ -81,6 +84,7 @@ class RecordingOutbox final : public broker::Outbox {
  private:
   std::set<broker::PeerId> connected_;
   std::set<broker::PeerId> closing_;
+  std::set<broker::PeerId> drain_wanted_;
   std::map<broker::PeerId, std::string> out_;
 };
 

@@ -281,49 +281,99 @@ Result<JobId> SqliteStore::recover(const std::function<void(JobRecord&&)>& visit
 }
 
 void SqliteStore::insert(const JobRecord& job) {
-  if (!beginIfNeeded()) return;
-  insert_->bind(1, static_cast<std::int64_t>(job.id))
-      .bindText(2, job.task)
-      .bindBlob(3, job.payload)
-      .bind(4, job.priority)
-      .bind(5, static_cast<std::int64_t>(job.state))
-      .bind(6, job.attempt)
-      .bind(7, job.timeout_ms)
-      .bind(8, job.run_timeout_ms)
-      .bind(9, job.assign_timeout_ms)
-      .bind(10, static_cast<std::int64_t>(job.submitted_ms))
-      .bind(11, static_cast<std::int64_t>(job.started_ms))
-      .bind(12, static_cast<std::int64_t>(job.finished_ms))
-      .bindText(13, job.worker)
-      .bindBlob(14, job.result)
-      .bindText(15, job.error_code)
-      .bindText(16, job.error_message);
-  if (insert_->run() != SQLITE_DONE) return fail("inserting job " + std::to_string(job.id));
   max_id_ = std::max(max_id_, job.id);
+  record({Change::Kind::kInsert, job});
 }
 
 void SqliteStore::markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) {
-  if (!beginIfNeeded()) return;
-  running_->bind(1, static_cast<std::int64_t>(id)).bind(2, attempt).bindText(3, worker).bind(4, static_cast<std::int64_t>(started_ms));
-  if (running_->run() != SQLITE_DONE) fail("updating job " + std::to_string(id));
+  Change change{Change::Kind::kRunning, {}};
+  change.job.id = id;
+  change.job.attempt = attempt;
+  change.job.worker = std::string(worker);
+  change.job.started_ms = started_ms;
+  record(std::move(change));
 }
 
 void SqliteStore::markQueued(JobId id) {
-  if (!beginIfNeeded()) return;
-  queued_->bind(1, static_cast<std::int64_t>(id));
-  if (queued_->run() != SQLITE_DONE) fail("updating job " + std::to_string(id));
+  Change change{Change::Kind::kQueued, {}};
+  change.job.id = id;
+  record(std::move(change));
 }
 
 void SqliteStore::markFinished(const JobRecord& job) {
-  if (!beginIfNeeded()) return;
-  finished_->bind(1, static_cast<std::int64_t>(job.id))
-      .bind(2, static_cast<std::int64_t>(job.state))
-      .bind(3, job.attempt)
-      .bind(4, static_cast<std::int64_t>(job.finished_ms))
-      .bindBlob(5, job.result)
-      .bindText(6, job.error_code)
-      .bindText(7, job.error_message);
-  if (finished_->run() != SQLITE_DONE) fail("updating job " + std::to_string(job.id));
+  Change change{Change::Kind::kFinished, job};
+  std::string().swap(change.job.payload);  // a finished job keeps no payload
+  record(std::move(change));
+}
+
+void SqliteStore::record(Change&& change) {
+  if (!failed_.isOk()) return;
+  unsynced_.push_back(std::move(change));
+  if (full_ || !beginIfNeeded()) return;
+  if (!apply(unsynced_.back()) && full_) return;  // kept in unsynced_ for the replay
+}
+
+bool SqliteStore::apply(const Change& change) {
+  const JobRecord& job = change.job;
+  Statement* stmt = nullptr;
+  switch (change.kind) {
+    case Change::Kind::kInsert:
+      stmt = insert_.get();
+      stmt->bind(1, static_cast<std::int64_t>(job.id))
+          .bindText(2, job.task)
+          .bindBlob(3, job.payload)
+          .bind(4, job.priority)
+          .bind(5, static_cast<std::int64_t>(job.state))
+          .bind(6, job.attempt)
+          .bind(7, job.timeout_ms)
+          .bind(8, job.run_timeout_ms)
+          .bind(9, job.assign_timeout_ms)
+          .bind(10, static_cast<std::int64_t>(job.submitted_ms))
+          .bind(11, static_cast<std::int64_t>(job.started_ms))
+          .bind(12, static_cast<std::int64_t>(job.finished_ms))
+          .bindText(13, job.worker)
+          .bindBlob(14, job.result)
+          .bindText(15, job.error_code)
+          .bindText(16, job.error_message);
+      break;
+    case Change::Kind::kRunning:
+      stmt = running_.get();
+      stmt->bind(1, static_cast<std::int64_t>(job.id))
+          .bind(2, job.attempt)
+          .bindText(3, job.worker)
+          .bind(4, static_cast<std::int64_t>(job.started_ms));
+      break;
+    case Change::Kind::kQueued:
+      stmt = queued_.get();
+      stmt->bind(1, static_cast<std::int64_t>(job.id));
+      break;
+    case Change::Kind::kFinished:
+      stmt = finished_.get();
+      stmt->bind(1, static_cast<std::int64_t>(job.id))
+          .bind(2, static_cast<std::int64_t>(job.state))
+          .bind(3, job.attempt)
+          .bind(4, static_cast<std::int64_t>(job.finished_ms))
+          .bindBlob(5, job.result)
+          .bindText(6, job.error_code)
+          .bindText(7, job.error_message);
+      break;
+  }
+  if (stmt->run() == SQLITE_DONE) return true;
+  if (lastErrorIsFull()) {
+    enterFull();
+  } else {
+    fail((change.kind == Change::Kind::kInsert ? "inserting job " : "updating job ") + std::to_string(job.id));
+  }
+  return false;
+}
+
+bool SqliteStore::lastErrorIsFull() const { return (sqlite3_extended_errcode(db_) & 0xff) == SQLITE_FULL; }
+
+void SqliteStore::enterFull() {
+  // SQLite may already have rolled the transaction back itself; then ROLLBACK is a no-op error.
+  if (!sqlite3_get_autocommit(db_)) rollback_->run();
+  in_transaction_ = false;
+  full_ = true;
 }
 
 Status SqliteStore::commit() {
@@ -332,12 +382,27 @@ Status SqliteStore::commit() {
     in_transaction_ = false;
     return failed_;
   }
+  if (full_) return replay();
   if (!in_transaction_) return Status::ok();
   if (max_id_ != committed_max_id_) {
     max_id_update_->bind(1, static_cast<std::int64_t>(max_id_));
-    if (max_id_update_->run() != SQLITE_DONE) fail("recording the highest job id");
+    if (max_id_update_->run() != SQLITE_DONE) {
+      if (lastErrorIsFull()) {
+        enterFull();
+        return Status::error("store_full", path_ + ": the disk is full; " + std::to_string(unsynced_.size()) +
+                                               " changes wait in memory until it has room");
+      }
+      fail("recording the highest job id");
+    }
   }
-  if (failed_.isOk() && commit_->run() != SQLITE_DONE) fail("committing");
+  if (failed_.isOk() && commit_->run() != SQLITE_DONE) {
+    if (lastErrorIsFull()) {
+      enterFull();
+      return Status::error("store_full", path_ + ": the disk is full; " + std::to_string(unsynced_.size()) +
+                                             " changes wait in memory until it has room");
+    }
+    fail("committing");
+  }
   if (!failed_.isOk()) {
     rollback_->run();
     in_transaction_ = false;
@@ -345,10 +410,75 @@ Status SqliteStore::commit() {
   }
   in_transaction_ = false;
   committed_max_id_ = max_id_;
+  unsynced_.clear();
   return Status::ok();
 }
 
+Status SqliteStore::replay() {
+  auto stillFull = [this] {
+    enterFull();
+    return Status::error("store_full", path_ + ": the disk is still full; " + std::to_string(unsynced_.size()) +
+                                           " changes wait in memory until it has room");
+  };
+  if (begin_->run() != SQLITE_DONE) {
+    if (lastErrorIsFull()) return stillFull();
+    fail("starting a transaction");
+    return failed_;
+  }
+  in_transaction_ = true;
+  full_ = false;  // apply() sets it again if the disk is still full
+  for (const Change& change : unsynced_) {
+    if (!apply(change)) return full_ ? stillFull() : failed_;
+  }
+  // From here on, commit() is the ordinary one: the whole backlog is in the open transaction.
+  Status committed = commit();
+  if (!committed && full_) return stillFull();
+  return committed;
+}
+
+std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRecord> base) const {
+  for (const Change& change : unsynced_) {
+    if (change.job.id != id) continue;
+    switch (change.kind) {
+      case Change::Kind::kInsert:
+        base = change.job;
+        break;
+      case Change::Kind::kRunning:
+        if (!base) break;
+        base->state = JobState::kRunning;
+        base->attempt = change.job.attempt;
+        base->worker = change.job.worker;
+        base->started_ms = change.job.started_ms;
+        break;
+      case Change::Kind::kQueued:
+        if (base) base->state = JobState::kQueued;
+        break;
+      case Change::Kind::kFinished:
+        // The same columns as the `finished_` statement sets.
+        if (!base) break;
+        base->state = change.job.state;
+        base->attempt = change.job.attempt;
+        base->finished_ms = change.job.finished_ms;
+        base->result = change.job.result;
+        base->error_code = change.job.error_code;
+        base->error_message = change.job.error_message;
+        base->payload.clear();
+        break;
+    }
+  }
+  return base;
+}
+
 Result<std::string> SqliteStore::loadPayload(JobId id) {
+  if (full_) {
+    // Jobs submitted just before the disk filled may exist only in unsynced_.
+    Result<std::optional<JobRecord>> job = find(id);
+    if (!job) return job.status();
+    if (!job->has_value() || isFinished((*job)->state)) {
+      return Status::error("not_found", "no unfinished job " + std::to_string(id));
+    }
+    return std::move((*job)->payload);
+  }
   payload_->bind(1, static_cast<std::int64_t>(id));
   int rc = payload_->step();
   std::optional<std::string> payload;
@@ -366,13 +496,21 @@ Result<std::optional<JobRecord>> SqliteStore::find(JobId id) {
   if (rc == SQLITE_ROW) found = find_->record();
   find_->reset();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqliteError("reading job " + std::to_string(id));
+  // While full, the database misses the changes since the last commit; normally the open
+  // transaction holds them and this read sees them already.
+  if (full_) return withUnsynced(id, std::move(found));
   return found;
 }
 
 Result<std::uint64_t> SqliteStore::purgeFinished(std::uint64_t finished_before_ms) {
+  if (full_) return std::uint64_t{0};
   if (!beginIfNeeded()) return failed_;
   purge_->bind(1, static_cast<std::int64_t>(finished_before_ms));
   if (purge_->run() != SQLITE_DONE) {
+    if (lastErrorIsFull()) {
+      enterFull();
+      return std::uint64_t{0};
+    }
     fail("purging finished jobs");
     return failed_;
   }

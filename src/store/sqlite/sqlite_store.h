@@ -3,7 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "store/store.h"
 
@@ -31,6 +33,7 @@ class SqliteStore final : public Store {
   void markQueued(JobId id) override;
   void markFinished(const JobRecord& job) override;
   Status commit() override;
+  bool full() const override { return full_; }
   Result<std::optional<JobRecord>> find(JobId id) override;
   Result<std::string> loadPayload(JobId id) override;
   Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) override;
@@ -39,14 +42,34 @@ class SqliteStore final : public Store {
 
  private:
   class Statement;
+  // One change since the last commit, kept so that a commit the full disk refused can be replayed.
+  struct Change {
+    enum class Kind : std::uint8_t { kInsert, kRunning, kQueued, kFinished };
+    Kind kind;
+    JobRecord job;  // kInsert, kFinished: the record; kRunning: id, attempt, worker, started_ms; kQueued: id
+  };
   SqliteStore(sqlite3* db, std::string path);
   Status prepareAll();
   // Runs `sql` with no result rows. For schema and pragmas.
   Status exec(const char* sql);
   // Starts the turn's transaction if none is open. False once the store has failed.
   bool beginIfNeeded();
-  // Records the first failure; every later write and commit() reports it.
+  // Records the first failure; every later write and commit() reports it. A full disk is not a
+  // failure but a pause (enterFull).
   void fail(const std::string& what);
+  // Runs `change`'s statement in the open transaction. False when it failed (see fail()).
+  bool apply(const Change& change);
+  // Journals `change` and applies it unless the disk is full.
+  void record(Change&& change);
+  // The disk is full: rolls back the open transaction; unsynced_ keeps every change for replay.
+  void enterFull();
+  // True when the last SQLite error was SQLITE_FULL.
+  bool lastErrorIsFull() const;
+  // Replays unsynced_ in one transaction and commits it. Fails with store_full or for real.
+  Status replay();
+  // While full: the job as the unsynced changes leave it, starting from `base` (the database's
+  // row, if any). Nullopt when neither knows the job.
+  std::optional<JobRecord> withUnsynced(JobId id, std::optional<JobRecord> base) const;
   Status sqliteError(const std::string& what) const;
 
   sqlite3* db_;
@@ -56,6 +79,8 @@ class SqliteStore final : public Store {
   std::uint64_t identity_ = 0;  // meta 'store_id', chosen at random when the database was created
   JobId committed_max_id_ = 0;
   Status failed_;
+  std::vector<Change> unsynced_;  // changes since the last successful commit
+  bool full_ = false;             // the disk is full; unsynced_ waits for a commit that fits
   std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, find_, purge_,
       max_id_update_, payload_;
 };
