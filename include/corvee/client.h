@@ -22,7 +22,8 @@ namespace corvee {
 struct ClientOptions {
   std::string endpoint = "tcp://127.0.0.1:7600";
   std::string name;  // shown in the broker's stats; defaults to host:pid
-  // How long connect() and requests wait for an unreachable broker before failing `unavailable`.
+  // How long connect() and requests wait for an unreachable broker before failing `unavailable`
+  // (or `too_many_connections`, when the broker refused the connection for that reason).
   std::chrono::milliseconds connect_timeout{5000};
   // Most submissions awaiting the broker's acknowledgement; submit() blocks beyond it.
   std::size_t max_in_flight = 65536;
@@ -62,7 +63,9 @@ class JobHandle {
 
 class Client {
  public:
-  // Connects and completes the handshake, or fails with `unavailable` after connect_timeout.
+  // Connects and completes the handshake, or fails after connect_timeout: with
+  // `too_many_connections` when the broker kept refusing the connection for that reason (it is at
+  // its connection limit), else with `unavailable`.
   static Result<std::unique_ptr<Client>> connect(ClientOptions options);
   ~Client();  // closes the connection; pending handles fail with `unavailable`
   Client(const Client&) = delete;

@@ -13,6 +13,9 @@ inline constexpr const char* kStaleAttempt = "stale_attempt";
 inline constexpr const char* kQueueFull = "queue_full";
 inline constexpr const char* kShuttingDown = "shutting_down";
 inline constexpr const char* kStoreFull = "store_full";
+// Sent instead of WELCOME, before the connection is closed: the broker holds its --max-connections
+// or has no file descriptor left. Worth retrying later.
+inline constexpr const char* kTooManyConnections = "too_many_connections";
 inline constexpr const char* kTimeout = "timeout";
 inline constexpr const char* kRunTimeout = "run_timeout";
 inline constexpr const char* kAssignTimeout = "assign_timeout";

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -21,6 +22,9 @@ struct BrokerOptions {
   // payload stays only in the store and is read back when the job is dealt: a million queued jobs
   // cost the broker their bookkeeping, not their payloads.
   std::size_t payload_memory_budget = 64 * 1024 * 1024;
+  // Connections served at once; a connection beyond it is refused with ERROR too_many_connections.
+  // 0: computed at start from the descriptor limit (defaultMaxConnections in connection_limit.h).
+  std::size_t max_connections = 0;
   // Output waiting for a slow peer above which the broker stops reading from it (flow control).
   std::size_t output_high_water = 4 * 1024 * 1024;
 };

@@ -6,6 +6,8 @@
 
 #include "broker/connection.h"
 #include "corvee/errors.h"
+#include "broker/connection_limit.h"
+#include "platform/descriptors.h"
 #include "protocol/constants.h"
 
 namespace corvee::broker {
@@ -28,6 +30,8 @@ Server::Server(asio::io_context& io, const BrokerOptions& options, Store& store,
       clock_(clock),
       core_(options_, store, clock, *this),
       acceptor_(io),
+      accept_loop_(acceptor_, clock, [this] { return connections_.size(); },
+                   [this](tcp::socket&& socket) { onAccepted(std::move(socket)); }),
       deadline_timer_(io),
       housekeeping_timer_(io),
       commit_timer_(io),
@@ -60,7 +64,7 @@ Result<protocol::Endpoint> Server::start() {
   if (store_.full()) {
     onStoreFull(Status::error(errc::kStoreFull, store_.describe() + ": the disk is full; recovery's changes wait"));
   }
-  accept();
+  accept_loop_.start(connectionLimit());
   armHousekeeping();
   armDeadlineTimer();
   return bound;
@@ -70,6 +74,7 @@ void Server::stop() {
   if (stopped_) return;
   stopped_ = true;
   boost::system::error_code ignored;
+  accept_loop_.stop();
   acceptor_.close(ignored);
   deadline_timer_.cancel();
   housekeeping_timer_.cancel();
@@ -84,26 +89,33 @@ void Server::stop() {
   for (auto& [id, connection] : connections) connection->close();
 }
 
-void Server::accept() {
-  acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
-    if (stopped_) return;
-    if (error) {
-      // Running out of file descriptors must not stop the broker: log and keep accepting.
-      spdlog::warn("accept failed: {}", error.message());
-    } else {
-      boost::system::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      auto remote = socket.remote_endpoint(ignored);
-      std::string remote_text = remote.address().to_string() + ":" + std::to_string(remote.port());
-      PeerId id = next_peer_++;
-      auto connection = std::make_shared<Connection>(*this, id, std::move(socket),
-                                                     options_.max_payload + protocol::kFrameOverhead, clock_.now());
-      connections_.emplace(id, connection);
-      core_.onConnect(id, std::move(remote_text));
-      connection->start();
-    }
-    accept();
-  });
+std::size_t Server::connectionLimit() const {
+  std::optional<std::uint64_t> descriptors = openDescriptorLimit();
+  std::size_t fitting = defaultMaxConnections(descriptors);
+  std::string limit_text = descriptors ? std::to_string(*descriptors) : std::string("none");
+  if (options_.max_connections == 0) {
+    spdlog::info("serving at most {} connections (descriptor limit {})", fitting, limit_text);
+    return fitting;
+  }
+  if (options_.max_connections > fitting) {
+    spdlog::warn("--max-connections {} is more than the descriptor limit ({}) leaves room for (about {}); "
+                 "connections beyond that are refused as descriptors run out",
+                 options_.max_connections, limit_text, fitting);
+  }
+  return options_.max_connections;
+}
+
+void Server::onAccepted(tcp::socket&& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  auto remote = socket.remote_endpoint(ignored);
+  std::string remote_text = remote.address().to_string() + ":" + std::to_string(remote.port());
+  PeerId id = next_peer_++;
+  auto connection = std::make_shared<Connection>(*this, id, std::move(socket),
+                                                 options_.max_payload + protocol::kFrameOverhead, clock_.now());
+  connections_.emplace(id, connection);
+  core_.onConnect(id, std::move(remote_text));
+  connection->start();
 }
 
 Connection* Server::dirtyConnection(PeerId peer) {

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/accept_loop.h"
 #include "broker/core.h"
 #include "broker/options.h"
 #include "broker/outbox.h"
@@ -48,7 +49,10 @@ class Server final : public Outbox {
   std::size_t outputHighWater() const { return options_.output_high_water; }
 
  private:
-  void accept();
+  // Takes a connection the AcceptLoop accepted under the limit.
+  void onAccepted(boost::asio::ip::tcp::socket&& socket);
+  // --max-connections, or the default the descriptor limit allows; logs what was chosen.
+  std::size_t connectionLimit() const;
   void flushTurn();
   // Commits the store and releases every acknowledgement waiting for it. False when the commit
   // failed: the server has then stopped, or, when the disk is full, it retries later.
@@ -70,6 +74,7 @@ class Server final : public Outbox {
   Clock& clock_;
   Core core_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  AcceptLoop accept_loop_;
   boost::asio::steady_timer deadline_timer_;
   std::optional<MonoTime> deadline_armed_;  // when deadline_timer_ fires, if armed
   boost::asio::steady_timer housekeeping_timer_;

@@ -94,6 +94,17 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(20u, 36000000u));
   cmd->add_option("--result-ttl", args->result_ttl_s, "seconds a finished job stays queryable")->capture_default_str();
+  cmd->add_option("--result-max", args->store.results.max_count,
+                  "most finished jobs kept queryable, oldest dropped first (0: no bound; memory store only, "
+                  "sqlite keeps them for --result-ttl)")
+      ->capture_default_str();
+  cmd->add_option("--result-max-bytes", args->store.results.max_bytes,
+                  "most bytes of finished jobs' results kept, oldest dropped first (0: no bound; memory store "
+                  "only, sqlite keeps them for --result-ttl)")
+      ->capture_default_str();
+  cmd->add_option("--max-connections", args->options.max_connections,
+                  "connections served at once; more are refused with too_many_connections "
+                  "(default: the open-files limit minus 64)");
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

@@ -16,10 +16,13 @@ void addConnectOption(CLI::App& command, std::string& endpoint) {
 }
 
 void setUpLogging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("corvee");
-  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  auto logger = spdlog::get("corvee");
+  if (!logger) {
+    logger = spdlog::stderr_color_mt("corvee");
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    spdlog::set_default_logger(logger);
+  }
   logger->set_level(spdlog::level::from_str(level));
-  spdlog::set_default_logger(logger);
 }
 
 void printError(const std::string& message) { std::cerr << "corvee: " << message << std::endl; }

@@ -14,7 +14,8 @@ inline constexpr int kExitUnavailable = 3;  // the broker could not be reached, 
 
 // `--connect EP`, defaulting to $CORVEE_BROKER or tcp://127.0.0.1:7600.
 void addConnectOption(CLI::App& command, std::string& endpoint);
-// Logs go to stderr, so stdout carries only results. `level` is a spdlog level name.
+// Logs go to stderr, so stdout carries only results. `level` is a spdlog level name. May be called
+// again to change the level.
 void setUpLogging(const std::string& level);
 // Prints "corvee: <message>" on stderr.
 void printError(const std::string& message);

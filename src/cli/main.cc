@@ -8,6 +8,10 @@
 int main(int argc, char** argv) {
   // A peer that vanishes mid-write must give an error on the socket, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // The library's logs go to stderr in every subcommand, never into the results on stdout; the
+  // one-shot commands show only errors (their own message says what failed), the broker and the
+  // worker raise it to their --log-level.
+  corvee::cli::setUpLogging("error");
   CLI::App app{"Corvee: a distributed task queue. Run `corvee SUBCOMMAND --help` for details."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "corvee 0.1.0 (protocol 1)");

@@ -103,6 +103,13 @@ void ClientImpl::shutdown() {
 Status ClientImpl::unreachableLocked() const {
   if (closed_) return Status::error(errc::kUnavailable, "the client is closed");
   if (ready_ || systemClock().now() - unreachable_since_ < options_.connect_timeout) return Status::ok();
+  if (last_error_.code() == errc::kTooManyConnections) {
+    // The broker is up but full: say so, with its code, rather than that it could not be reached.
+    return Status::error(errc::kTooManyConnections,
+                         "the broker at " + options_.endpoint + " refused the connection: too many connections (" +
+                             last_error_.message() + "; still refused after " +
+                             std::to_string(options_.connect_timeout.count()) + " ms)");
+  }
   std::string why = last_error_.isOk() ? std::string("no answer") : last_error_.toString();
   return Status::error(errc::kUnavailable, "cannot reach the broker at " + options_.endpoint + " within " +
                                                std::to_string(options_.connect_timeout.count()) + " ms (" + why + ")");

@@ -136,6 +136,7 @@ void BrokerLink::onRead(const boost::system::error_code& error, std::size_t n) {
           return;
         }
         ready_ = true;
+        refused_with_.clear();
         backoff_ = options_.reconnect_min;
         max_payload_ = welcome->max_payload;
         if (welcome->heartbeat_ms > 0) heartbeat_ = std::chrono::milliseconds(welcome->heartbeat_ms);
@@ -151,7 +152,12 @@ void BrokerLink::onRead(const boost::system::error_code& error, std::size_t n) {
         auto err = protocol::decode<protocol::ErrorMsg>(frame.body);
         Status why = err ? Status::error(std::string(err->code), std::string(err->message))
                          : Status::error("bad_request", "malformed ERROR from broker");
-        spdlog::error("broker refused the handshake: {}", why.toString());
+        // A refusal is retried like a failed connect; while the broker keeps refusing for the same
+        // reason (too_many_connections until peers leave), it is logged once, not on every retry.
+        if (why.code() != refused_with_) {
+          spdlog::warn("the broker refused the connection: {}; retrying", why.toString());
+        }
+        refused_with_ = why.code();
         lose(why);
         return;
       }

@@ -95,6 +95,7 @@ class BrokerLink : public std::enable_shared_from_this<BrokerLink> {
   bool writing_now_ = false;
   bool stopped_ = false;
   std::uint64_t generation_ = 0;
+  std::string refused_with_;  // the code of the broker's last refusal (ERROR before WELCOME) since the last WELCOME
   std::chrono::milliseconds backoff_;
   std::minstd_rand jitter_;
   std::atomic<std::uint32_t> max_payload_{0};

@@ -5,7 +5,7 @@
 namespace corvee {
 
 Result<std::unique_ptr<Store>> openStore(std::string_view spec, const StoreSettings& settings) {
-  if (spec == "memory") return std::unique_ptr<Store>(std::make_unique<VolatileStore>());
+  if (spec == "memory") return std::unique_ptr<Store>(std::make_unique<VolatileStore>(settings.results));
   std::string path;
   if (spec == "sqlite") {
     if (Status made = ensureDirectory(settings.data_dir); !made) return made;

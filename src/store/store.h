@@ -76,10 +76,21 @@ class Store {
   virtual bool journalsLiveJobs() const { return true; }
 };
 
-// How `corvee broker` spells where the store lives.
+// Bounds on the finished jobs a store keeps for STATUS, besides the result TTL: past either one,
+// the jobs that finished first are dropped. 0: no bound. The defaults keep a day of results of a
+// busy broker queryable while capping what a memory store holds: 100,000 small records cost some
+// 30 MiB, and results cost their size, capped at 256 MiB. The memory store enforces them; the
+// SQLite store keeps finished jobs on disk until the TTL and does not (yet).
+struct ResultLimits {
+  std::uint64_t max_count = 100'000;
+  std::uint64_t max_bytes = 256ULL * 1024 * 1024;  // result, error and bookkeeping bytes of each job
+};
+
+// How `corvee broker` spells where the store lives and what it keeps.
 struct StoreSettings {
   std::string data_dir = "corvee-data";  // for "sqlite": the database is DATA_DIR/corvee.db
   std::string sync = "full";             // for SQLite: full, normal or off (docs/store-schema.md)
+  ResultLimits results;
 };
 
 // Opens a store from its command-line spelling: "sqlite" (in settings.data_dir), "sqlite:PATH",

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace corvee {
 namespace {
 
@@ -121,6 +123,106 @@ TEST(VolatileStoreTest, PurgeDeletesOnlyJobsFinishedBeforeTheCut) {
   purged = store.purgeFinished(1000);
   ASSERT_TRUE(purged.isOk());
   EXPECT_EQ(*purged, 2u);
+}
+
+// The job ids `store` still finds among 1..last.
+std::vector<JobId> keptIds(VolatileStore& store, JobId last) {
+  std::vector<JobId> kept;
+  for (JobId id = 1; id <= last; ++id) {
+    auto found = store.find(id);
+    EXPECT_TRUE(found.isOk());
+    if (found.isOk() && found->has_value()) kept.push_back(id);
+  }
+  return kept;
+}
+
+TEST(VolatileStoreTest, FinishedJobsAreBoundedByCountOldestDroppedFirst) {
+  VolatileStore store(ResultLimits{.max_count = 10, .max_bytes = 0});
+  for (JobId id = 1; id <= 10; ++id) store.markFinished(finishedJob(id, 100 + id));
+  EXPECT_EQ(store.finishedCount(), 10u) << "at the bound, nothing is dropped yet";
+  store.markFinished(finishedJob(11, 111));
+  // Past the bound, the oldest go until nine tenths of it are left: a batch, not one per job.
+  EXPECT_EQ(keptIds(store, 11), (std::vector<JobId>{3, 4, 5, 6, 7, 8, 9, 10, 11}));
+  for (JobId id = 12; id <= 40; ++id) {
+    store.markFinished(finishedJob(id, 100 + id));
+    EXPECT_LE(store.finishedCount(), 10u) << "after job " << id;
+  }
+  std::vector<JobId> kept = keptIds(store, 40);
+  ASSERT_FALSE(kept.empty());
+  EXPECT_EQ(kept.back(), 40u);
+  EXPECT_EQ(kept.back() - kept.front() + 1, kept.size()) << "the kept jobs are the newest, without gaps";
+}
+
+TEST(VolatileStoreTest, FinishedJobsAreBoundedByBytes) {
+  // Same task name and result size for every job, so that each counts the same bytes.
+  JobRecord sample = finishedJob(1, 0);
+  sample.task = "t";
+  sample.result.assign(1000, 'r');
+  const std::uint64_t each = VolatileStore::bytesOf(sample);
+  EXPECT_GT(each, 1000u) << "a record counts its result and its bookkeeping";
+  VolatileStore store(ResultLimits{.max_count = 0, .max_bytes = 10 * each});
+  for (JobId id = 1; id <= 11; ++id) {
+    JobRecord job = finishedJob(id, 100 + id);
+    job.task = "t";
+    job.result.assign(1000, 'r');
+    store.markFinished(job);
+    EXPECT_LE(store.finishedBytes(), 10 * each) << "after job " << id;
+  }
+  EXPECT_EQ(keptIds(store, 11), (std::vector<JobId>{3, 4, 5, 6, 7, 8, 9, 10, 11}));
+  EXPECT_EQ(store.finishedBytes(), 9 * each);
+  // One big result makes room by dropping as many small old ones as it takes.
+  JobRecord big = finishedJob(12, 112);
+  big.task = "t";
+  big.result.assign(5 * 1000, 'b');
+  store.markFinished(big);
+  EXPECT_LE(store.finishedBytes(), 9 * each);
+  std::vector<JobId> kept = keptIds(store, 12);
+  ASSERT_FALSE(kept.empty());
+  EXPECT_EQ(kept.back(), 12u) << "the newest result is kept";
+  EXPECT_LT(kept.size(), 9u);
+}
+
+TEST(VolatileStoreTest, TheBoundsDropInFinishOrderNotIdOrder) {
+  VolatileStore store(ResultLimits{.max_count = 3, .max_bytes = 0});
+  for (JobId id : {5, 3, 9}) store.markFinished(finishedJob(id, 1000 + id));
+  store.markFinished(finishedJob(1, 2000));
+  EXPECT_EQ(keptIds(store, 9), (std::vector<JobId>{1, 3, 9})) << "job 5 finished first";
+  store.markFinished(finishedJob(7, 2001));
+  EXPECT_EQ(keptIds(store, 9), (std::vector<JobId>{1, 7, 9}));
+}
+
+TEST(VolatileStoreTest, ADroppedJobIsNotFound) {
+  VolatileStore store(ResultLimits{.max_count = 1, .max_bytes = 0});
+  store.insert(queuedJob(1));
+  store.markRunning(1, 1, "w", 5);
+  store.markFinished(finishedJob(1, 10));
+  store.markFinished(finishedJob(2, 20));
+  auto found = store.find(1);
+  ASSERT_TRUE(found.isOk()) << "a dropped job is an unknown job, not an error";
+  EXPECT_FALSE(found->has_value());
+  found = store.find(2);
+  ASSERT_TRUE(found.isOk());
+  EXPECT_TRUE(found->has_value());
+}
+
+TEST(VolatileStoreTest, ZeroMeansNoBound) {
+  VolatileStore store(ResultLimits{.max_count = 0, .max_bytes = 0});
+  for (JobId id = 1; id <= 1000; ++id) store.markFinished(finishedJob(id, id));
+  EXPECT_EQ(store.finishedCount(), 1000u);
+}
+
+TEST(VolatileStoreTest, PurgingByAgeReleasesTheBytesItCounted) {
+  VolatileStore store(ResultLimits{.max_count = 100, .max_bytes = 1 << 20});
+  for (JobId id = 1; id <= 4; ++id) store.markFinished(finishedJob(id, 100 * id));
+  std::uint64_t all = store.finishedBytes();
+  auto purged = store.purgeFinished(250);
+  ASSERT_TRUE(purged.isOk());
+  EXPECT_EQ(*purged, 2u);
+  EXPECT_LT(store.finishedBytes(), all);
+  purged = store.purgeFinished(1000);
+  ASSERT_TRUE(purged.isOk());
+  EXPECT_EQ(store.finishedBytes(), 0u);
+  EXPECT_EQ(store.finishedCount(), 0u);
 }
 
 }  // namespace

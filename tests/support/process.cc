@@ -124,6 +124,7 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   in_path_ = std::exchange(other.in_path_, {});
   cwd_ = std::move(other.cwd_);
   file_size_limit_ = other.file_size_limit_;
+  descriptor_limit_ = other.descriptor_limit_;
   return *this;
 }
 
@@ -170,6 +171,7 @@ void ChildProcess::reset() {
   pid_t parent = ::getpid();
   const char* cwd = cwd_.empty() ? nullptr : cwd_.c_str();
   const std::uint64_t file_size_limit = file_size_limit_;
+  const std::uint64_t descriptor_limit = descriptor_limit_;
 
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -192,6 +194,11 @@ void ChildProcess::reset() {
       struct rlimit limit {};
       limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(file_size_limit);
       ::setrlimit(RLIMIT_FSIZE, &limit);
+    }
+    if (descriptor_limit > 0) {
+      struct rlimit limit {};
+      limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(descriptor_limit);
+      ::setrlimit(RLIMIT_NOFILE, &limit);
     }
     sigset_t none;
     ::sigemptyset(&none);
@@ -354,6 +361,7 @@ CommandResult runCorvee(const std::vector<std::string>& args, const std::string&
   extra_ = extra;
   if (!store_.cwd.empty()) process_.setWorkingDirectory(store_.cwd);
   process_.setFileSizeLimit(file_size_limit_);
+  process_.setDescriptorLimit(descriptor_limit_);
   if (auto started = process_.start(argv); !started) return started;
   constexpr std::string_view kMarker = "listening on ";
   auto deadline = std::chrono::steady_clock::now() + limit;

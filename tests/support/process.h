@@ -76,6 +76,9 @@ class ChildProcess {
   // ignored so that a write beyond it fails with EFBIG instead of killing the child: a disk that
   // fills up, for one process.
   void setFileSizeLimit(std::uint64_t bytes) { file_size_limit_ = bytes; }
+  // RLIMIT_NOFILE (soft and hard) for the child started next (0, the default: inherited): a
+  // process that runs out of file descriptors.
+  void setDescriptorLimit(std::uint64_t descriptors) { descriptor_limit_ = descriptors; }
   bool started() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   // True until the child has exited (and been reaped here). A stopped child is still running.
@@ -108,6 +111,7 @@ class ChildProcess {
   std::string in_path_;
   std::string cwd_;
   std::uint64_t file_size_limit_ = 0;
+  std::uint64_t descriptor_limit_ = 0;
 };
 
 // Where a BrokerProcess keeps its jobs. The default is the memory store, as for every test that
@@ -138,6 +142,8 @@ class BrokerProcess {
   const BrokerStore& store() const { return store_; }
   // ChildProcess::setFileSizeLimit for the broker started next (by start() or restart()); 0: none.
   void limitFileSize(std::uint64_t bytes) { file_size_limit_ = bytes; }
+  // ChildProcess::setDescriptorLimit for the broker started next; 0: inherited.
+  void limitDescriptors(std::uint64_t descriptors) { descriptor_limit_ = descriptors; }
 
   // kill -9, as a crash would, and waits (up to `limit`) until the process is reaped.
   ::testing::AssertionResult killNine(std::chrono::milliseconds limit = 10s);
@@ -150,6 +156,7 @@ class BrokerProcess {
  private:
   BrokerStore store_;
   std::uint64_t file_size_limit_ = 0;
+  std::uint64_t descriptor_limit_ = 0;
   std::vector<std::string> extra_;
   ChildProcess process_;
   std::string endpoint_;
