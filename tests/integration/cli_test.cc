@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -526,6 +528,63 @@ TEST(CliBroker, PeerTimeoutNotAboveHeartbeatIsAUsageError) {
       {"broker", "--bind", "tcp://127.0.0.1:0", "--store", "memory", "--heartbeat-ms", "500", "--peer-timeout-ms", "500"},
       {}, 15s);
   EXPECT_EQ(run.exit_code, 2) << run.describe();
+}
+
+// Makes a file read-only for this process for the lifetime of the object: chmod 0444 is enough for
+// an ordinary user, but root writes through any mode, so as root the file is made immutable
+// (chattr +i), which binds root too. ok() is false when neither can be done here.
+class ReadOnlyFile {
+ public:
+  explicit ReadOnlyFile(std::string path) : path_(std::move(path)) {
+    if (geteuid() != 0) {
+      ok_ = ::chmod(path_.c_str(), 0444) == 0;
+      return;
+    }
+    for (const char* chattr : {"/usr/bin/chattr", "/bin/chattr", "/sbin/chattr", "/usr/sbin/chattr"}) {
+      if (::access(chattr, X_OK) != 0) continue;
+      chattr_ = chattr;
+      ok_ = runCommand({chattr_, "+i", path_}, {}, 20s).exit_code == 0;
+      break;
+    }
+  }
+  ~ReadOnlyFile() {
+    if (!ok_) return;
+    if (chattr_.empty()) {
+      ::chmod(path_.c_str(), 0644);
+    } else {
+      runCommand({chattr_, "-i", path_}, {}, 20s);  // or the TempDir could not be removed
+    }
+  }
+  ReadOnlyFile(const ReadOnlyFile&) = delete;
+  ReadOnlyFile& operator=(const ReadOnlyFile&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  std::string path_;
+  std::string chattr_;
+  bool ok_ = false;
+};
+
+// Issue 8, 13: a database the broker may not write said "disk I/O error" (SQLite opens such a file
+// read-only without a word, and the first lock fails), or even "is another broker using it?".
+TEST(CliBroker, ReadOnlyDatabaseIsNamedAsSuch) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  {
+    BrokerProcess first(BrokerStore{"sqlite:" + path, {}, {}});
+    ASSERT_TRUE(first.start());
+    ExitInfo stopped = first.process().stop();
+    ASSERT_TRUE(stopped.exitedWith(0)) << stopped.toString();
+  }
+  ReadOnlyFile read_only(path);
+  if (!read_only.ok()) GTEST_SKIP() << "cannot make " << path << " read-only here (no chattr, or no support for it)";
+  CommandResult run = runCorvee({"broker", "--bind", "tcp://127.0.0.1:0", "--store", "sqlite:" + path}, {}, 20s);
+  EXPECT_EQ(run.exit_code, 3) << run.describe();
+  EXPECT_NE(run.err.find(path), std::string::npos) << run.describe();
+  EXPECT_NE(run.err.find("read-only"), std::string::npos) << run.describe();
+  EXPECT_NE(run.err.find("permissions"), std::string::npos) << run.describe();
+  EXPECT_EQ(run.err.find("disk I/O error"), std::string::npos) << run.describe();
+  EXPECT_EQ(run.err.find("another broker"), std::string::npos) << run.describe();
 }
 
 TEST(CliBroker, SigtermStopsTheBrokerCleanly) {
