@@ -7,6 +7,7 @@
 
 #include "broker/server.h"
 #include "cli/common.h"
+#include "cli/validators.h"
 #include "platform/clock.h"
 
 namespace corvee::cli {
@@ -35,14 +36,14 @@ int runBroker(BrokerArgs& args) {
   auto store = openStore(options.store, args.store);
   if (!store) {
     printError(store.status().message());
-    return store.status().code() == "bad_request" ? kExitUsage : kExitUnavailable;
+    return exitCodeFor(store.status());
   }
   boost::asio::io_context io(1);  // the broker is one thread: posts from it need no wake-up
   broker::Server server(io, options, **store, systemClock());
   auto bound = server.start();
   if (!bound) {
     printError(bound.status().message());
-    return bound.status().code() == "bad_request" ? kExitUsage : kExitUnavailable;
+    return exitCodeFor(bound.status());
   }
   // Installed before the listening line: whoever reads that line may send SIGTERM at once.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -68,43 +69,55 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<BrokerArgs>();
   CLI::App* cmd = app.add_subcommand("broker", "run the broker");
   cmd->add_option("--bind", args->options.bind, "endpoint to listen on, tcp://HOST:PORT (port 0: any free port)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(endpoint());
   args->options.store = "sqlite";
   cmd->add_option("--store", args->options.store,
                   "where jobs are kept: sqlite (in --data-dir), sqlite:PATH, or memory (lost on exit)")
       ->capture_default_str();
-  cmd->add_option("--data-dir", args->store.data_dir, "directory of the default sqlite store")->capture_default_str();
+  cmd->add_option("--data-dir", args->store.data_dir, "directory of the default sqlite store")
+      ->capture_default_str()
+      ->check(nonEmpty());
   cmd->add_option("--sync", args->store.sync, "sqlite durability: full (fsync before each ack), normal, off")
       ->capture_default_str()
       ->check(CLI::IsMember({"full", "normal", "off"}));
-  cmd->add_option("--name", args->options.name, "the broker's name in stats")->capture_default_str();
+  cmd->add_option("--name", args->options.name, "the broker's name in stats")
+      ->capture_default_str()
+      ->check(wireName("broker name"));
   cmd->add_option("--max-payload", args->options.max_payload, "largest payload or result, in bytes")
       ->capture_default_str()
-      ->check(CLI::Range(1u, 512u * 1024 * 1024));
+      ->transform(numberIn<std::uint32_t>(1, 512u * 1024 * 1024));
   cmd->add_option("--max-queued", args->options.max_queued, "queued jobs before submissions are refused (0: no limit)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>());
   cmd->add_option("--max-attempts", args->options.max_attempts,
                   "times a job may lose its worker before it fails with worker_lost")
       ->capture_default_str()
-      ->check(CLI::Range(1u, 1000000u));
+      ->transform(numberIn<std::uint32_t>(1, 1000000));
   cmd->add_option("--heartbeat-ms", args->heartbeat_ms, "heartbeat interval")
       ->capture_default_str()
-      ->check(CLI::Range(10u, 3600000u));
+      ->transform(numberIn<std::uint64_t>(10, 3600000));
   cmd->add_option("--peer-timeout-ms", args->peer_timeout_ms, "silence after which a worker or client is gone")
       ->capture_default_str()
-      ->check(CLI::Range(20u, 36000000u));
-  cmd->add_option("--result-ttl", args->result_ttl_s, "seconds a finished job stays queryable")->capture_default_str();
+      ->transform(numberIn<std::uint64_t>(20, 36000000));
+  // The top (~136 years) keeps the value in milliseconds far from overflowing.
+  cmd->add_option("--result-ttl", args->result_ttl_s, "seconds a finished job stays queryable")
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>(0, UINT32_MAX));
   cmd->add_option("--result-max", args->store.results.max_count,
                   "most finished jobs kept queryable, oldest dropped first (0: no bound; memory store only, "
                   "sqlite keeps them for --result-ttl)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>(0, UINT64_MAX));
   cmd->add_option("--result-max-bytes", args->store.results.max_bytes,
                   "most bytes of finished jobs' results kept, oldest dropped first (0: no bound; memory store "
                   "only, sqlite keeps them for --result-ttl)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>(0, UINT64_MAX));
   cmd->add_option("--max-connections", args->options.max_connections,
                   "connections served at once; more are refused with too_many_connections "
-                  "(default: the open-files limit minus 64)");
+                  "(default: the open-files limit minus 64)")
+      ->transform(numberIn<std::uint64_t>(1, UINT32_MAX));
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

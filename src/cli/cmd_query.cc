@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "cli/validators.h"
 #include "corvee/client.h"
 
 namespace corvee::cli {
@@ -25,13 +26,15 @@ Result<std::unique_ptr<Client>> connectFor(const QueryArgs& args) {
 
 int failWith(const Status& status) {
   printError(status.message().empty() ? status.code() : status.code() + ": " + status.message());
-  if (status.code() == "bad_request") return kExitUsage;
-  if (status.code() == "not_found") return kExitJobFailed;
-  return kExitUnavailable;
+  return exitCodeFor(status);
 }
 
-// Payloads are opaque bytes; as JSON strings, bytes that are not UTF-8 are shown as U+FFFD.
-nlohmann::json text(const std::string& bytes) { return nlohmann::json(bytes); }
+// Results and messages are opaque bytes, and a broker need not check the names it stores, so any
+// string in a document may hold bytes that are not UTF-8. dump() throws (type_error.316) on those
+// unless told to replace them: they are shown as U+FFFD, and the output is always valid JSON.
+std::string dumpJson(const nlohmann::json& doc) {
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 int runStatus(const QueryArgs& args) {
   auto client = connectFor(args);
@@ -49,9 +52,9 @@ int runStatus(const QueryArgs& args) {
       {"finished_ms", info->finished_ms},
       {"worker", info->worker},
   };
-  if (info->state == JobState::kSucceeded) doc["result"] = text(info->result);
-  if (info->state == JobState::kFailed) doc["error"] = {{"code", info->error_code}, {"message", text(info->error_message)}};
-  std::cout << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+  if (info->state == JobState::kSucceeded) doc["result"] = info->result;
+  if (info->state == JobState::kFailed) doc["error"] = {{"code", info->error_code}, {"message", info->error_message}};
+  std::cout << dumpJson(doc) << std::endl;
   return kExitOk;
 }
 
@@ -61,7 +64,7 @@ int runStats(const QueryArgs& args) {
   Result<std::string> stats = (*client)->stats();
   if (!stats) return failWith(stats.status());
   auto doc = nlohmann::json::parse(*stats, nullptr, false);
-  std::cout << (doc.is_discarded() ? *stats : doc.dump(2)) << std::endl;
+  std::cout << (doc.is_discarded() ? *stats : dumpJson(doc)) << std::endl;
   return kExitOk;
 }
 
@@ -70,9 +73,8 @@ int runStats(const QueryArgs& args) {
 void addStatusCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<QueryArgs>();
   CLI::App* cmd = app.add_subcommand("status", "show a job as JSON");
-  cmd->add_option("id", args->id, "the job id printed by submit")->required();
-  cmd->add_option("--connect-timeout-ms", args->connect_timeout_ms, "how long to try reaching the broker")
-      ->capture_default_str();
+  cmd->add_option("id", args->id, "the job id printed by submit")->required()->transform(jobId());
+  addConnectTimeoutOption(*cmd, args->connect_timeout_ms);
   addConnectOption(*cmd, args->endpoint);
   cmd->callback([args, &exit_code] { exit_code = runStatus(*args); });
 }
@@ -80,8 +82,7 @@ void addStatusCommand(CLI::App& app, int& exit_code) {
 void addStatsCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<QueryArgs>();
   CLI::App* cmd = app.add_subcommand("stats", "show queues and workers as JSON");
-  cmd->add_option("--connect-timeout-ms", args->connect_timeout_ms, "how long to try reaching the broker")
-      ->capture_default_str();
+  addConnectTimeoutOption(*cmd, args->connect_timeout_ms);
   addConnectOption(*cmd, args->endpoint);
   cmd->callback([args, &exit_code] { exit_code = runStats(*args); });
 }

@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "cli/common.h"
+#include "cli/validators.h"
 #include "corvee/client.h"
 
 namespace corvee::cli {
@@ -35,7 +36,7 @@ int runSubmit(SubmitArgs& args) {
   auto client = Client::connect(options);
   if (!client) {
     printError(client.status().message());
-    return client.status().code() == "bad_request" ? kExitUsage : kExitUnavailable;
+    return exitCodeFor(client.status());
   }
   JobHandle job = (*client)->submit(args.task, std::move(args.payload), args.submit);
   Result<JobId> id = job.id();
@@ -57,8 +58,9 @@ int runSubmit(SubmitArgs& args) {
     std::cerr << outcome->error_code << ": " << outcome->error_message << std::endl;
     return kExitJobFailed;
   }
-  std::cout << outcome->result;
-  if (outcome->result.empty() || outcome->result.back() != '\n') std::cout << '\n';
+  // Exactly the result's bytes, with no newline added: a result may be binary, and what a shell
+  // pipeline gets must be what the worker returned.
+  std::cout.write(outcome->result.data(), static_cast<std::streamsize>(outcome->result.size()));
   std::cout.flush();
   return kExitOk;
 }
@@ -68,18 +70,23 @@ int runSubmit(SubmitArgs& args) {
 void addSubmitCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<SubmitArgs>();
   CLI::App* cmd = app.add_subcommand("submit", "submit a job; prints its id, or with --wait its result");
-  cmd->add_option("task", args->task, "the task name")->required();
+  cmd->add_option("task", args->task, "the task name, 1 to 255 bytes of UTF-8")
+      ->required()
+      ->check(wireName("task name"));
   cmd->add_option("payload", args->payload, "the payload; - reads it from stdin (default: empty)");
-  cmd->add_option("--priority", args->submit.priority, "higher runs first")->capture_default_str();
+  cmd->add_option("--priority", args->submit.priority, "higher runs first")
+      ->capture_default_str()
+      ->transform(numberIn<std::int32_t>());
   cmd->add_option("--timeout", args->timeout_ms, "ms from submission to result (0: none)")
-      ->check(CLI::Range(std::int64_t{0}, std::int64_t{UINT32_MAX}));
+      ->transform(numberIn<std::int64_t>(0, UINT32_MAX));
   cmd->add_option("--run-timeout", args->run_timeout_ms, "ms one attempt may run on a worker (0: none)")
-      ->check(CLI::Range(std::int64_t{0}, std::int64_t{UINT32_MAX}));
+      ->transform(numberIn<std::int64_t>(0, UINT32_MAX));
   cmd->add_option("--assign-timeout", args->assign_timeout_ms, "ms the job may wait for a worker (0: none)")
-      ->check(CLI::Range(std::int64_t{0}, std::int64_t{UINT32_MAX}));
-  cmd->add_flag("--wait", args->wait, "wait for the result and print it (exit 1 with the error if the job fails)");
-  cmd->add_option("--connect-timeout-ms", args->connect_timeout_ms, "how long to try reaching the broker")
-      ->capture_default_str();
+      ->transform(numberIn<std::int64_t>(0, UINT32_MAX));
+  cmd->add_flag("--wait", args->wait,
+                "wait for the job and print its result: exactly its bytes, no newline added (exit 1 with the "
+                "error on stderr if the job fails)");
+  addConnectTimeoutOption(*cmd, args->connect_timeout_ms);
   addConnectOption(*cmd, args->endpoint);
   cmd->callback([args, &exit_code] { exit_code = runSubmit(*args); });
 }

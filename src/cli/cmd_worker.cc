@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/common.h"
+#include "cli/validators.h"
 #include "corvee/worker.h"
 #include "worker/builtin_tasks.h"
 #include "worker/exec_handler.h"
@@ -29,6 +30,7 @@ int runWorker(WorkerArgs& args) {
   Worker worker(args.options);
   if (args.builtin) registerBuiltinTasks(worker);
   for (const std::string& text : args.execs) {
+    // Checked at parse time already (execSpec()); kept so a spec can never be half-read here.
     auto spec = parseExecSpec(text);
     if (!spec) {
       printError(spec.status().message());
@@ -39,7 +41,7 @@ int runWorker(WorkerArgs& args) {
   Status ran = worker.run();
   if (!ran) {
     printError(ran.message());
-    return kExitUnavailable;
+    return exitCodeFor(ran);
   }
   return kExitOk;
 }
@@ -52,19 +54,26 @@ void addWorkerCommand(CLI::App& app, int& exit_code) {
   addConnectOption(*cmd, args->options.endpoint);
   cmd->add_option("--slots", args->options.slots, "jobs run at once")
       ->capture_default_str()
-      ->check(CLI::Range(1u, 4096u));
+      ->transform(numberIn<std::uint32_t>(1, 4096));
   cmd->add_option("--prefetch", args->options.prefetch,
                   "jobs held beyond --slots, started as slots free (faster for short jobs, less fair for long ones)")
       ->capture_default_str()
-      ->check(CLI::Range(0u, 65536u));
-  cmd->add_option("--name", args->options.name, "the worker's name in stats (default: host:pid)");
+      ->transform(numberIn<std::uint32_t>(0, 65536));
+  // The broker keeps 255 bytes of a name; refusing longer ones here keeps it from cutting one,
+  // perhaps in the middle of a character.
+  cmd->add_option("--name", args->options.name, "the worker's name in stats, 1 to 255 bytes (default: host:pid)")
+      ->check(wireName("worker name"));
   cmd->add_flag("--builtin", args->builtin, "serve the demo tasks echo, reverse, add, sleep and fail");
+  // A bad name here would make the broker refuse the worker's whole registration, builtins
+  // included, while the worker ran on serving nothing: refused at start instead.
   cmd->add_option("--exec", args->execs,
                   "NAME=COMMAND: run COMMAND for each NAME job, payload on stdin, stdout is the result")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->check(execSpec());
   cmd->add_option("--connect-timeout-ms", args->connect_timeout_ms,
                   "give up when the broker is unreachable this long at start (0: keep trying)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>(0, UINT32_MAX));
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

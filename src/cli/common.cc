@@ -3,16 +3,36 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
+#include <cstdint>
 #include <iostream>
+
+#include "cli/validators.h"
+#include "corvee/errors.h"
 
 namespace corvee::cli {
 
+int exitCodeFor(const Status& status) {
+  if (status.code() == errc::kBadRequest) return kExitUsage;
+  if (status.code() == errc::kNotFound) return kExitJobFailed;
+  return kExitUnavailable;
+}
+
 void addConnectOption(CLI::App& command, std::string& endpoint) {
-  const char* from_env = std::getenv("CORVEE_BROKER");
-  endpoint = from_env != nullptr && *from_env != '\0' ? from_env : "tcp://127.0.0.1:7600";
-  command.add_option("--connect", endpoint, "broker endpoint, tcp://HOST:PORT (default: $CORVEE_BROKER or "
-                                            "tcp://127.0.0.1:7600)");
+  endpoint = "tcp://127.0.0.1:7600";
+  // Through CLI11's envname, so that a value from the environment is checked like a typed one.
+  command
+      .add_option("--connect", endpoint,
+                  "broker endpoint, tcp://HOST:PORT (default: $CORVEE_BROKER or tcp://127.0.0.1:7600)")
+      ->envname("CORVEE_BROKER")
+      ->check(cli::endpoint("(from --connect, or else $CORVEE_BROKER)"));
+}
+
+void addConnectTimeoutOption(CLI::App& command, std::uint64_t& milliseconds) {
+  // 0 would give up before the first connection could complete. The top (~49 days) is the bound of
+  // the job time limits too, far from overflowing a deadline computed from it.
+  command.add_option("--connect-timeout-ms", milliseconds, "how long to try reaching the broker, in ms")
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>(1, UINT32_MAX));
 }
 
 void setUpLogging(const std::string& level) {

@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "corvee/status.h"
+
 namespace corvee::cli {
 
 // Exit codes, documented in the README.
@@ -12,8 +14,15 @@ inline constexpr int kExitJobFailed = 1;    // the job ran and failed (or hit a 
 inline constexpr int kExitUsage = 2;        // bad flags or arguments
 inline constexpr int kExitUnavailable = 3;  // the broker could not be reached, or refused the request
 
-// `--connect EP`, defaulting to $CORVEE_BROKER or tcp://127.0.0.1:7600.
+// The exit code for a failure: bad_request (a malformed endpoint, a bad name) is a usage error,
+// not_found (an unknown job id) is kExitJobFailed, anything else kExitUnavailable.
+int exitCodeFor(const Status& status);
+
+// `--connect EP`, defaulting to $CORVEE_BROKER or tcp://127.0.0.1:7600; a malformed one, from
+// either, is a usage error.
 void addConnectOption(CLI::App& command, std::string& endpoint);
+// `--connect-timeout-ms MS`: how long a client command tries to reach the broker, 1 ms to ~49 days.
+void addConnectTimeoutOption(CLI::App& command, std::uint64_t& milliseconds);
 // Logs go to stderr, so stdout carries only results. `level` is a spdlog level name. May be called
 // again to change the level.
 void setUpLogging(const std::string& level);

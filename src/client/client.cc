@@ -8,6 +8,7 @@
 #include "corvee/errors.h"
 #include "platform/clock.h"
 #include "platform/hostname.h"
+#include "protocol/names.h"
 
 namespace corvee {
 
@@ -174,7 +175,7 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     refuseJob(job, Status::error(code, std::move(message)));
     return handle;
   };
-  if (task.empty() || task.size() > 255) return refuse(errc::kBadRequest, "the task name must be 1 to 255 bytes");
+  if (Status named = protocol::checkTaskName(task); !named) return refuse(errc::kBadRequest, named.message());
   auto limit = [](std::chrono::milliseconds d) {
     return static_cast<std::uint32_t>(std::clamp<long long>(d.count(), 0, UINT32_MAX));
   };

@@ -4,11 +4,9 @@
 
 namespace corvee::protocol {
 
-namespace {
-
-// The length of the well-formed character at the start of `text`, or 0 when it is not one.
 // Table 3-7 of the Unicode standard: the second byte's range depends on the first byte.
-std::size_t charLength(std::string_view text) {
+std::size_t utf8CharLength(std::string_view text) {
+  if (text.empty()) return 0;
   auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(text[i]); };
   std::uint8_t lead = byte(0);
   if (lead < 0x80) return 1;
@@ -35,8 +33,6 @@ std::size_t charLength(std::string_view text) {
   return length;
 }
 
-}  // namespace
-
 bool isValidUtf8(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
@@ -45,7 +41,7 @@ bool isValidUtf8(std::string_view text) {
       ++i;
       continue;
     }
-    std::size_t n = charLength(text.substr(i));
+    std::size_t n = utf8CharLength(text.substr(i));
     if (n == 0) return false;
     i += n;
   }
@@ -65,7 +61,7 @@ std::string toValidUtf8(std::string_view text) {
   out.reserve(text.size());
   std::size_t i = 0;
   while (i < text.size()) {
-    std::size_t n = charLength(text.substr(i));
+    std::size_t n = utf8CharLength(text.substr(i));
     if (n == 0) {
       out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
       ++i;

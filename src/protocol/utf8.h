@@ -11,6 +11,10 @@
 
 namespace corvee::protocol {
 
+// The length of the well-formed UTF-8 character at the start of `text` (1 to 4), or 0 when it does
+// not start with one (or is empty).
+std::size_t utf8CharLength(std::string_view text);
+
 // True when `text` is well-formed UTF-8 (RFC 3629): no stray continuation bytes, no overlong
 // forms, no UTF-16 surrogates, nothing above U+10FFFF. The empty string is valid.
 bool isValidUtf8(std::string_view text);

@@ -46,7 +46,7 @@ class BrokerWireTest : public ::testing::Test {
     ASSERT_TRUE(worker.start(broker_.endpoint(), 1));
     CommandResult run = runCorvee({"submit", "reverse", "still alive", "--wait", "--connect", broker_.endpoint()});
     EXPECT_EQ(run.exit_code, 0) << run.describe();
-    EXPECT_EQ(run.out, "evila llits\n") << run.describe();
+    EXPECT_EQ(run.out, "evila llits") << run.describe();
   }
 
   BrokerProcess broker_;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -64,26 +66,44 @@ class CliTest : public ::testing::Test {
 TEST_F(CliTest, SubmitWaitPrintsTheResultAndExitsZero) {
   CommandResult run = corvee({"submit", "reverse", "hello", "--wait"});
   EXPECT_EQ(run.exit_code, 0) << run.describe();
-  EXPECT_EQ(run.out, "olleh\n") << run.describe();
+  EXPECT_EQ(run.out, "olleh") << run.describe();
 }
 
 TEST_F(CliTest, SubmitAddWaitPrintsTheSum) {
   CommandResult run = corvee({"submit", "add", "[5,6]", "--wait"});
   EXPECT_EQ(run.exit_code, 0) << run.describe();
-  EXPECT_EQ(run.out, "11\n") << run.describe();
+  EXPECT_EQ(run.out, "11") << run.describe();
 }
 
 TEST_F(CliTest, PayloadDashIsReadFromStdin) {
   CommandResult run = corvee({"submit", "reverse", "-", "--wait"}, "from stdin");
   EXPECT_EQ(run.exit_code, 0) << run.describe();
-  EXPECT_EQ(run.out, "nidts morf\n") << run.describe();
+  EXPECT_EQ(run.out, "nidts morf") << run.describe();
 }
 
 TEST_F(CliTest, StdinPayloadIsPassedByteForByte) {
-  // Newlines inside the payload survive; the CLI only adds a final newline when the result lacks one.
+  // Newlines inside the payload survive, the final one included; the CLI adds none.
   CommandResult run = corvee({"submit", "echo", "-", "--wait"}, "line one\nline two\n");
   EXPECT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.out, "line one\nline two\n") << run.describe();
+}
+
+// Issue 8, 14a: stdout is exactly the result's bytes. It used to get a newline added when the
+// result did not end in one, so a binary result came out one byte longer.
+TEST_F(CliTest, SubmitWaitPrintsABinaryResultByteForByte) {
+  const std::string payload("\0bin\xff\xfe\r\nary\x80\0", 13);
+  CommandResult run = corvee({"submit", "echo", "-", "--wait"}, payload);
+  EXPECT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.out, payload) << "stdout must be the result's bytes and nothing else: " << run.describe();
+}
+
+TEST_F(CliTest, StatusOfAResultThatIsNotUtf8IsStillJson) {
+  // Results are opaque bytes; JSON strings are UTF-8, so the bad bytes are shown as U+FFFD.
+  CommandResult submit = corvee({"submit", "echo", "-"}, std::string("\xff\xfe ok", 5));
+  ASSERT_EQ(submit.exit_code, 0) << submit.describe();
+  json done = waitFinished(trimmed(submit.out));
+  ASSERT_EQ(done.value("state", ""), "succeeded") << done.dump();
+  EXPECT_EQ(done.value("result", ""), "\xef\xbf\xbd\xef\xbf\xbd ok") << done.dump();
 }
 
 TEST_F(CliTest, SubmitWithoutWaitPrintsAnIdThatStatusDescribes) {
@@ -136,8 +156,8 @@ TEST_F(CliTest, RunTimeoutFailsTheJob) {
   // The cancelled attempt gave its slot back: both slots still serve jobs.
   CommandResult a = corvee({"submit", "echo", "a", "--wait"});
   CommandResult b = corvee({"submit", "echo", "b", "--wait"});
-  EXPECT_EQ(a.out, "a\n") << a.describe();
-  EXPECT_EQ(b.out, "b\n") << b.describe();
+  EXPECT_EQ(a.out, "a") << a.describe();
+  EXPECT_EQ(b.out, "b") << b.describe();
 }
 
 TEST_F(CliTest, AssignTimeoutFailsAJobNoWorkerServes) {
@@ -229,6 +249,102 @@ TEST_F(CliTest, NonNumericStatusIdIsAUsageError) {
   EXPECT_EQ(run.exit_code, 2) << run.describe();
 }
 
+// Issue 8, 13: every number on the command line is checked, in every subcommand. CLI11 alone
+// read "-1" as 2^64-1 in an unsigned flag, "0x10" as hex and "010" as octal, and took values no
+// option could hold. Each value below must be refused with exit 2, a message naming the flag and
+// the value, before anything starts (the broker and the clients would otherwise run, or try to
+// reach port 1 and exit 3).
+TEST(CliNoBroker, EveryNumericFlagRefusesBadNumbers) {
+  const std::vector<std::string> broker{"broker", "--store", "memory", "--bind", "tcp://127.0.0.1:0"};
+  const std::vector<std::string> worker{"worker", "--builtin", "--connect", "tcp://127.0.0.1:1"};
+  const std::vector<std::string> submit{"submit", "echo", "x", "--connect", "tcp://127.0.0.1:1"};
+  const std::vector<std::string> status{"status", "1", "--connect", "tcp://127.0.0.1:1"};
+  const std::vector<std::string> stats{"stats", "--connect", "tcp://127.0.0.1:1"};
+  struct Flag {
+    std::vector<std::string> command;
+    std::string flag;
+    std::string below;  // just under the flag's range
+  };
+  const std::vector<Flag> flags{
+      {broker, "--max-payload", "0"},         {broker, "--max-queued", "-1"},
+      {broker, "--max-attempts", "0"},        {broker, "--heartbeat-ms", "-5"},
+      {broker, "--peer-timeout-ms", "-1"},    {broker, "--result-ttl", "-1"},
+      {worker, "--slots", "-4294967295"},     {worker, "--prefetch", "-1"},
+      {worker, "--connect-timeout-ms", "-5"}, {submit, "--priority", "-2147483649"},
+      {submit, "--timeout", "-1"},            {submit, "--run-timeout", "-1"},
+      {submit, "--assign-timeout", "-1"},     {submit, "--connect-timeout-ms", "0"},
+      {status, "--connect-timeout-ms", "-5"}, {stats, "--connect-timeout-ms", "-1"},
+  };
+  for (const Flag& f : flags) {
+    for (const std::string& value : {f.below, std::string("18446744073709551616"), std::string("0x10"),
+                                     std::string("1.5"), std::string("ten")}) {
+      std::vector<std::string> args = f.command;
+      args.insert(args.end(), {f.flag, value});
+      CommandResult run = runCorvee(args, {}, 20s);
+      std::string what = f.command[0] + " " + f.flag + " " + value;
+      EXPECT_EQ(run.exit_code, 2) << what << ": " << run.describe();
+      EXPECT_NE(run.err.find(f.flag), std::string::npos) << what << ": the message names the flag: " << run.describe();
+      EXPECT_NE(run.err.find(value), std::string::npos) << what << ": the message names the value: " << run.describe();
+    }
+  }
+}
+
+// Issue 8, 13: `status -1` asked the broker for job 18446744073709551615.
+TEST(CliNoBroker, StatusIdMustBeAPositiveDecimalInteger) {
+  for (const char* id : {"-1", "0", "18446744073709551616", "0x1", "1.0", "", " 1"}) {
+    CommandResult run =
+        runCorvee({"status", id, "--connect", "tcp://127.0.0.1:1", "--connect-timeout-ms", "500"}, {}, 20s);
+    EXPECT_EQ(run.exit_code, 2) << "'" << id << "': " << run.describe();
+    EXPECT_NE(run.err.find("not a job id"), std::string::npos) << "'" << id << "': " << run.describe();
+  }
+}
+
+// Issue 8, 12 and 13: a task name is 1 to 255 bytes of UTF-8; anything else is a usage error
+// naming the name, not a refusal by the broker (exit 3).
+TEST(CliNoBroker, SubmitRefusesBadTaskNames) {
+  auto submit = [](const std::string& task) {
+    return runCorvee({"submit", task, "x", "--connect", "tcp://127.0.0.1:1", "--connect-timeout-ms", "500"}, {}, 20s);
+  };
+  for (const std::string& task : {std::string(), std::string(256, 'n'), std::string("bad\xff")}) {
+    CommandResult run = submit(task);
+    EXPECT_EQ(run.exit_code, 2) << run.describe();
+    EXPECT_NE(run.err.find("task name"), std::string::npos) << run.describe();
+  }
+  CommandResult long_name = submit(std::string(256, 'n'));
+  EXPECT_NE(long_name.err.find("256 bytes"), std::string::npos) << long_name.describe();
+  EXPECT_NE(long_name.err.find("'nnnn"), std::string::npos) << "the message shows the name: " << long_name.describe();
+  CommandResult bad_utf8 = submit("bad\xff");
+  EXPECT_NE(bad_utf8.err.find("'bad\\xff'"), std::string::npos) << bad_utf8.describe();
+  EXPECT_NE(bad_utf8.err.find("UTF-8"), std::string::npos) << bad_utf8.describe();
+}
+
+TEST_F(CliTest, ATaskNameOf255BytesIsAccepted) {
+  CommandResult run = corvee({"submit", std::string(255, 't'), "x", "--assign-timeout", "300", "--wait"});
+  EXPECT_EQ(run.exit_code, 1) << run.describe();
+  EXPECT_EQ(run.err.rfind("assign_timeout", 0), 0u) << "the broker took the job: " << run.describe();
+}
+
+// Issue 8, 13: a malformed --connect was a usage error for clients but exit 3 for a worker.
+TEST(CliNoBroker, WorkerWithAMalformedEndpointIsAUsageError) {
+  CommandResult run = runCorvee({"worker", "--builtin", "--connect", "foo", "--connect-timeout-ms", "500"}, {}, 20s);
+  EXPECT_EQ(run.exit_code, 2) << run.describe();
+  EXPECT_NE(run.err.find("foo"), std::string::npos) << run.describe();
+  EXPECT_NE(run.err.find("tcp://"), std::string::npos) << run.describe();
+}
+
+// $CORVEE_BROKER stands for --connect and is checked like it, in every command.
+TEST(CliNoBroker, MalformedCorveeBrokerIsAUsageError) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"worker", "--builtin"},
+                                        std::vector<std::string>{"submit", "echo", "x"},
+                                        std::vector<std::string>{"status", "1"}, std::vector<std::string>{"stats"}}) {
+    args.insert(args.begin(), {"/usr/bin/env", "CORVEE_BROKER=nonsense", corveeBinary()});
+    args.insert(args.end(), {"--connect-timeout-ms", "500"});
+    CommandResult run = runCommand(args, {}, 20s);
+    EXPECT_EQ(run.exit_code, 2) << args[3] << ": " << run.describe();
+    EXPECT_NE(run.err.find("CORVEE_BROKER"), std::string::npos) << args[3] << ": " << run.describe();
+  }
+}
+
 TEST(CliSmallBroker, PayloadOverTheBrokerLimitIsRefused) {
   BrokerProcess broker;
   ASSERT_TRUE(broker.start({"--max-payload", "1000"}));
@@ -243,7 +359,7 @@ TEST(CliSmallBroker, PayloadOverTheBrokerLimitIsRefused) {
   std::string fits(1000, 'y');
   CommandResult ok = runCorvee({"submit", "echo", "-", "--wait", "--connect", broker.endpoint()}, fits);
   EXPECT_EQ(ok.exit_code, 0) << ok.describe();
-  EXPECT_EQ(ok.out, fits + "\n");
+  EXPECT_EQ(ok.out, fits);
 }
 
 TEST(CliSmallBroker, ResultOverTheBrokerLimitFailsTheJob) {
@@ -267,6 +383,45 @@ TEST_F(CliTest, WorkerWithAMalformedExecSpecIsAUsageError) {
   CommandResult run = corvee({"worker", "--exec", "no-equals-sign", "--connect-timeout-ms", "2000"});
   EXPECT_EQ(run.exit_code, 2) << run.describe();
   EXPECT_NE(run.err.find("NAME=COMMAND"), std::string::npos) << run.describe();
+}
+
+// Issue 8, 12: one --exec name the broker refuses made it refuse the worker's whole registration,
+// builtins included, while the worker ran on serving nothing. The worker now refuses to start.
+TEST_F(CliTest, WorkerWithABadExecNameRefusesToStart) {
+  const std::string long_name(256, 'e');
+  for (const std::string& name : {long_name, std::string("bad\xff")}) {
+    CommandResult run = corvee({"worker", "--builtin", "--exec", name + "=cat", "--connect-timeout-ms", "2000"});
+    EXPECT_EQ(run.exit_code, 2) << run.describe();
+    EXPECT_NE(run.err.find("task name"), std::string::npos) << run.describe();
+  }
+  CommandResult run = corvee({"worker", "--builtin", "--exec", long_name + "=cat", "--connect-timeout-ms", "2000"});
+  EXPECT_NE(run.err.find("'eeee"), std::string::npos) << "the message names the bad name: " << run.describe();
+  EXPECT_NE(run.err.find("256 bytes"), std::string::npos) << run.describe();
+}
+
+// Issue 8, 12: the broker cut a worker name at 255 bytes, perhaps inside a character.
+TEST_F(CliTest, WorkerWithABadNameRefusesToStart) {
+  for (const std::string& name : {std::string(), std::string(256, 'w'), std::string(254, 'w') + "\xc3\xa9",
+                                  std::string("bad\xff")}) {
+    CommandResult run = corvee({"worker", "--builtin", "--name", name, "--connect-timeout-ms", "2000"});
+    EXPECT_EQ(run.exit_code, 2) << run.describe();
+    EXPECT_NE(run.err.find("worker name"), std::string::npos) << run.describe();
+  }
+}
+
+TEST(CliBroker, BadBrokerNameOrDataDirIsAUsageError) {
+  for (std::vector<std::string> extra : {std::vector<std::string>{"--name", ""},
+                                         std::vector<std::string>{"--name", std::string(256, 'b')},
+                                         std::vector<std::string>{"--data-dir", ""}}) {
+    // Memory, so that a broker started by mistake leaves no files behind (the sqlite default for
+    // --data-dir, which must fail before opening anything).
+    std::vector<std::string> args{"broker", "--bind", "tcp://127.0.0.1:0", "--store",
+                                  extra[0] == "--data-dir" ? "sqlite" : "memory"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    CommandResult run = runCorvee(args, {}, 20s);
+    EXPECT_EQ(run.exit_code, 2) << extra[0] << ": " << run.describe();
+    EXPECT_NE(run.err.find(extra[0]), std::string::npos) << run.describe();
+  }
 }
 
 TEST(CliNoBroker, WorkerGivesUpOnAnUnreachableBroker) {
@@ -296,7 +451,7 @@ class CliExecTest : public ::testing::Test {
 TEST_F(CliExecTest, ExecHandlerGetsThePayloadOnStdinAndReturnsStdout) {
   CommandResult run = submit("upper", "abc");
   EXPECT_EQ(run.exit_code, 0) << run.describe();
-  EXPECT_EQ(run.out, "ABC\n") << run.describe();
+  EXPECT_EQ(run.out, "ABC") << run.describe();
 }
 
 TEST_F(CliExecTest, ExecHandlerThatFailsReportsItsStderr) {
@@ -343,7 +498,7 @@ TEST(CliExecCancel, RunTimeoutKillsTheExecCommand) {
   // The only slot serves the next job.
   CommandResult next = runCorvee({"submit", "quick", "next", "--wait", "--connect", broker.endpoint()});
   EXPECT_EQ(next.exit_code, 0) << next.describe();
-  EXPECT_EQ(next.out, "next\n") << next.describe();
+  EXPECT_EQ(next.out, "next") << next.describe();
 }
 
 TEST(CliBroker, PortInUseExitsThree) {
@@ -373,6 +528,63 @@ TEST(CliBroker, PeerTimeoutNotAboveHeartbeatIsAUsageError) {
       {"broker", "--bind", "tcp://127.0.0.1:0", "--store", "memory", "--heartbeat-ms", "500", "--peer-timeout-ms", "500"},
       {}, 15s);
   EXPECT_EQ(run.exit_code, 2) << run.describe();
+}
+
+// Makes a file read-only for this process for the lifetime of the object: chmod 0444 is enough for
+// an ordinary user, but root writes through any mode, so as root the file is made immutable
+// (chattr +i), which binds root too. ok() is false when neither can be done here.
+class ReadOnlyFile {
+ public:
+  explicit ReadOnlyFile(std::string path) : path_(std::move(path)) {
+    if (geteuid() != 0) {
+      ok_ = ::chmod(path_.c_str(), 0444) == 0;
+      return;
+    }
+    for (const char* chattr : {"/usr/bin/chattr", "/bin/chattr", "/sbin/chattr", "/usr/sbin/chattr"}) {
+      if (::access(chattr, X_OK) != 0) continue;
+      chattr_ = chattr;
+      ok_ = runCommand({chattr_, "+i", path_}, {}, 20s).exit_code == 0;
+      break;
+    }
+  }
+  ~ReadOnlyFile() {
+    if (!ok_) return;
+    if (chattr_.empty()) {
+      ::chmod(path_.c_str(), 0644);
+    } else {
+      runCommand({chattr_, "-i", path_}, {}, 20s);  // or the TempDir could not be removed
+    }
+  }
+  ReadOnlyFile(const ReadOnlyFile&) = delete;
+  ReadOnlyFile& operator=(const ReadOnlyFile&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  std::string path_;
+  std::string chattr_;
+  bool ok_ = false;
+};
+
+// Issue 8, 13: a database the broker may not write said "disk I/O error" (SQLite opens such a file
+// read-only without a word, and the first lock fails), or even "is another broker using it?".
+TEST(CliBroker, ReadOnlyDatabaseIsNamedAsSuch) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  {
+    BrokerProcess first(BrokerStore{"sqlite:" + path, {}, {}});
+    ASSERT_TRUE(first.start());
+    ExitInfo stopped = first.process().stop();
+    ASSERT_TRUE(stopped.exitedWith(0)) << stopped.toString();
+  }
+  ReadOnlyFile read_only(path);
+  if (!read_only.ok()) GTEST_SKIP() << "cannot make " << path << " read-only here (no chattr, or no support for it)";
+  CommandResult run = runCorvee({"broker", "--bind", "tcp://127.0.0.1:0", "--store", "sqlite:" + path}, {}, 20s);
+  EXPECT_EQ(run.exit_code, 3) << run.describe();
+  EXPECT_NE(run.err.find(path), std::string::npos) << run.describe();
+  EXPECT_NE(run.err.find("read-only"), std::string::npos) << run.describe();
+  EXPECT_NE(run.err.find("permissions"), std::string::npos) << run.describe();
+  EXPECT_EQ(run.err.find("disk I/O error"), std::string::npos) << run.describe();
+  EXPECT_EQ(run.err.find("another broker"), std::string::npos) << run.describe();
 }
 
 TEST(CliBroker, SigtermStopsTheBrokerCleanly) {

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
+
 #include "platform/random.h"
 
 namespace corvee {
@@ -9,6 +11,15 @@ namespace corvee {
 namespace {
 
 constexpr std::int64_t kSchemaVersion = 1;
+
+// Appended to errors that come from the file system refusing access.
+constexpr const char* kPermissionHint =
+    " (check the permissions of the file and its directory, whether the file system is mounted read-only, and "
+    "attributes such as chattr +i)";
+
+// An I/O error whose system cause is a refusal, not a failing disk: EACCES, EPERM (e.g. an
+// immutable file, even for root), EROFS.
+bool permissionErrno(int error) { return error == EACCES || error == EPERM || error == EROFS; }
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -137,7 +148,19 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   if (rc != SQLITE_OK) {
     std::string why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
+    // SQLite's errno here is that of its last fallback, not the cause, so both causes are named.
+    if ((rc & 0xff) == SQLITE_CANTOPEN) {
+      why += " (check that its directory exists and that this process may create files there)";
+    }
     return Status::error("unavailable", "cannot open the database " + path + ": " + why);
+  }
+  // SQLite opens a file it may not write read-only, silently, and the first lock then fails as
+  // "disk I/O error" (SQLITE_IOERR_LOCK, EBADF): say what is wrong instead. This is the case of a
+  // file without write permission, on a read-only mount, or immutable (chattr +i), root or not.
+  if (sqlite3_db_readonly(db, "main") == 1) {
+    sqlite3_close(db);
+    return Status::error("unavailable", "cannot open the database " + path +
+                                            " for writing: it is read-only for this process" + kPermissionHint);
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore(db, path));
   sqlite3_extended_result_codes(db, 1);
@@ -211,8 +234,9 @@ Status SqliteStore::sqliteError(const std::string& what) const {
     message += " (is another broker using it?)";
   } else if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) {
     message += " (the file is damaged or is not a Corvee database; it was left untouched)";
-  } else if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_PERM) {
-    message += " (check the permissions of the file and its directory)";
+  } else if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_PERM ||
+             permissionErrno(sqlite3_system_errno(db_))) {
+    message += kPermissionHint;
   } else if (primary == SQLITE_FULL) {
     message += " (the disk is full)";
   }
