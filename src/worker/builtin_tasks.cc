@@ -8,15 +8,18 @@
 #include <thread>
 
 #include "corvee/errors.h"
+#include "worker/utf8.h"
 
 namespace corvee {
 
 Result<std::string> builtinEcho(JobContext& job) { return job.payload(); }
 
 Result<std::string> builtinReverse(JobContext& job) {
-  std::string reversed = job.payload();
-  std::reverse(reversed.begin(), reversed.end());
-  return reversed;
+  // Text reverses by characters (reversing its bytes would scramble every multi-byte character);
+  // anything else is opaque bytes and reverses byte by byte.
+  const std::string& payload = job.payload();
+  if (isValidUtf8(payload)) return reverseCodePoints(payload);
+  return std::string(payload.rbegin(), payload.rend());
 }
 
 Result<std::string> builtinAdd(JobContext& job) {
