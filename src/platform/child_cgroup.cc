@@ -1,6 +1,8 @@
 #include "platform/child_cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -96,6 +99,32 @@ const std::optional<std::string>& ownCgroupDir() {
   return dir;
 }
 
+// Removes the empty cgroups that workers which died without cleaning up (kill -9, a crash) left
+// in `base`: `corvee-PID-N` where no process PID exists any more. A cgroup still holding that
+// worker's commands is left alone (rmdir fails): they may be doing something that matters. A
+// PID reused since only makes a stale cgroup wait for a later sweep. (A process of another pid
+// namespace sharing our cgroup looks dead from here: at worst its child then misses a cgroup
+// just made for it, and it falls back to its process group.)
+void sweepStaleCgroups(const std::string& base) {
+  DIR* dir = ::opendir(base.c_str());
+  if (dir == nullptr) return;
+  while (dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name.rfind("corvee-", 0) != 0) continue;
+    auto dash = name.find('-', 7);
+    if (dash == std::string::npos || dash == 7) continue;
+    pid_t owner = 0;
+    for (std::size_t i = 7; i < dash; ++i) {
+      if (name[i] < '0' || name[i] > '9' || owner > 100000000) { owner = 0; break; }
+      owner = owner * 10 + (name[i] - '0');
+    }
+    if (owner <= 0 || owner == ::getpid()) continue;
+    if (::kill(owner, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to probe)
+    ::rmdir((base + "/" + name).c_str());
+  }
+  ::closedir(dir);
+}
+
 }  // namespace
 
 ChildCgroup::ChildCgroup(std::string dir) : dir_(std::move(dir)), procs_file_(dir_ + "/cgroup.procs") {}
@@ -103,6 +132,8 @@ ChildCgroup::ChildCgroup(std::string dir) : dir_(std::move(dir)), procs_file_(di
 std::unique_ptr<ChildCgroup> ChildCgroup::create() {
   const auto& base = ownCgroupDir();
   if (!base) return nullptr;
+  static std::once_flag swept;
+  std::call_once(swept, [&] { sweepStaleCgroups(*base); });
   static std::atomic<std::uint64_t> next{0};
   // A few tries: a directory of that name may be left by an earlier process with the same pid.
   for (int tries = 0; tries < 3; ++tries) {
@@ -125,6 +156,10 @@ std::unique_ptr<ChildCgroup> ChildCgroup::create() {
 bool ChildCgroup::available() {
   static const bool usable = create() != nullptr;
   return usable;
+}
+
+void ChildCgroup::TEST_sweepStale() {
+  if (const auto& base = ownCgroupDir()) sweepStaleCgroups(*base);
 }
 
 ChildCgroup::~ChildCgroup() {

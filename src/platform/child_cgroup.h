@@ -7,7 +7,8 @@
 // mounted, writable cgroup v2 hierarchy (pure v2 at /sys/fs/cgroup, or the hybrid layout's
 // /sys/fs/cgroup/unified) and cgroup.kill (Linux 5.14). Where any of that is missing (not root, a
 // read-only cgroup mount in a container, cgroup v1 only, an older kernel), create() returns null
-// and the caller is expected to rely on process groups alone.
+// and the caller is expected to rely on process groups alone. The first create() of a process
+// also removes the empty cgroups left by processes that died without removing theirs (kill -9).
 //
 // Thread-safety: create() and available() may be called from any thread. One ChildCgroup is used
 // by one thread, except killAll(), which any thread may call while the object lives.
@@ -25,6 +26,8 @@ class ChildCgroup {
   static std::unique_ptr<ChildCgroup> create();
   // True when create() works here: probed once per process (makes and removes one cgroup).
   static bool available();
+  // The sweep create() runs once per process, run again now. For tests.
+  static void TEST_sweepStale();
 
   // Kills whatever is still in the cgroup (SIGKILL), waits up to a second for it to be empty and
   // removes it. A process stuck in the kernel (uninterruptible sleep) can outlive that second: the
