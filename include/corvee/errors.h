@@ -8,6 +8,8 @@ inline constexpr const char* kBadRequest = "bad_request";
 inline constexpr const char* kUnknownCommand = "unknown_command";
 inline constexpr const char* kUnsupportedVersion = "unsupported_version";
 inline constexpr const char* kPayloadTooLarge = "payload_too_large";
+// A job error: the worker's result is over the broker's max_payload.
+inline constexpr const char* kResultTooLarge = "result_too_large";
 inline constexpr const char* kNotFound = "not_found";
 inline constexpr const char* kStaleAttempt = "stale_attempt";
 inline constexpr const char* kQueueFull = "queue_full";

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,12 +40,21 @@ struct WorkerOptions {
 // has given up on this attempt (run limit passed, global deadline passed, connection lost).
 class JobContext {
  public:
-  JobContext(JobId id, std::uint32_t attempt, std::string task, std::string payload)
-      : id_(id), attempt_(attempt), task_(std::move(task)), payload_(std::move(payload)) {}
+  JobContext(JobId id, std::uint32_t attempt, std::string task, std::string payload,
+             std::size_t max_result_bytes = 0)
+      : id_(id),
+        attempt_(attempt),
+        task_(std::move(task)),
+        payload_(std::move(payload)),
+        max_result_bytes_(max_result_bytes) {}
   JobId id() const { return id_; }
   std::uint32_t attempt() const { return attempt_; }
   const std::string& task() const { return task_; }
   const std::string& payload() const { return payload_; }
+  // The largest result the broker takes (its max_payload, from WELCOME); 0 when not known. A
+  // longer result fails the job with result_too_large, so a handler whose output can grow without
+  // bound (a child process's) may stop at this size instead of producing all of it.
+  std::size_t maxResultBytes() const { return max_result_bytes_; }
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
   // Registers a hook run once when the attempt is cancelled (at once if it already is), e.g. to
   // kill a child process. It runs on the worker's network thread and must not block.
@@ -57,6 +67,7 @@ class JobContext {
   std::uint32_t attempt_;
   std::string task_;
   std::string payload_;
+  std::size_t max_result_bytes_;
   std::atomic<bool> cancelled_{false};
   std::mutex mutex_;                   // guards cancel_hook_
   std::function<void()> cancel_hook_;  // set by onCancel(), run once by cancel()

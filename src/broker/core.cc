@@ -366,7 +366,7 @@ void Core::handleComplete(PeerId id, Peer& peer, const Frame& frame) {
   releaseFromWorker(*job, {});
   if (msg->result.data.size() > options_.max_payload) {
     // The attempt still ends, failing, rather than hanging until its limits.
-    return finish(*job, JobState::kFailed, {}, errc::kPayloadTooLarge,
+    return finish(*job, JobState::kFailed, {}, errc::kResultTooLarge,
                   "the result of " + std::to_string(msg->result.data.size()) + " bytes exceeds the limit of " +
                       std::to_string(options_.max_payload));
   }

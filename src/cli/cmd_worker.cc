@@ -16,6 +16,7 @@ struct WorkerArgs {
   bool builtin = false;
   std::vector<std::string> execs;
   std::uint64_t connect_timeout_ms = 0;
+  std::uint64_t kill_grace_ms = kDefaultKillGrace.count();
   std::string log_level = "info";
 };
 
@@ -36,7 +37,7 @@ int runWorker(WorkerArgs& args) {
       printError(spec.status().message());
       return kExitUsage;
     }
-    worker.handle(spec->task, makeExecHandler(spec->command));
+    worker.handle(spec->task, makeExecHandler(spec->command, std::chrono::milliseconds(args.kill_grace_ms)));
   }
   Status ran = worker.run();
   if (!ran) {
@@ -70,6 +71,10 @@ void addWorkerCommand(CLI::App& app, int& exit_code) {
                   "NAME=COMMAND: run COMMAND for each NAME job, payload on stdin, stdout is the result")
       ->allow_extra_args(false)
       ->check(execSpec());
+  cmd->add_option("--kill-grace", args->kill_grace_ms,
+                  "a cancelled --exec command gets SIGTERM, then SIGKILL after this many milliseconds")
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>(0, 3600000));
   cmd->add_option("--connect-timeout-ms", args->connect_timeout_ms,
                   "give up when the broker is unreachable this long at start (0: keep trying)")
       ->capture_default_str()

@@ -2,26 +2,65 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+
+#include "platform/child_cgroup.h"
 
 namespace corvee {
 namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// How often the loop looks at terminated_ while nothing else wakes it: the resolution of the
+// grace period.
+constexpr int kPollMs = 50;
+// Without a pidfd, the child's exit wakes nothing: after its output closed, it is checked this
+// often instead.
+constexpr int kExitCheckMs = 5;
+// stderr is trimmed to its tail once it is this much over the limit, so trimming costs about one
+// byte moved per byte read.
+constexpr std::size_t kTrimSlack = 64 * 1024;
 
 void closeFd(int& fd) {
   if (fd >= 0) ::close(fd);
   fd = -1;
 }
 
+// A file descriptor that polls readable when the child exits (Linux 5.3); -1 without one. The
+// child cannot be reaped by anyone else meanwhile (unless SIGCHLD is ignored; see run()), so its
+// pid is still the child's here.
+int openPidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+// Appends to `into`, keeping only its last `max` bytes (roughly: trimmed in steps of kTrimSlack).
+void appendTail(std::string& into, const char* data, std::size_t size, std::size_t max, std::size_t& dropped) {
+  into.append(data, size);
+  if (max <= std::numeric_limits<std::size_t>::max() - kTrimSlack && into.size() > max + kTrimSlack) {
+    std::size_t cut = into.size() - max;
+    into.erase(0, cut);
+    dropped += cut;
+  }
+}
+
 }  // namespace
 
-Result<SubprocessResult> Subprocess::run(const std::string& command, const std::string& input) {
+Result<SubprocessResult> Subprocess::run(const std::string& command, const std::string& input,
+                                         const SubprocessOptions& options) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0) return Status::error("internal", std::string("pipe: ") + std::strerror(errno));
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
@@ -32,6 +71,9 @@ Result<SubprocessResult> Subprocess::run(const std::string& command, const std::
     ::close(in_pipe[0]); ::close(in_pipe[1]); ::close(out_pipe[0]); ::close(out_pipe[1]);
     return Status::error("internal", std::string("pipe: ") + std::strerror(errno));
   }
+  // Made before fork: the child only opens and writes its procs file, which is async-signal-safe.
+  std::unique_ptr<ChildCgroup> cgroup = options.use_cgroup ? ChildCgroup::create() : nullptr;
+  const char* procs_file = cgroup ? cgroup->procsFile().c_str() : nullptr;
   // A child that exits without reading all its stdin makes our writes raise SIGPIPE, whose default
   // action would kill the whole process (the worker, or an application embedding it). Block it in
   // this thread while the child runs; the write then fails with EPIPE, which is handled below.
@@ -52,6 +94,15 @@ Result<SubprocessResult> Subprocess::run(const std::string& command, const std::
   if (pid == 0) {
     // Child: its own process group, so terminate() reaches grandchildren too.
     ::setpgid(0, 0);
+    // And its cgroup, before the command runs, so nothing it starts can be outside. Should this
+    // fail, the process group is still there to fall back on.
+    if (procs_file != nullptr) {
+      int fd = ::open(procs_file, O_WRONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        [[maybe_unused]] auto n = ::write(fd, "0", 1);
+        ::close(fd);
+      }
+    }
     ::signal(SIGPIPE, SIG_DFL);
     ::sigprocmask(SIG_SETMASK, &saved_mask, nullptr);
     ::dup2(in_pipe[0], 0);
@@ -64,8 +115,12 @@ Result<SubprocessResult> Subprocess::run(const std::string& command, const std::
     ::_exit(127);
   }
   ::setpgid(pid, pid);  // also from the parent, so terminate() works even before the child ran
-  pid_.store(pid);
-  if (terminated_.load()) ::kill(-pid, SIGTERM);  // terminate() ran before the pid was known
+  int pidfd = openPidfd(pid);
+  {
+    std::lock_guard lock(mutex_);
+    pid_ = pid;
+    if (terminated_.load()) ::kill(-pid, SIGTERM);  // terminate() ran before the pid was known
+  }
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
@@ -75,30 +130,75 @@ Result<SubprocessResult> Subprocess::run(const std::string& command, const std::
   SubprocessResult result;
   std::size_t written = 0;
   if (input.empty()) closeFd(to_child);
-  auto kill_after = std::chrono::steady_clock::time_point::max();
+  // The child has exited and is a zombie, not yet reaped: its pid (the group's id) is still ours.
+  bool child_exited = false;
+  // SIGCHLD is ignored in this process, so the kernel reaped the child itself: its pid may already
+  // belong to someone else and must never be signalled again.
+  bool reaped_by_kernel = false;
+  bool killed = false;  // SIGKILL sent to everything the command started
+  auto killEverything = [&] {
+    if (!reaped_by_kernel) ::kill(-pid, SIGKILL);
+    if (cgroup) cgroup->killAll();
+    killed = true;
+  };
+  auto kill_after = SteadyClock::time_point::max();
   char buf[65536];
-  while (from_out >= 0 || from_err >= 0) {
-    pollfd fds[3];
+  for (;;) {
+    if (!child_exited) {
+      siginfo_t info{};
+      int waited = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+      if (waited == 0 && info.si_pid == pid) child_exited = true;
+      if (waited < 0 && errno == ECHILD) child_exited = reaped_by_kernel = true;
+    }
+    bool output_open = from_out >= 0 || from_err >= 0;
+    // Done when the command ended and closed its output. After the kill, the output may stay open
+    // for ever (held by a process that escaped both the group and the cgroup): the child's death
+    // is enough then.
+    if (child_exited && (!output_open || killed)) break;
+    if (terminated_.load() && kill_after == SteadyClock::time_point::max()) {
+      kill_after = SteadyClock::now() + std::chrono::milliseconds(grace_ms_.load());
+    }
+    if (!killed && SteadyClock::now() >= kill_after) killEverything();
+
+    pollfd fds[4];
     int n = 0;
     int out_idx = -1, err_idx = -1, in_idx = -1;
     if (from_out >= 0) { out_idx = n; fds[n++] = {from_out, POLLIN, 0}; }
     if (from_err >= 0) { err_idx = n; fds[n++] = {from_err, POLLIN, 0}; }
     if (to_child >= 0) { in_idx = n; fds[n++] = {to_child, POLLOUT, 0}; }
-    int ready = ::poll(fds, n, 50);
-    if (terminated_.load() && kill_after == std::chrono::steady_clock::time_point::max()) {
-      kill_after = std::chrono::steady_clock::now() + grace_;
+    // Level-triggered: polled only until the exit is seen, or it would wake the loop at once.
+    if (pidfd >= 0 && !child_exited) fds[n++] = {pidfd, POLLIN, 0};
+    int timeout = (pidfd < 0 && !output_open) ? kExitCheckMs : kPollMs;
+    int ready = ::poll(fds, static_cast<nfds_t>(n), timeout);
+    if (ready < 0 && errno != EINTR) {
+      // Cannot happen with valid descriptors; wait for the child without spinning.
+      ::poll(nullptr, 0, kPollMs);
+      continue;
     }
-    if (std::chrono::steady_clock::now() >= kill_after) ::kill(-pid, SIGKILL);
-    if (ready < 0 && errno != EINTR) break;
     if (ready <= 0) continue;
-    auto drain = [&](int idx, int& fd, std::string& into) {
-      if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
-      ssize_t got = ::read(fd, buf, sizeof(buf));
-      if (got > 0) into.append(buf, static_cast<std::size_t>(got));
-      else if (got == 0 || (errno != EINTR && errno != EAGAIN)) closeFd(fd);
-    };
-    drain(out_idx, from_out, result.out);
-    drain(err_idx, from_err, result.err);
+    if (out_idx >= 0 && (fds[out_idx].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t got = ::read(from_out, buf, sizeof(buf));
+      if (got > 0) {
+        result.out.append(buf, static_cast<std::size_t>(got));
+        if (result.out.size() > options.max_out) {
+          // The rest of the output is worthless: stop reading, and stop the command making it.
+          result.out.resize(options.max_out);
+          result.out_overflow = true;
+          closeFd(from_out);
+          if (!killed) killEverything();
+        }
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        closeFd(from_out);
+      }
+    }
+    if (err_idx >= 0 && (fds[err_idx].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t got = ::read(from_err, buf, sizeof(buf));
+      if (got > 0) {
+        appendTail(result.err, buf, static_cast<std::size_t>(got), options.max_err, result.err_dropped);
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        closeFd(from_err);
+      }
+    }
     if (in_idx >= 0 && (fds[in_idx].revents & (POLLOUT | POLLERR | POLLHUP))) {
       ssize_t put = ::write(to_child, input.data() + written, input.size() - written);
       if (put > 0) written += static_cast<std::size_t>(put);
@@ -110,8 +210,26 @@ Result<SubprocessResult> Subprocess::run(const std::string& command, const std::
   closeFd(to_child);
   closeFd(from_out);
   closeFd(from_err);
+  closeFd(pidfd);
+  if (result.err.size() > options.max_err) {
+    std::size_t cut = result.err.size() - options.max_err;
+    result.err.erase(0, cut);
+    result.err_dropped += cut;
+  }
+  // What the command left running (in the background, its output elsewhere) ends with it. The
+  // child is an unreaped zombie here, so the group id cannot name anyone else's processes yet.
+  if (!reaped_by_kernel) ::kill(-pid, SIGKILL);
+  cgroup.reset();  // kills what is left in the cgroup as well, and removes it
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  {
+    // From here on terminate() no longer signals: the pid is about to be freed for reuse.
+    std::lock_guard lock(mutex_);
+    pid_ = 0;
+  }
+  // Never blocks: the child has exited (or been reaped already, and this fails with ECHILD).
+  if (!reaped_by_kernel) {
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
   // Discard the SIGPIPE our own writes raised, then restore the thread's mask.
   if (!sigpipe_was_pending) {
@@ -120,18 +238,18 @@ Result<SubprocessResult> Subprocess::run(const std::string& command, const std::
     }
   }
   pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
-  pid_.store(0);
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  if (!reaped_by_kernel && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (!reaped_by_kernel && WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   return result;
 }
 
 void Subprocess::terminate(std::chrono::milliseconds grace) {
-  grace_ = grace;
+  grace_ms_.store(grace.count());
   terminated_.store(true);
-  pid_t pid = pid_.load();
-  // The pid stays valid while run() has not reaped it, and run() polls terminated_ to escalate.
-  if (pid > 0) ::kill(-pid, SIGTERM);
+  // Under the lock, run() cannot reap the child (and free its pid) between the load and the kill.
+  // run() polls terminated_ to send the SIGKILL when the grace has passed.
+  std::lock_guard lock(mutex_);
+  if (pid_ > 0) ::kill(-pid_, SIGTERM);
 }
 
 }  // namespace corvee

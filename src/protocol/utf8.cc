@@ -48,6 +48,14 @@ bool isValidUtf8(std::string_view text) {
   return true;
 }
 
+std::size_t continuationBytesAt(std::string_view text, std::size_t pos) {
+  std::size_t skipped = 0;
+  while (pos + skipped < text.size() && skipped < 3 && (static_cast<std::uint8_t>(text[pos + skipped]) & 0xC0) == 0x80) {
+    ++skipped;
+  }
+  return skipped;
+}
+
 std::string_view truncateUtf8(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return text;
   std::size_t cut = max_bytes;

@@ -19,6 +19,10 @@ std::size_t utf8CharLength(std::string_view text);
 // forms, no UTF-16 surrogates, nothing above U+10FFFF. The empty string is valid.
 bool isValidUtf8(std::string_view text);
 
+// How many UTF-8 continuation bytes (10xxxxxx, at most 3) start at `pos`: skipping them cuts
+// `text` at the start of a character. For text cut at an arbitrary byte (the tail of a stream).
+std::size_t continuationBytesAt(std::string_view text, std::size_t pos);
+
 // The longest prefix of `text` of at most `max_bytes` bytes that does not end inside a character.
 // REQUIRES: `text` is valid UTF-8 (otherwise the cut is only guaranteed to be at most max_bytes).
 std::string_view truncateUtf8(std::string_view text, std::size_t max_bytes);

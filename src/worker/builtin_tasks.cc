@@ -8,15 +8,35 @@
 #include <thread>
 
 #include "corvee/errors.h"
+#include "protocol/utf8.h"
 
 namespace corvee {
+
+namespace {
+
+// The characters of `text` in reverse order. REQUIRES: protocol::isValidUtf8(text).
+std::string reverseCharacters(std::string_view text) {
+  std::string reversed(text.size(), '\0');
+  std::size_t out = text.size();
+  for (std::size_t pos = 0; pos < text.size();) {
+    std::size_t length = std::max<std::size_t>(1, protocol::utf8CharLength(text.substr(pos)));
+    out -= length;
+    reversed.replace(out, length, text.substr(pos, length));
+    pos += length;
+  }
+  return reversed;
+}
+
+}  // namespace
 
 Result<std::string> builtinEcho(JobContext& job) { return job.payload(); }
 
 Result<std::string> builtinReverse(JobContext& job) {
-  std::string reversed = job.payload();
-  std::reverse(reversed.begin(), reversed.end());
-  return reversed;
+  // Text reverses by characters (reversing its bytes would scramble every multi-byte character);
+  // anything else is opaque bytes and reverses byte by byte.
+  const std::string& payload = job.payload();
+  if (protocol::isValidUtf8(payload)) return reverseCharacters(payload);
+  return std::string(payload.rbegin(), payload.rend());
 }
 
 Result<std::string> builtinAdd(JobContext& job) {

@@ -4,8 +4,31 @@
 
 #include "corvee/errors.h"
 #include "platform/subprocess.h"
+#include "protocol/utf8.h"
 
 namespace corvee {
+namespace {
+
+// The output limit when the job does not know the broker's (a JobContext made outside a worker):
+// the broker's default --max-payload.
+constexpr std::size_t kDefaultMaxOutput = 16 * 1024 * 1024;
+
+// The failure message of a command that failed: its stderr, of which the tail is kept, since that
+// is where a failing program says why (the last line of a traceback, the final error).
+std::string failureMessage(SubprocessResult& ran) {
+  std::string& err = ran.err;
+  while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+  if (ran.err_dropped > 0) {
+    // Cut at a byte count: start at a whole character, so the message stays valid UTF-8.
+    std::size_t partial = protocol::continuationBytesAt(err, 0);
+    return "[first " + std::to_string(ran.err_dropped + partial) + " bytes of stderr dropped] " + err.substr(partial);
+  }
+  if (!err.empty()) return std::move(err);
+  return ran.signal != 0 ? "killed by signal " + std::to_string(ran.signal)
+                         : "exited with status " + std::to_string(ran.exit_code);
+}
+
+}  // namespace
 
 Result<ExecSpec> parseExecSpec(const std::string& text) {
   auto eq = text.find('=');
@@ -19,16 +42,17 @@ Handler makeExecHandler(std::string command, std::chrono::milliseconds kill_grac
   return [command = std::move(command), kill_grace](JobContext& job) -> Result<std::string> {
     auto process = std::make_shared<Subprocess>();
     job.onCancel([process, kill_grace] { process->terminate(kill_grace); });
-    Result<SubprocessResult> ran = process->run(command, job.payload());
+    SubprocessOptions options;
+    options.max_out = job.maxResultBytes() > 0 ? job.maxResultBytes() : kDefaultMaxOutput;
+    options.max_err = kMaxStderrBytes;
+    Result<SubprocessResult> ran = process->run(command, job.payload(), options);
     if (!ran) return Status::error(errc::kHandlerError, "cannot run '" + command + "': " + ran.status().message());
-    if (ran->exit_code == 0 && ran->signal == 0) return std::move(ran->out);
-    std::string message = ran->err;
-    while (!message.empty() && (message.back() == '\n' || message.back() == '\r')) message.pop_back();
-    if (message.empty()) {
-      message = ran->signal != 0 ? "killed by signal " + std::to_string(ran->signal)
-                                 : "exited with status " + std::to_string(ran->exit_code);
+    if (ran->out_overflow) {
+      return Status::error(errc::kResultTooLarge, "the command's output passed the broker's limit of " +
+                                                      std::to_string(options.max_out) + " bytes; it was killed");
     }
-    return Status::error(errc::kHandlerError, message);
+    if (ran->exit_code == 0 && ran->signal == 0) return std::move(ran->out);
+    return Status::error(errc::kHandlerError, failureMessage(*ran));
   };
 }
 

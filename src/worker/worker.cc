@@ -222,7 +222,7 @@ void WorkerImpl::onFrame(const Frame& frame) {
         return;
       }
       auto context = std::make_shared<JobContext>(msg->job_id, msg->attempt, std::string(msg->task),
-                                                  std::string(msg->payload.data));
+                                                  std::string(msg->payload.data), link_->maxPayload());
       running_[msg->job_id] = Running{msg->attempt, link_->generation(), context};
       // Posted from the network thread, the hand-off runs once the whole read has been decoded.
       if (arrived_.empty()) asio::post(io_, [this] { handOffArrived(); });
@@ -342,7 +342,7 @@ void WorkerImpl::encodeResult(const Done& done, std::uint32_t max_payload, std::
     std::string_view result = *done.result;
     if (max_payload > 0 && result.size() > max_payload) {
       protocol::encode(out, 0,
-                       protocol::FailMsg{done.id, done.attempt, errc::kPayloadTooLarge,
+                       protocol::FailMsg{done.id, done.attempt, errc::kResultTooLarge,
                                          "the result of " + std::to_string(result.size()) +
                                              " bytes exceeds the broker's limit"});
     } else {

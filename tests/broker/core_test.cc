@@ -561,7 +561,7 @@ TEST_F(CoreTest, ResultOverMaxPayloadFailsTheJob) {
   auto res = results(c);
   ASSERT_EQ(res.size(), 1u);
   EXPECT_EQ(res[0].state, JobState::kFailed);
-  EXPECT_EQ(res[0].error_code, "payload_too_large");
+  EXPECT_EQ(res[0].error_code, "result_too_large");
   // The attempt ended: the slot is free again.
   flush();
   EXPECT_EQ(idsOf(assigns(w)), std::vector<JobId>{next});

@@ -370,7 +370,7 @@ TEST(CliSmallBroker, ResultOverTheBrokerLimitFailsTheJob) {
   ASSERT_TRUE(waitForWorkers(broker.endpoint(), 1));
   CommandResult run = runCorvee({"submit", "big", "x", "--wait", "--connect", broker.endpoint()});
   EXPECT_EQ(run.exit_code, 1) << run.describe();
-  EXPECT_EQ(run.err.rfind("payload_too_large", 0), 0u) << run.describe();
+  EXPECT_EQ(run.err.rfind("result_too_large", 0), 0u) << run.describe();
 }
 
 TEST_F(CliTest, WorkerWithNothingToServeIsAUsageError) {

@@ -43,6 +43,15 @@ TEST(Utf8Test, TruncationNeverSplitsACharacter) {
   EXPECT_EQ(truncateUtf8("abcd", 3), "abc");
 }
 
+TEST(Utf8Test, ContinuationBytesAtSaysWhereTheNextCharacterStarts) {
+  std::string text = "\u20ac!";  // E2 82 AC 21
+  EXPECT_EQ(continuationBytesAt(text, 0), 0u);
+  EXPECT_EQ(continuationBytesAt(text, 1), 2u);
+  EXPECT_EQ(continuationBytesAt(text, 2), 1u);
+  EXPECT_EQ(continuationBytesAt(text, 3), 0u);
+  EXPECT_EQ(continuationBytesAt(text, 4), 0u);  // at the end
+}
+
 TEST(Utf8Test, ReplacementMakesAnyBytesValid) {
   EXPECT_EQ(toValidUtf8("ok"), "ok");
   EXPECT_EQ(toValidUtf8("a\xff" "b"), "a\xef\xbf\xbd" "b");

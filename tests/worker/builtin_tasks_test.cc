@@ -23,6 +23,19 @@ TEST(BuiltinTasks, ReverseReversesTheText) {
   EXPECT_EQ(*builtinReverse(empty), "");
 }
 
+// Issue 8, defect 14b: reversing bytes broke every multi-byte character.
+TEST(BuiltinTasks, ReverseKeepsUtf8CharactersWhole) {
+  JobContext accented = job("reverse", "h\u00e9llo");
+  EXPECT_EQ(*builtinReverse(accented), "oll\u00e9h");
+  JobContext mixed = job("reverse", "a\u20ac\U0001F600z");  // 1, 3, 4 and 1 bytes
+  EXPECT_EQ(*builtinReverse(mixed), "z\U0001F600\u20aca");
+}
+
+TEST(BuiltinTasks, ReverseReversesBytesWhenThePayloadIsNotUtf8) {
+  JobContext binary = job("reverse", std::string("\xc3\xa9\xff\x00", 4));
+  EXPECT_EQ(*builtinReverse(binary), std::string("\x00\xff\xa9\xc3", 4));
+}
+
 TEST(BuiltinTasks, AddSumsIntegersExactly) {
   JobContext ctx = job("add", "[5,6]");
   EXPECT_EQ(*builtinAdd(ctx), "11");

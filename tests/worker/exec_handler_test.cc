@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <future>
 #include <thread>
 
 #include "corvee/errors.h"
@@ -74,6 +80,65 @@ TEST(ExecHandler, LargePayloadsPassThroughWithoutDeadlock) {
   auto result = handler(ctx);
   ASSERT_TRUE(result.isOk());
   EXPECT_EQ(result->size(), payload.size());
+}
+
+// Issue 8, defect 6: the command's stdout used to be kept whole, however large.
+TEST(ExecHandler, OutputOverTheBrokersLimitFailsWithResultTooLarge) {
+  // Finite, so that a missing limit fails the test rather than exhausting the machine's memory.
+  Handler handler = makeExecHandler("head -c 50000000 /dev/zero; exec sleep 30");
+  JobContext ctx(1, 1, "x", "", /*max_result_bytes=*/1000);
+  auto result = handler(ctx);
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), errc::kResultTooLarge);
+  EXPECT_NE(result.status().message().find("1000 bytes"), std::string::npos) << result.status().message();
+}
+
+TEST(ExecHandler, OutputAtTheLimitIsTheResult) {
+  Handler handler = makeExecHandler("printf 0123456789");
+  JobContext ctx(1, 1, "x", "", /*max_result_bytes=*/10);
+  auto result = handler(ctx);
+  ASSERT_TRUE(result.isOk()) << result.status().toString();
+  EXPECT_EQ(*result, "0123456789");
+}
+
+TEST(ExecHandler, WithoutAKnownLimitTheBrokersDefaultApplies) {
+  Handler handler = makeExecHandler("head -c 17000000 /dev/zero");  // over the default 16 MiB
+  JobContext ctx(1, 1, "x", "");
+  auto result = handler(ctx);
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), errc::kResultTooLarge);
+}
+
+TEST(ExecHandler, ALongStderrKeepsItsTailInTheMessage) {
+  Handler handler = makeExecHandler("head -c 300000 /dev/zero | tr '\\0' x >&2; echo the-real-error >&2; exit 1");
+  JobContext ctx(1, 1, "x", "");
+  auto result = handler(ctx);
+  ASSERT_FALSE(result.isOk());
+  const std::string& message = result.status().message();
+  EXPECT_EQ(result.status().code(), errc::kHandlerError);
+  EXPECT_LE(message.size(), 65535u);  // what a protocol str can carry
+  EXPECT_EQ(message.rfind("[first ", 0), 0u) << message.substr(0, 100);
+  EXPECT_EQ(message.substr(message.size() - 14), "the-real-error");
+}
+
+TEST(ExecHandler, ACancelledCommandThatIgnoresTermWithItsOutputClosedStillEnds) {
+  // Cancelled once the trap is set (the command says so in a file), or SIGTERM alone would do.
+  std::string ready = ::testing::TempDir() + "corvee-exec-ready-" + std::to_string(::getpid());
+  std::remove(ready.c_str());
+  Handler handler = makeExecHandler("trap '' TERM; exec >/dev/null 2>&1; touch " + ready + "; sleep 30",
+                                    std::chrono::milliseconds(200));
+  auto ctx = std::make_shared<JobContext>(1, 1, "x", "");
+  auto result = std::async(std::launch::async, [&handler, ctx] { return handler(*ctx); });
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!std::ifstream(ready).good() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::remove(ready.c_str());
+  ctx->cancel();
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "the handler did not return";
+  auto outcome = result.get();
+  ASSERT_FALSE(outcome.isOk());
+  EXPECT_NE(outcome.status().message().find("signal 9"), std::string::npos) << outcome.status().message();
 }
 
 }  // namespace
