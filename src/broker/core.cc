@@ -231,7 +231,8 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
   }
   if (store_.full()) {
     return sendError(id, frame.request_id, errc::kStoreFull,
-                     "the broker's disk is full; it takes no new jobs until space is freed");
+                     "the broker's disk is full (or below its --disk-reserve); it takes no new jobs until "
+                     "space is freed");
   }
   if (options_.max_queued > 0 && counts_.queued >= options_.max_queued) {
     return sendError(id, frame.request_id, errc::kQueueFull,

@@ -62,7 +62,8 @@ Result<protocol::Endpoint> Server::start() {
   }
   protocol::Endpoint bound{endpoint->host, acceptor_.local_endpoint().port()};
   if (store_.full()) {
-    onStoreFull(Status::error(errc::kStoreFull, store_.describe() + ": the disk is full; recovery's changes wait"));
+    commit_refused_ = true;  // recovery's own changes may be waiting; the retry timer commits them
+    onStoreFull(Status::error(errc::kStoreFull, store_.describe() + ": the disk is full"));
   }
   accept_loop_.start(connectionLimit());
   armHousekeeping();
@@ -177,7 +178,7 @@ void Server::flushTurn() {
   core_.deal();
   // ASSIGNs and other urgent frames leave now, so workers run while the disk syncs.
   writeDirty();
-  if (store_full_since_) {
+  if (commit_refused_) {
     // The disk is full: store_retry_timer_ retries the commit; replies wait for it.
   } else if (commit_timer_armed_) {
     // A deferred commit is already due; it will cover this turn too.
@@ -203,6 +204,7 @@ bool Server::commitNow() {
   MonoTime start = clock_.now();
   if (Status committed = core_.commit(); !committed) {
     if (committed.code() == errc::kStoreFull) {
+      commit_refused_ = true;
       onStoreFull(committed);
       return false;
     }
@@ -214,7 +216,11 @@ bool Server::commitNow() {
     return false;
   }
   last_commit_end_ = clock_.now();
-  if (store_full_since_) {
+  commit_refused_ = false;
+  if (store_.full()) {
+    // Written, but the disk is below its reserve: new jobs are refused until room returns.
+    onStoreFull(Status::error(errc::kStoreFull, store_.describe() + ": less free disk space than --disk-reserve"));
+  } else if (store_full_since_) {
     spdlog::warn("the store is writable again after {} ms with a full disk; taking new jobs",
                  std::chrono::duration_cast<std::chrono::milliseconds>(last_commit_end_ - *store_full_since_).count());
     store_full_since_.reset();

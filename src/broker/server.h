@@ -91,7 +91,8 @@ class Server final : public Outbox {
   bool flush_posted_ = false;
   bool stopped_ = false;
   Status fatal_;
-  std::optional<MonoTime> store_full_since_;  // set while the store's disk is full
+  std::optional<MonoTime> store_full_since_;  // set while the store is full (logged once per episode)
+  bool commit_refused_ = false;  // the last commit found no room: only store_retry_timer_ commits
   boost::asio::steady_timer store_retry_timer_;
   MonoTime last_purge_;
 };

@@ -114,6 +114,11 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
                   "only, sqlite keeps them for --result-ttl)")
       ->capture_default_str()
       ->transform(numberIn<std::uint64_t>(0, UINT64_MAX));
+  cmd->add_option("--disk-reserve", args->store.disk_reserve,
+                  "sqlite: free disk bytes kept for finishing jobs; below it new jobs are refused with "
+                  "store_full until space returns (0: refuse only when a write fails)")
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>(0, UINT64_MAX));
   cmd->add_option("--max-connections", args->options.max_connections,
                   "connections served at once; more are refused with too_many_connections "
                   "(default: the open-files limit minus 64)")

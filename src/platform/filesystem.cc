@@ -15,4 +15,11 @@ Status ensureDirectory(const std::string& path) {
   return Status::ok();
 }
 
+Result<std::uint64_t> freeDiskBytes(const std::string& path) {
+  std::error_code error;
+  std::filesystem::space_info space = std::filesystem::space(path, error);
+  if (error) return Status::error("unavailable", "cannot read the free space of " + path + ": " + error.message());
+  return static_cast<std::uint64_t>(space.available);
+}
+
 }  // namespace corvee

@@ -1,6 +1,7 @@
 // The few filesystem operations Corvee needs outside its database engines.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "corvee/status.h"
@@ -10,5 +11,9 @@ namespace corvee {
 // Creates `path` and its parents if missing. Fails with `unavailable` naming the path and the
 // reason (permissions, a file in the way, ...).
 Status ensureDirectory(const std::string& path);
+
+// Bytes an unprivileged writer may still use on the filesystem holding `path`. Fails with
+// `unavailable` naming the path and the reason.
+Result<std::uint64_t> freeDiskBytes(const std::string& path);
 
 }  // namespace corvee

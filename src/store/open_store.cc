@@ -19,7 +19,7 @@ Result<std::unique_ptr<Store>> openStore(std::string_view spec, const StoreSetti
   }
   auto sync = parseSyncMode(settings.sync);
   if (!sync) return sync.status();
-  auto store = SqliteStore::open(path, *sync);
+  auto store = SqliteStore::open(path, *sync, settings.disk_reserve);
   if (!store) return store.status();
   return std::unique_ptr<Store>(std::move(*store));
 }

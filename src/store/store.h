@@ -91,6 +91,9 @@ struct StoreSettings {
   std::string data_dir = "corvee-data";  // for "sqlite": the database is DATA_DIR/corvee.db
   std::string sync = "full";             // for SQLite: full, normal or off (docs/store-schema.md)
   ResultLimits results;
+  // For SQLite: free disk space kept for the changes that finish jobs. Below it the store counts
+  // as full() and the broker refuses new jobs, so results and failures still find room.
+  std::uint64_t disk_reserve = 64ULL * 1024 * 1024;
 };
 
 // Opens a store from its command-line spelling: "sqlite" (in settings.data_dir), "sqlite:PATH",

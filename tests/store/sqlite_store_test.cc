@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "store/temp_dir.h"
+#include "support/small_tmpfs.h"
 
 namespace corvee {
 namespace {
@@ -567,6 +568,129 @@ TEST(SqliteStoreTest, FilesStayBoundedWhenFinishedJobsArePurged) {
   store.reset();
   EXPECT_EQ(fileSize(path + "-wal"), 0u);
   EXPECT_LE(fileSize(path), size_after_5 * 3 / 2);
+}
+
+}  // namespace
+}  // namespace corvee
+
+// ---- A full disk (issue 8, item 10): a pause, not a failure.
+
+namespace corvee {
+namespace {
+
+using testing::SmallTmpfs;
+
+// Opens a store on a tmpfs of 4 MiB, then fills the disk to about `leave` free bytes.
+struct FullDiskFixture {
+  SmallTmpfs disk{4 * 1024 * 1024};
+  std::unique_ptr<SqliteStore> store;
+  bool open(std::uint64_t leave) {
+    auto opened = SqliteStore::open(disk.path() + "/corvee.db", SyncMode::kFull);
+    if (!opened) {
+      ADD_FAILURE() << opened.status().toString();
+      return false;
+    }
+    store = std::move(*opened);
+    return disk.fill(leave);
+  }
+  // Inserts 64 KiB jobs from `next_id`, one commit each, until a commit is refused for space.
+  // Returns the id of the job whose commit was refused, or 0 when 64 jobs all fit.
+  JobId insertUntilFull(JobId& next_id) {
+    for (int i = 0; i < 64; ++i, ++next_id) {
+      store->insert(makeJob(next_id, 64 * 1024));
+      Status committed = store->commit();
+      if (!committed) {
+        EXPECT_EQ(committed.code(), "store_full") << committed.toString();
+        return next_id++;
+      }
+    }
+    return 0;
+  }
+};
+
+TEST(SqliteStoreFullDiskTest, ACommitTheDiskHasNoRoomForIsKeptAndRetriedUntilItFits) {
+  FullDiskFixture f;
+  if (!f.disk.available()) GTEST_SKIP() << f.disk.why();
+  ASSERT_TRUE(f.open(512 * 1024));
+  JobId next = 1;
+  JobId refused = f.insertUntilFull(next);
+  ASSERT_NE(refused, 0u) << "the disk never filled";
+  EXPECT_TRUE(f.store->full());
+
+  // Reads see every change, committed or waiting.
+  auto found = f.store->find(refused);
+  ASSERT_TRUE(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->state, JobState::kQueued);
+  auto payload = f.store->loadPayload(refused);
+  ASSERT_TRUE(payload) << payload.status().toString();
+  EXPECT_EQ(payload->size(), 64u * 1024);
+  // Changes go on being taken while full, and show.
+  f.store->markRunning(1, 1, "w1", 5);
+  JobRecord done = finishedAt(refused, 99);
+  done.result = "r";
+  f.store->markFinished(done);
+  found = f.store->find(refused);
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_EQ((*found)->state, JobState::kSucceeded);
+  EXPECT_EQ((*found)->result, "r");
+  EXPECT_FALSE(f.store->loadPayload(refused)) << "a finished job has no payload to deal";
+  auto running = f.store->find(1);
+  ASSERT_TRUE(running && running->has_value());
+  EXPECT_EQ((*running)->state, JobState::kRunning);
+  EXPECT_EQ((*running)->worker, "w1");
+  // Purging is a write too: it waits.
+  auto purged = f.store->purgeFinished(1'000'000);
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 0u);
+  // Still no room: still refused, nothing lost.
+  Status again = f.store->commit();
+  EXPECT_EQ(again.code(), "store_full");
+
+  f.disk.release();
+  Status committed = f.store->commit();
+  ASSERT_TRUE(committed) << committed.toString();
+  EXPECT_FALSE(f.store->full());
+
+  // Everything is on disk: a reopened store finds it.
+  f.store.reset();
+  auto reopened = SqliteStore::open(f.disk.path() + "/corvee.db", SyncMode::kFull);
+  ASSERT_TRUE(reopened) << reopened.status().toString();
+  std::vector<JobRecord> live;
+  auto max_id = (*reopened)->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); });
+  ASSERT_TRUE(max_id);
+  EXPECT_EQ(*max_id, refused);
+  ASSERT_EQ(live.size(), refused - 1) << "every job but the finished one is unfinished";
+  EXPECT_EQ(live[0].state, JobState::kRunning);
+  auto finished = (*reopened)->find(refused);
+  ASSERT_TRUE(finished && finished->has_value());
+  EXPECT_EQ((*finished)->state, JobState::kSucceeded);
+}
+
+TEST(SqliteStoreFullDiskTest, AStoreOpenedOnAFullDiskStartsAndWaitsForRoom) {
+  FullDiskFixture f;
+  if (!f.disk.available()) GTEST_SKIP() << f.disk.why();
+  ASSERT_TRUE(f.open(512 * 1024));
+  JobId next = 1;
+  ASSERT_NE(f.insertUntilFull(next), 0u);
+  f.store.reset();  // the broker stops (or is killed) while the disk is full
+  f.disk.fill(0);   // and what little was left is taken too
+
+  auto reopened = SqliteStore::open(f.disk.path() + "/corvee.db", SyncMode::kFull);
+  ASSERT_TRUE(reopened) << "opening needs no room: " << reopened.status().toString();
+  SqliteStore& store = **reopened;
+  std::vector<JobId> ids;
+  ASSERT_TRUE(store.recover([&](JobRecord&& rec) { ids.push_back(rec.id); }));
+  ASSERT_FALSE(ids.empty());
+  store.markRunning(ids[0], 1, "w", 1);  // recovery's own writes
+  store.insert(makeJob(next, 64 * 1024));
+  Status committed = store.commit();
+  if (committed) GTEST_SKIP() << "the changes fit after all";
+  EXPECT_EQ(committed.code(), "store_full");
+  f.disk.release();
+  ASSERT_TRUE(store.commit());
+  auto found = store.find(next);
+  ASSERT_TRUE(found && found->has_value());
 }
 
 }  // namespace

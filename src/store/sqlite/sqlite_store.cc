@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "platform/filesystem.h"
 #include "platform/random.h"
 
 namespace corvee {
@@ -11,6 +12,8 @@ namespace corvee {
 namespace {
 
 constexpr std::int64_t kSchemaVersion = 1;
+// SQLite's own default for its automatic checkpoint, which this store runs itself (see open()).
+constexpr int kCheckpointPages = 1000;
 
 // Appended to errors that come from the file system refusing access.
 constexpr const char* kPermissionHint =
@@ -141,7 +144,8 @@ SqliteStore::~SqliteStore() {
   sqlite3_close(db_);
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, SyncMode sync) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, SyncMode sync,
+                                                      std::uint64_t disk_reserve) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                            nullptr);
@@ -205,6 +209,18 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   }
   if (Status s = store->exec("COMMIT"); !s) return s;
   if (Status s = store->prepareAll(); !s) return s;
+  // The automatic checkpoint runs inside COMMIT and reports its own failure (a full disk, while
+  // the database file grows) as COMMIT's, though the commit happened: a replay would then insert
+  // jobs twice. Replacing the WAL hook turns it off; commit() checkpoints after a clean COMMIT.
+  sqlite3_wal_hook(
+      db,
+      [](void* self, sqlite3*, const char*, int pages) {
+        static_cast<SqliteStore*>(self)->wal_pages_ = pages;
+        return SQLITE_OK;
+      },
+      store.get());
+  store->disk_reserve_ = disk_reserve;
+  store->checkSpace(/*now=*/true);
 
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db, "SELECT key, value FROM meta", -1, &raw, nullptr) != SQLITE_OK) {
@@ -332,6 +348,7 @@ void SqliteStore::markFinished(const JobRecord& job) {
 
 void SqliteStore::record(Change&& change) {
   if (!failed_.isOk()) return;
+  bytes_since_check_ += change.job.payload.size() + change.job.result.size() + change.job.error_message.size() + 256;
   unsynced_.push_back(std::move(change));
   if (full_ || !beginIfNeeded()) return;
   if (!apply(unsynced_.back()) && full_) return;  // kept in unsynced_ for the replay
@@ -407,7 +424,11 @@ Status SqliteStore::commit() {
     return failed_;
   }
   if (full_) return replay();
-  if (!in_transaction_) return Status::ok();
+  if (!in_transaction_) {
+    // Nothing to write; the broker calls this every second while full(), to learn of new room.
+    if (low_space_) checkSpace(/*now=*/true);
+    return Status::ok();
+  }
   if (max_id_ != committed_max_id_) {
     max_id_update_->bind(1, static_cast<std::int64_t>(max_id_));
     if (max_id_update_->run() != SQLITE_DONE) {
@@ -435,7 +456,28 @@ Status SqliteStore::commit() {
   in_transaction_ = false;
   committed_max_id_ = max_id_;
   unsynced_.clear();
+  checkpointIfDue();
+  checkSpace(/*now=*/false);
   return Status::ok();
+}
+
+void SqliteStore::checkSpace(bool now) {
+  if (disk_reserve_ == 0) return;
+  // A look costs a system call: take one per eighth of the reserve written (at most per MiB), so
+  // the reserve cannot be used up between two looks by this store's own writes.
+  std::uint64_t every = std::min<std::uint64_t>(disk_reserve_ / 8, 1024 * 1024);
+  if (!now && bytes_since_check_ < every && !low_space_) return;
+  bytes_since_check_ = 0;
+  std::string dir = path_.find('/') == std::string::npos ? "." : path_.substr(0, path_.rfind('/') + 1);
+  Result<std::uint64_t> free_bytes = freeDiskBytes(dir);
+  if (!free_bytes) return;  // cannot tell: the commits themselves will say when the disk is full
+  low_space_ = *free_bytes < disk_reserve_;
+}
+
+void SqliteStore::checkpointIfDue() {
+  if (wal_pages_ < kCheckpointPages) return;
+  // PASSIVE, as the automatic one: with the exclusive lock nobody else reads, so it completes.
+  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_OK) wal_pages_ = 0;
 }
 
 Status SqliteStore::replay() {

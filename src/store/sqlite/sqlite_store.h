@@ -24,7 +24,10 @@ class SqliteStore final : public Store {
   // Opens (creating if needed) the database at `path`. Fails with a message naming the file when it
   // cannot be created or written, is not a Corvee database, is corrupt, or is locked by another
   // broker.
-  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, SyncMode sync);
+  // `disk_reserve`: while the disk has less free space than this, full() is true (new jobs are
+  // refused) though writes still succeed: the room is kept for the changes that finish jobs.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, SyncMode sync,
+                                                   std::uint64_t disk_reserve = 0);
   ~SqliteStore() override;
 
   Result<JobId> recover(const std::function<void(JobRecord&&)>& visit) override;
@@ -33,7 +36,7 @@ class SqliteStore final : public Store {
   void markQueued(JobId id) override;
   void markFinished(const JobRecord& job) override;
   Status commit() override;
-  bool full() const override { return full_; }
+  bool full() const override { return full_ || low_space_; }
   Result<std::optional<JobRecord>> find(JobId id) override;
   Result<std::string> loadPayload(JobId id) override;
   Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) override;
@@ -63,6 +66,11 @@ class SqliteStore final : public Store {
   void record(Change&& change);
   // The disk is full: rolls back the open transaction; unsynced_ keeps every change for replay.
   void enterFull();
+  // Copies the WAL back into the database once it has grown; errors are harmless (the WAL keeps
+  // the data) and are retried after a later commit.
+  void checkpointIfDue();
+  // Reads the disk's free space when enough was written since the last look, or when `now`.
+  void checkSpace(bool now);
   // True when the last SQLite error was SQLITE_FULL.
   bool lastErrorIsFull() const;
   // Replays unsynced_ in one transaction and commits it. Fails with store_full or for real.
@@ -81,6 +89,10 @@ class SqliteStore final : public Store {
   Status failed_;
   std::vector<Change> unsynced_;  // changes since the last successful commit
   bool full_ = false;             // the disk is full; unsynced_ waits for a commit that fits
+  int wal_pages_ = 0;             // frames in the WAL after the last commit (its wal hook says)
+  std::uint64_t disk_reserve_ = 0;         // see open()
+  bool low_space_ = false;                 // the disk's free space is below disk_reserve_
+  std::uint64_t bytes_since_check_ = 0;    // journaled since the free space was last read
   std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, find_, purge_,
       max_id_update_, payload_;
 };
