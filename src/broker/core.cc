@@ -121,6 +121,11 @@ void Core::onFrame(PeerId id, const Frame& frame) {
             "unknown message type " + std::to_string(frame.type) + " in protocol version 1");
 }
 
+bool Core::holdsJobs(PeerId id) const {
+  auto it = peers_.find(id);
+  return it != peers_.end() && it->second.held() > 0;
+}
+
 void Core::onOutputDrained(PeerId id) {
   auto it = peers_.find(id);
   if (it == peers_.end() || !it->second.output_full) return;
@@ -249,8 +254,8 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
   rec.run_timeout_ms = msg->run_timeout_ms;
   rec.assign_timeout_ms = msg->assign_timeout_ms;
   rec.submitted_ms = clock_.wallMillis();
-  store_.insert(rec);
   LiveJob& job = adopt(rec, /*payload_known=*/true);
+  store_.insert(std::move(rec));  // after adopt(), which copies the payload it keeps
   job.owner = id;
   addDeadlines(job, clock_.now());
   enqueue(job, false);
@@ -503,18 +508,19 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
   rec.error_code = std::string(code);
   rec.error_message = std::string(message);
   rec.finished_ms = clock_.wallMillis();
-  store_.markFinished(rec);
   if (state == JobState::kSucceeded) {
     ++counts_.succeeded;
   } else {
     ++counts_.failed;
   }
+  // RESULT frames wait for the commit in the durable output, so they may be encoded first.
   if (job.owner != 0) sendResult(job.owner, rec);
   if (job.watched) {
     auto watchers = watchers_.find(job.id);
     for (PeerId watcher : watchers->second) sendResult(watcher, rec);
     watchers_.erase(watchers);
   }
+  store_.markFinished(std::move(rec));
   if (job.payload_in_memory) payload_bytes_ -= job.payload_size;
   jobs_.erase(job);
 }

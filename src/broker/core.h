@@ -78,6 +78,8 @@ class Core {
   void purgeExpiredResults();
 
   const CoreCounts& counts() const { return counts_; }
+  // True for a registered worker that holds jobs (running, prefetched or being cancelled).
+  bool holdsJobs(PeerId peer) const;
   // The STATS document (docs/protocol.md, section 6). Fails with `internal` only if rendering it
   // failed, which must never end the broker.
   Result<std::string> statsJson() const;

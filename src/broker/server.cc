@@ -302,7 +302,13 @@ void Server::housekeeping() {
   for (auto& [id, connection] : connections_) {
     // A peer the broker stopped reading (flow control) cannot show signs of life: that time is
     // the broker's doing, not the peer's silence, and it has output enough to read meanwhile.
-    if (connection->throttled()) continue;
+    // Except that a worker holding jobs must go on taking in what it is sent (its jobs, their
+    // CANCELs): one whose output has not moved for a peer timeout is frozen, and its jobs must
+    // go back to the queue rather than wait for it for ever.
+    if (connection->throttled()) {
+      if (now - connection->lastWrite() > options_.peer_timeout && core_.holdsJobs(id)) silent.push_back(connection);
+      continue;
+    }
     if (now - connection->lastRead() > options_.peer_timeout) {
       silent.push_back(connection);
     } else if (now - connection->lastWrite() >= options_.heartbeat) {

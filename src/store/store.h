@@ -33,6 +33,8 @@ class Store {
 
   // Buffered changes; durable once commit() returns OK.
   virtual void insert(const JobRecord& job) = 0;
+  // The same, from a caller done with `job`: a store that keeps the record takes it without a copy.
+  virtual void insert(JobRecord&& job) { insert(static_cast<const JobRecord&>(job)); }
   // The job started attempt `attempt` on `worker`.
   virtual void markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) = 0;
   // The job went back to its queue (its worker was lost).
@@ -41,6 +43,7 @@ class Store {
   // fields carry the job's last known values except the payload, for a store that keeps no
   // journal of live jobs (see journalsLiveJobs()).
   virtual void markFinished(const JobRecord& job) = 0;
+  virtual void markFinished(JobRecord&& job) { markFinished(static_cast<const JobRecord&>(job)); }
 
   // Makes every buffered change durable. Fails with `store_full` when the disk has no room: then
   // nothing was written, the changes stay buffered, full() turns true, and a later commit()

@@ -320,9 +320,11 @@ Result<JobId> SqliteStore::recover(const std::function<void(JobRecord&&)>& visit
   return max_id_;
 }
 
-void SqliteStore::insert(const JobRecord& job) {
+void SqliteStore::insert(const JobRecord& job) { insert(JobRecord(job)); }
+
+void SqliteStore::insert(JobRecord&& job) {
   max_id_ = std::max(max_id_, job.id);
-  record({Change::Kind::kInsert, job});
+  record({Change::Kind::kInsert, std::move(job)});
 }
 
 void SqliteStore::markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) {
@@ -340,8 +342,10 @@ void SqliteStore::markQueued(JobId id) {
   record(std::move(change));
 }
 
-void SqliteStore::markFinished(const JobRecord& job) {
-  Change change{Change::Kind::kFinished, job};
+void SqliteStore::markFinished(const JobRecord& job) { markFinished(JobRecord(job)); }
+
+void SqliteStore::markFinished(JobRecord&& job) {
+  Change change{Change::Kind::kFinished, std::move(job)};
   std::string().swap(change.job.payload);  // a finished job keeps no payload
   record(std::move(change));
 }

@@ -32,9 +32,11 @@ class SqliteStore final : public Store {
 
   Result<JobId> recover(const std::function<void(JobRecord&&)>& visit) override;
   void insert(const JobRecord& job) override;
+  void insert(JobRecord&& job) override;
   void markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) override;
   void markQueued(JobId id) override;
   void markFinished(const JobRecord& job) override;
+  void markFinished(JobRecord&& job) override;
   Status commit() override;
   bool full() const override { return full_ || low_space_; }
   Result<std::optional<JobRecord>> find(JobId id) override;
