@@ -354,8 +354,10 @@ void SqliteStore::record(Change&& change) {
   if (!failed_.isOk()) return;
   bytes_since_check_ += change.job.payload.size() + change.job.result.size() + change.job.error_message.size() + 256;
   unsynced_.push_back(std::move(change));
+  // While the disk is full the change only waits in unsynced_ for the replay; apply() switches to
+  // that mode itself when this very change finds no room.
   if (full_ || !beginIfNeeded()) return;
-  if (!apply(unsynced_.back()) && full_) return;  // kept in unsynced_ for the replay
+  apply(unsynced_.back());
 }
 
 bool SqliteStore::apply(const Change& change) {
