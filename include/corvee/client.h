@@ -21,7 +21,8 @@ namespace corvee {
 
 struct ClientOptions {
   std::string endpoint = "tcp://127.0.0.1:7600";
-  std::string name;  // shown in the broker's stats; defaults to host:pid
+  // ({} so that designated initializers leaving it out raise no -Wmissing-field-initializers)
+  std::string name{};  // shown in the broker's stats; defaults to host:pid
   // How long connect() and requests wait for an unreachable broker before failing `unavailable`
   // (or `too_many_connections`, when the broker refused the connection for that reason).
   std::chrono::milliseconds connect_timeout{5000};

@@ -23,7 +23,8 @@ namespace corvee {
 
 struct WorkerOptions {
   std::string endpoint = "tcp://127.0.0.1:7600";
-  std::string name;          // shown in the broker's stats; defaults to host:pid
+  // ({} so that designated initializers leaving it out raise no -Wmissing-field-initializers)
+  std::string name{};        // shown in the broker's stats; defaults to host:pid
   std::uint32_t slots = 1;   // jobs run at once; one thread each
   // Jobs the worker holds beyond its slots, started in arrival order as slots free. Saves a round
   // trip to the broker per job when jobs are short; with long jobs they wait here while another

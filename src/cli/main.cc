@@ -2,8 +2,11 @@
 // subcommand lives in its own cmd_*.cc.
 #include <csignal>
 #include <iostream>
+#include <string>
 
 #include "cli/common.h"
+#include "corvee/version.h"
+#include "protocol/constants.h"
 
 int main(int argc, char** argv) {
   // A peer that vanishes mid-write must give an error on the socket, not kill the process.
@@ -14,7 +17,13 @@ int main(int argc, char** argv) {
   corvee::cli::setUpLogging("error");
   CLI::App app{"Corvee: a distributed task queue. Run `corvee SUBCOMMAND --help` for details."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "corvee 0.1.0 (protocol 1)");
+  // The version comes from project() in CMakeLists.txt, through the generated corvee/version.h.
+  const std::string version = std::string("corvee ") + corvee::kVersionString + " (protocol " +
+                              std::to_string(corvee::protocol::kVersion) + ")";
+  app.set_version_flag("--version", version);
+  app.add_subcommand("version", "Print the version and exit")->callback([&version] {
+    std::cout << version << "\n";
+  });
   int exit_code = corvee::cli::kExitOk;
   corvee::cli::addBrokerCommand(app, exit_code);
   corvee::cli::addWorkerCommand(app, exit_code);
