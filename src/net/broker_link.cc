@@ -5,9 +5,15 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
+#include <spdlog/details/log_msg.h>
+#include <spdlog/sinks/base_sink.h>
 #include <sys/socket.h>
 
+#include <cstdio>
+#include <mutex>
+
+#include "corvee/logging.h"
+#include "net/log.h"
 #include "platform/clock.h"
 
 namespace corvee::net {
@@ -155,7 +161,7 @@ void BrokerLink::onRead(const boost::system::error_code& error, std::size_t n) {
         // A refusal is retried like a failed connect; while the broker keeps refusing for the same
         // reason (too_many_connections until peers leave), it is logged once, not on every retry.
         if (why.code() != refused_with_) {
-          spdlog::warn("the broker refused the connection: {}; retrying", why.toString());
+          log().warn("the broker refused the connection: {}; retrying", why.toString());
         }
         refused_with_ = why.code();
         lose(why);
@@ -251,7 +257,7 @@ void BrokerLink::lose(const Status& why) {
   heartbeat_timer_.cancel();
   output_.clear();
   writing_.clear();
-  if (was_ready) spdlog::warn("{}; reconnecting", why.toString());
+  if (was_ready) log().warn("{}; reconnecting", why.toString());
   if (callbacks_.on_lost) callbacks_.on_lost(why);
   scheduleReconnect();
 }
@@ -286,4 +292,83 @@ void BrokerLink::armHeartbeat() {
   });
 }
 
+
+// ---- The libraries' logger (include/corvee/logging.h, net/log.h) ----
+// Kept in this file, the one every client and worker links, so the build lists no new source.
+
+namespace {
+
+LogLevel fromSpdlog(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace: return LogLevel::kTrace;
+    case spdlog::level::debug: return LogLevel::kDebug;
+    case spdlog::level::info: return LogLevel::kInfo;
+    case spdlog::level::warn: return LogLevel::kWarn;
+    case spdlog::level::off: return LogLevel::kOff;
+    default: return LogLevel::kError;  // error and critical
+  }
+}
+
+spdlog::level::level_enum toSpdlog(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace: return spdlog::level::trace;
+    case LogLevel::kDebug: return spdlog::level::debug;
+    case LogLevel::kInfo: return spdlog::level::info;
+    case LogLevel::kWarn: return spdlog::level::warn;
+    case LogLevel::kError: return spdlog::level::err;
+    case LogLevel::kOff: return spdlog::level::off;
+  }
+  return spdlog::level::info;
+}
+
+// Formats to stderr, or hands the bare message to the application's sink when one is set.
+class LibrarySink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  void setCallback(LogSink callback) {
+    std::lock_guard lock(mutex_);
+    callback_ = std::move(callback);
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (callback_) {
+      callback_(fromSpdlog(msg.level), std::string_view(msg.payload.data(), msg.payload.size()));
+      return;
+    }
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+
+ private:
+  LogSink callback_;
+};
+
+struct LibraryLogger {
+  std::shared_ptr<LibrarySink> sink = std::make_shared<LibrarySink>();
+  spdlog::logger logger{"corvee", sink};
+  LibraryLogger() {
+    logger.set_pattern("%Y-%m-%d %H:%M:%S.%e %l %v");
+    logger.set_level(spdlog::level::info);
+  }
+};
+
+LibraryLogger& libraryLogger() {
+  static LibraryLogger instance;  // never registered with spdlog: the application's names stay its own
+  return instance;
+}
+
+}  // namespace
+
+spdlog::logger& log() { return libraryLogger().logger; }
+
 }  // namespace corvee::net
+
+namespace corvee {
+
+void setLogger(LogSink sink) { net::libraryLogger().sink->setCallback(std::move(sink)); }
+
+void setLogLevel(LogLevel level) { net::libraryLogger().logger.set_level(net::toSpdlog(level)); }
+
+}  // namespace corvee

@@ -345,6 +345,31 @@ TEST(CliNoBroker, MalformedCorveeBrokerIsAUsageError) {
   }
 }
 
+// Every log line goes to stderr: a `submit --wait` that lives through a broker restart (kill -9,
+// then the same sqlite store on the same port) prints exactly the result on stdout, while the
+// library's "reconnecting" warning goes to stderr, so `r=$(corvee submit ... --wait)` gets the
+// result alone.
+TEST(CliRestart, SubmitWaitAcrossABrokerRestartPrintsOnlyTheResult) {
+  TempDir data;
+  BrokerProcess broker(BrokerStore::sqlite(data.path()));
+  ASSERT_TRUE(broker.start());
+  // No worker yet: the job waits, acknowledged and on disk, while the broker dies.
+  ChildProcess submit;
+  ASSERT_TRUE(submit.start({corveeBinary(), "submit", "reverse", "hello", "--wait", "--connect", broker.endpoint()}));
+  ASSERT_TRUE(eventually([&] { return runCorvee({"status", "1", "--connect", broker.endpoint()}).exit_code == 0; }))
+      << "the submission was never acknowledged: " << submit.describe();
+  ASSERT_TRUE(broker.killNine());
+  ASSERT_TRUE(broker.restart());
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker.endpoint(), 1));
+  std::optional<ExitInfo> ended = submit.wait(60s);
+  ASSERT_TRUE(ended.has_value()) << "submit --wait did not finish: " << submit.describe();
+  EXPECT_TRUE(ended->exitedWith(0)) << ended->toString() << ": " << submit.describe();
+  EXPECT_EQ(submit.out(), "olleh") << "stdout must be the result's bytes and nothing else; stderr: " << submit.err();
+  EXPECT_NE(submit.err().find("reconnecting"), std::string::npos)
+      << "the library's warning belongs on stderr: " << submit.err();
+}
+
 TEST(CliSmallBroker, PayloadOverTheBrokerLimitIsRefused) {
   BrokerProcess broker;
   ASSERT_TRUE(broker.start({"--max-payload", "1000"}));
