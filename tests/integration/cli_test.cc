@@ -50,9 +50,11 @@ class CliTest : public ::testing::Test {
     bool finished = eventually(
         [&] {
           CommandResult status = corvee({"status", id});
-          if (status.exit_code != 0) return false;
           doc = json::parse(status.out, nullptr, false);
-          return doc.is_object() && (doc.value("state", "") == "succeeded" || doc.value("state", "") == "failed");
+          if (!doc.is_object()) return false;
+          // A failed job's status exits 1, with its document on stdout all the same.
+          if (status.exit_code == 0) return doc.value("state", "") == "succeeded";
+          return status.exit_code == 1 && doc.value("state", "") == "failed";
         },
         30s, 50ms);
     EXPECT_TRUE(finished) << "job " << id << " did not finish; last status: " << doc.dump();
@@ -137,6 +139,33 @@ TEST_F(CliTest, FailedJobExitsOneWithCodeOnStderr) {
   EXPECT_NE(run.err.find("handler_error"), std::string::npos) << run.describe();
   EXPECT_NE(run.err.find("oops"), std::string::npos) << run.describe();
   EXPECT_EQ(run.out, "") << "a failed job prints nothing on stdout: " << run.describe();
+}
+
+// `status` exits like `submit --wait`: 1 for a failed job (its document still on stdout), 0 for a
+// job that succeeded or has not finished.
+TEST_F(CliTest, StatusOfAFailedJobExitsOne) {
+  CommandResult submit = corvee({"submit", "fail", "why"});
+  ASSERT_EQ(submit.exit_code, 0) << submit.describe();
+  std::string id = trimmed(submit.out);
+  waitFinished(id);
+  CommandResult status = corvee({"status", id});
+  EXPECT_EQ(status.exit_code, 1) << status.describe();
+  json doc = json::parse(status.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << "the document is printed all the same: " << status.describe();
+  EXPECT_EQ(doc.value("state", ""), "failed") << status.out;
+  EXPECT_EQ(status.err, "") << "the error is in the document, not repeated on stderr: " << status.describe();
+
+  CommandResult done = corvee({"submit", "echo", "fine"});
+  ASSERT_EQ(done.exit_code, 0) << done.describe();
+  EXPECT_EQ(waitFinished(trimmed(done.out)).value("state", ""), "succeeded");
+  CommandResult succeeded = corvee({"status", trimmed(done.out)});
+  EXPECT_EQ(succeeded.exit_code, 0) << succeeded.describe();
+
+  CommandResult waiting = corvee({"submit", "no-worker-serves-this", "x"});  // stays queued
+  ASSERT_EQ(waiting.exit_code, 0) << waiting.describe();
+  CommandResult queued = corvee({"status", trimmed(waiting.out)});
+  EXPECT_EQ(queued.exit_code, 0) << queued.describe();
+  EXPECT_NE(queued.out.find("\"queued\""), std::string::npos) << queued.describe();
 }
 
 TEST_F(CliTest, FailedJobStatusShowsTheError) {
