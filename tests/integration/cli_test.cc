@@ -399,6 +399,30 @@ TEST(CliRestart, SubmitWaitAcrossABrokerRestartPrintsOnlyTheResult) {
       << "the library's warning belongs on stderr: " << submit.err();
 }
 
+// --result-ttl is honoured within seconds, not at the next once-a-minute sweep: a short TTL is
+// swept every second. Bounded waits only: how soon within the bound is not asserted.
+TEST(CliBroker, AShortResultTtlIsHonouredWithinSeconds) {
+  TempDir data;
+  for (const BrokerStore& store : {BrokerStore{}, BrokerStore::sqlite(data.path())}) {
+    SCOPED_TRACE("store " + store.store);
+    BrokerProcess broker(store);
+    ASSERT_TRUE(broker.start({"--result-ttl", "1"}));
+    WorkerProcess worker;
+    ASSERT_TRUE(worker.start(broker.endpoint(), 1));
+    CommandResult submit = runCorvee({"submit", "echo", "short-lived", "--connect", broker.endpoint()});
+    ASSERT_EQ(submit.exit_code, 0) << submit.describe();
+    std::string id = trimmed(submit.out);
+    CommandResult status;
+    ASSERT_TRUE(eventually(
+        [&] {
+          status = runCorvee({"status", id, "--connect", broker.endpoint()});
+          return status.exit_code == 1 && status.err.find("not_found") != std::string::npos;
+        },
+        15s, 100ms))
+        << "a finished job outlived --result-ttl 1 by far; last status: " << status.describe();
+  }
+}
+
 TEST(CliSmallBroker, PayloadOverTheBrokerLimitIsRefused) {
   BrokerProcess broker;
   ASSERT_TRUE(broker.start({"--max-payload", "1000"}));
