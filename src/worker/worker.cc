@@ -222,7 +222,8 @@ void WorkerImpl::onFrame(const Frame& frame) {
         return;
       }
       auto context = std::make_shared<JobContext>(msg->job_id, msg->attempt, std::string(msg->task),
-                                                  std::string(msg->payload.data), link_->maxPayload());
+                                                  std::string(msg->payload.data), link_->maxPayload(),
+                                                  std::chrono::milliseconds(msg->run_timeout_ms));
       running_[msg->job_id] = Running{msg->attempt, link_->generation(), context};
       // Posted from the network thread, the hand-off runs once the whole read has been decoded.
       if (arrived_.empty()) asio::post(io_, [this] { handOffArrived(); });

@@ -515,7 +515,8 @@ class CliExecTest : public ::testing::Test {
     ASSERT_TRUE(broker_.start());
     ASSERT_TRUE(worker_.start(broker_.endpoint(), 2,
                               {"--exec", "upper=tr a-z A-Z", "--exec", "boom=echo boom >&2; exit 3",
-                               "--exec", "silent-fail=exit 4"},
+                               "--exec", "silent-fail=exit 4", "--exec",
+                               "job-env=env | grep -E '^CORVEE_(JOB_ID|ATTEMPT|TASK|DEADLINE_MS)=' | sort"},
                               /*builtin=*/false));
     ASSERT_TRUE(waitForWorkers(broker_.endpoint(), 1));
   }
@@ -530,6 +531,25 @@ TEST_F(CliExecTest, ExecHandlerGetsThePayloadOnStdinAndReturnsStdout) {
   CommandResult run = submit("upper", "abc");
   EXPECT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.out, "ABC") << run.describe();
+}
+
+// The command learns its job from its environment: id, attempt, task, and the run time it has
+// (its --run-timeout; 0 without one).
+TEST_F(CliExecTest, ExecCommandGetsTheJobInItsEnvironment) {
+  CommandResult run = runCorvee({"submit", "job-env", "x", "--run-timeout", "60000", "--wait", "--connect",
+                                 broker_.endpoint()});
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.out,
+            "CORVEE_ATTEMPT=1\n"
+            "CORVEE_DEADLINE_MS=60000\n"
+            "CORVEE_JOB_ID=1\n"
+            "CORVEE_TASK=job-env\n")
+      << run.describe();
+
+  CommandResult unlimited = submit("job-env", "y");
+  ASSERT_EQ(unlimited.exit_code, 0) << unlimited.describe();
+  EXPECT_NE(unlimited.out.find("CORVEE_DEADLINE_MS=0\n"), std::string::npos) << unlimited.describe();
+  EXPECT_NE(unlimited.out.find("CORVEE_JOB_ID=2\n"), std::string::npos) << unlimited.describe();
 }
 
 TEST_F(CliExecTest, ExecHandlerThatFailsReportsItsStderr) {
