@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <string>
 
 #include "support/process.h"
@@ -421,6 +422,25 @@ TEST(CliBroker, AShortResultTtlIsHonouredWithinSeconds) {
         15s, 100ms))
         << "a finished job outlived --result-ttl 1 by far; last status: " << status.describe();
   }
+}
+
+// The start line names the store by its absolute path, whatever directory the broker runs in, so
+// an operator knows where the jobs are kept.
+TEST(CliBroker, TheStartLineNamesTheAbsoluteDataDirectory) {
+  TempDir cwd;
+  char* real = ::realpath(cwd.path().c_str(), nullptr);
+  ASSERT_NE(real, nullptr);
+  std::string where(real);
+  std::free(real);
+  BrokerProcess broker(BrokerStore{"sqlite", "", cwd.path()});  // the default data dir, ./corvee-data
+  ASSERT_TRUE(broker.start());
+  std::string expected = "(store: sqlite:" + where + "/corvee-data/corvee.db)";
+  EXPECT_NE(broker.process().out().find(expected), std::string::npos)
+      << "expected " << expected << " in: " << broker.process().out();
+  BrokerProcess relative(BrokerStore{"sqlite:./other.db", "", cwd.path()});
+  ASSERT_TRUE(relative.start());
+  EXPECT_NE(relative.process().out().find("(store: sqlite:" + where + "/other.db)"), std::string::npos)
+      << relative.process().out();
 }
 
 TEST(CliSmallBroker, PayloadOverTheBrokerLimitIsRefused) {
