@@ -42,12 +42,13 @@ struct WorkerOptions {
 class JobContext {
  public:
   JobContext(JobId id, std::uint32_t attempt, std::string task, std::string payload,
-             std::size_t max_result_bytes = 0)
+             std::size_t max_result_bytes = 0, std::chrono::milliseconds run_timeout = {})
       : id_(id),
         attempt_(attempt),
         task_(std::move(task)),
         payload_(std::move(payload)),
-        max_result_bytes_(max_result_bytes) {}
+        max_result_bytes_(max_result_bytes),
+        run_timeout_(run_timeout) {}
   JobId id() const { return id_; }
   std::uint32_t attempt() const { return attempt_; }
   const std::string& task() const { return task_; }
@@ -56,6 +57,10 @@ class JobContext {
   // longer result fails the job with result_too_large, so a handler whose output can grow without
   // bound (a child process's) may stop at this size instead of producing all of it.
   std::size_t maxResultBytes() const { return max_result_bytes_; }
+  // The attempt's run limit (the job's run_timeout), counted from the moment the job took its slot,
+  // which is when the handler starts; 0 when it has none. The job's overall timeout is not
+  // included: the broker does not send it to workers.
+  std::chrono::milliseconds runTimeout() const { return run_timeout_; }
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
   // Registers a hook run once when the attempt is cancelled (at once if it already is), e.g. to
   // kill a child process. It runs on the worker's network thread and must not block.
@@ -69,6 +74,7 @@ class JobContext {
   std::string task_;
   std::string payload_;
   std::size_t max_result_bytes_;
+  std::chrono::milliseconds run_timeout_;
   std::atomic<bool> cancelled_{false};
   std::mutex mutex_;                   // guards cancel_hook_
   std::function<void()> cancel_hook_;  // set by onCancel(), run once by cancel()

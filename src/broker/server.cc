@@ -4,6 +4,8 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "broker/connection.h"
 #include "corvee/errors.h"
 #include "broker/connection_limit.h"
@@ -16,8 +18,13 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
-// How often expired results are purged from the store.
-constexpr auto kPurgeInterval = std::chrono::seconds(60);
+// How often expired results are purged from the store: a tenth of --result-ttl, so a result
+// outlives its TTL by at most a tenth of it (plus a housekeeping period), but at least every
+// minute and at most every second. A purge that finds nothing is one index lookup, and a long TTL
+// still costs one purge a minute.
+std::chrono::milliseconds purgeInterval(std::chrono::milliseconds result_ttl) {
+  return std::clamp<std::chrono::milliseconds>(result_ttl / 10, std::chrono::seconds(1), std::chrono::seconds(60));
+}
 // How often a commit is retried while the disk is full: often enough to resume within a second of
 // space returning, rarely enough that retrying costs nothing.
 constexpr auto kStoreFullRetry = std::chrono::seconds(1);
@@ -319,7 +326,7 @@ void Server::housekeeping() {
     spdlog::warn("peer {} silent for more than {} ms; closing", connection->id(), options_.peer_timeout.count());
     connection->close();
   }
-  if (now - last_purge_ >= kPurgeInterval) {
+  if (now - last_purge_ >= purgeInterval(options_.result_ttl)) {
     last_purge_ = now;
     core_.purgeExpiredResults();
   }

@@ -101,7 +101,7 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->transform(numberIn<std::uint64_t>(20, 36000000));
   // The top (~136 years) keeps the value in milliseconds far from overflowing.
-  cmd->add_option("--result-ttl", args->result_ttl_s, "seconds a finished job stays queryable")
+  cmd->add_option("--result-ttl", args->result_ttl_s, "seconds a finished job stays queryable (dropped within a tenth of that more, 1 s to 60 s)")
       ->capture_default_str()
       ->transform(numberIn<std::uint64_t>(0, UINT32_MAX));
   cmd->add_option("--result-max", args->store.results.max_count,

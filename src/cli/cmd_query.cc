@@ -55,7 +55,9 @@ int runStatus(const QueryArgs& args) {
   if (info->state == JobState::kSucceeded) doc["result"] = info->result;
   if (info->state == JobState::kFailed) doc["error"] = {{"code", info->error_code}, {"message", info->error_message}};
   std::cout << dumpJson(doc) << std::endl;
-  return kExitOk;
+  // As `submit --wait`: a failed job exits 1 (its error is in the document), so a script can test
+  // the outcome without reading the JSON; succeeded, queued and running exit 0.
+  return info->state == JobState::kFailed ? kExitJobFailed : kExitOk;
 }
 
 int runStats(const QueryArgs& args) {
@@ -72,7 +74,9 @@ int runStats(const QueryArgs& args) {
 
 void addStatusCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<QueryArgs>();
-  CLI::App* cmd = app.add_subcommand("status", "show a job as JSON");
+  CLI::App* cmd = app.add_subcommand(
+      "status",
+      "show a job as JSON; exit 0 if it succeeded or has not finished, 1 if it failed or the id is unknown");
   cmd->add_option("id", args->id, "the job id printed by submit")->required()->transform(jobId());
   addConnectTimeoutOption(*cmd, args->connect_timeout_ms);
   addConnectOption(*cmd, args->endpoint);

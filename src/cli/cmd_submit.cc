@@ -38,6 +38,9 @@ int runSubmit(SubmitArgs& args) {
     printError(client.status().message());
     return exitCodeFor(client.status());
   }
+  // While waiting, the library's warnings (a lost connection, "reconnecting") tell the user why
+  // the result is late; like every log line they go to stderr, never into the result on stdout.
+  if (args.wait) setUpLogging("warn");
   JobHandle job = (*client)->submit(args.task, std::move(args.payload), args.submit);
   Result<JobId> id = job.id();
   if (!id) {

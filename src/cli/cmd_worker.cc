@@ -72,7 +72,7 @@ void addWorkerCommand(CLI::App& app, int& exit_code) {
       ->allow_extra_args(false)
       ->check(execSpec());
   cmd->add_option("--kill-grace", args->kill_grace_ms,
-                  "a cancelled --exec command gets SIGTERM, then SIGKILL after this many milliseconds")
+                  "an --exec command stopped (time limit passed, broker lost) gets SIGTERM, then SIGKILL after this many ms")
       ->capture_default_str()
       ->transform(numberIn<std::uint64_t>(0, 3600000));
   cmd->add_option("--connect-timeout-ms", args->connect_timeout_ms,

@@ -8,6 +8,7 @@
 
 #include "cli/validators.h"
 #include "corvee/errors.h"
+#include "corvee/logging.h"
 
 namespace corvee::cli {
 
@@ -42,7 +43,18 @@ void setUpLogging(const std::string& level) {
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
     spdlog::set_default_logger(logger);
   }
-  logger->set_level(spdlog::level::from_str(level));
+  spdlog::level::level_enum parsed = spdlog::level::from_str(level);
+  logger->set_level(parsed);
+  // The client and worker libraries log through their own logger (to stderr by default): the
+  // same level for them.
+  switch (parsed) {
+    case spdlog::level::trace: setLogLevel(LogLevel::kTrace); break;
+    case spdlog::level::debug: setLogLevel(LogLevel::kDebug); break;
+    case spdlog::level::info: setLogLevel(LogLevel::kInfo); break;
+    case spdlog::level::warn: setLogLevel(LogLevel::kWarn); break;
+    case spdlog::level::off: setLogLevel(LogLevel::kOff); break;
+    default: setLogLevel(LogLevel::kError); break;
+  }
 }
 
 void printError(const std::string& message) { std::cerr << "corvee: " << message << std::endl; }

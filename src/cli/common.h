@@ -23,8 +23,9 @@ int exitCodeFor(const Status& status);
 void addConnectOption(CLI::App& command, std::string& endpoint);
 // `--connect-timeout-ms MS`: how long a client command tries to reach the broker, 1 ms to ~49 days.
 void addConnectTimeoutOption(CLI::App& command, std::uint64_t& milliseconds);
-// Logs go to stderr, so stdout carries only results. `level` is a spdlog level name. May be called
-// again to change the level.
+// Logs go to stderr, so stdout carries only results: the CLI's own (spdlog's default logger) and
+// the client and worker libraries' (corvee::setLogLevel). `level` is a spdlog level name. May be
+// called again to change the level.
 void setUpLogging(const std::string& level);
 // Prints "corvee: <message>" on stderr.
 void printError(const std::string& message);

@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   // one-shot commands show only errors (their own message says what failed), the broker and the
   // worker raise it to their --log-level.
   corvee::cli::setUpLogging("error");
-  CLI::App app{"Corvee: a distributed task queue. Run `corvee SUBCOMMAND --help` for details."};
+  CLI::App app{"Corvee: a distributed task queue. Run `corvee SUBCOMMAND --help` for details.", "corvee"};
   app.require_subcommand(1);
   // The version comes from project() in CMakeLists.txt, through the generated corvee/version.h.
   const std::string version = std::string("corvee ") + corvee::kVersionString + " (protocol " +
@@ -24,12 +24,20 @@ int main(int argc, char** argv) {
   app.add_subcommand("version", "Print the version and exit")->callback([&version] {
     std::cout << version << "\n";
   });
+  // The root's own help, not the `help` subcommand's (App::help() renders the selected subcommand).
+  auto root_help = [&app] { return app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal); };
+  app.add_subcommand("help", "List the subcommands and exit")->callback([root_help] { std::cout << root_help(); });
   int exit_code = corvee::cli::kExitOk;
   corvee::cli::addBrokerCommand(app, exit_code);
   corvee::cli::addWorkerCommand(app, exit_code);
   corvee::cli::addSubmitCommand(app, exit_code);
   corvee::cli::addStatusCommand(app, exit_code);
   corvee::cli::addStatsCommand(app, exit_code);
+  if (argc == 1) {
+    // Bare `corvee`: show what there is, on stderr, as a usage error.
+    std::cerr << root_help();
+    return corvee::cli::kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,5 +1,5 @@
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
+#include "net/log.h"
 
 #include <algorithm>
 #include <unordered_set>
@@ -321,10 +321,11 @@ void ClientImpl::onReady(const protocol::WelcomeMsg& welcome) {
           ++it;
         }
       }
-      spdlog::warn("broker store changed ({} -> {}): {} waiting jobs are lost", store_id_, welcome.store_id, lost.size());
+      net::log().warn("broker store changed ({} -> {}): {} waiting jobs are lost", store_id_, welcome.store_id, lost.size());
     }
     store_id_ = welcome.store_id;
     ready_ = true;
+    warned_unreachable_ = false;
     session_ = link_->generation();
     staged_.clear();  // everything staged is also in pending_, sent below in request order
     std::unordered_set<const JobShared*> in_pending;
@@ -352,11 +353,19 @@ void ClientImpl::onReady(const protocol::WelcomeMsg& welcome) {
 }
 
 void ClientImpl::onLost(const Status& why) {
-  std::lock_guard lock(mutex_);
-  if (ready_) unreachable_since_ = systemClock().now();
-  ready_ = false;
-  last_error_ = why;
-  changed_.notify_all();
+  bool warn = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (ready_) unreachable_since_ = systemClock().now();
+    // A lost session is logged by the link ("reconnecting"); a broker not reached yet is logged
+    // here, once per outage, so an application sees why its client waits.
+    warn = !ready_ && !warned_unreachable_;
+    warned_unreachable_ = true;
+    ready_ = false;
+    last_error_ = why;
+    changed_.notify_all();
+  }
+  if (warn) net::log().warn("{}; retrying", why.toString());
 }
 
 void ClientImpl::onFrame(const Frame& frame) {
@@ -364,7 +373,7 @@ void ClientImpl::onFrame(const Frame& frame) {
   if (type == MsgType::kResult) {
     auto msg = protocol::decode<protocol::ResultMsg>(frame.body);
     if (!msg) {
-      spdlog::warn("ignoring malformed RESULT from the broker: {}", msg.status().toString());
+      net::log().warn("ignoring malformed RESULT from the broker: {}", msg.status().toString());
       return;
     }
     std::vector<std::shared_ptr<JobShared>> jobs;

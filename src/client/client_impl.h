@@ -97,6 +97,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   bool ready_ = false;
   bool closed_ = false;
   Status last_error_;
+  bool warned_unreachable_ = false;  // this outage was logged (once: retries are quiet)
   MonoTime unreachable_since_;  // when the broker last stopped being reachable
   std::uint64_t store_id_ = 0;  // WELCOME.store_id of the first session: what our job ids belong to
   std::uint32_t next_request_ = 1;

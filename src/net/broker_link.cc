@@ -1,14 +1,15 @@
 #include "net/broker_link.h"
 
-#include "protocol/utf8.h"
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <mutex>
+
+#include "net/log.h"
 #include "platform/clock.h"
+#include "protocol/utf8.h"
 
 namespace corvee::net {
 
@@ -155,7 +156,7 @@ void BrokerLink::onRead(const boost::system::error_code& error, std::size_t n) {
         // A refusal is retried like a failed connect; while the broker keeps refusing for the same
         // reason (too_many_connections until peers leave), it is logged once, not on every retry.
         if (why.code() != refused_with_) {
-          spdlog::warn("the broker refused the connection: {}; retrying", why.toString());
+          log().warn("the broker refused the connection: {}; retrying", why.toString());
         }
         refused_with_ = why.code();
         lose(why);
@@ -251,7 +252,7 @@ void BrokerLink::lose(const Status& why) {
   heartbeat_timer_.cancel();
   output_.clear();
   writing_.clear();
-  if (was_ready) spdlog::warn("{}; reconnecting", why.toString());
+  if (was_ready) log().warn("{}; reconnecting", why.toString());
   if (callbacks_.on_lost) callbacks_.on_lost(why);
   scheduleReconnect();
 }

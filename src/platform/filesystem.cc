@@ -15,6 +15,18 @@ Status ensureDirectory(const std::string& path) {
   return Status::ok();
 }
 
+Result<std::string> absolutePath(const std::string& path) {
+  std::error_code error;
+  std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  if (error) return Status::error("unavailable", "cannot make " + path + " absolute: " + error.message());
+  // Drops "." components only: folding "x/.." could change the meaning when x is a symbolic link.
+  std::filesystem::path cleaned;
+  for (const std::filesystem::path& part : absolute) {
+    if (part != "." && !part.empty()) cleaned /= part;
+  }
+  return cleaned.string();
+}
+
 Result<std::uint64_t> freeDiskBytes(const std::string& path) {
   std::error_code error;
   std::filesystem::space_info space = std::filesystem::space(path, error);

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string_view>
 
 #include "platform/child_cgroup.h"
 
@@ -71,6 +72,21 @@ Result<SubprocessResult> Subprocess::run(const std::string& command, const std::
     ::close(in_pipe[0]); ::close(in_pipe[1]); ::close(out_pipe[0]); ::close(out_pipe[1]);
     return Status::error("internal", std::string("pipe: ") + std::strerror(errno));
   }
+  // The environment is built before fork too: the child of a threaded process may not allocate.
+  std::vector<std::string> env_entries;
+  std::vector<char*> envp;
+  if (!options.env.empty()) {
+    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+      std::string_view text(*entry);
+      std::string_view name = text.substr(0, text.find('='));
+      bool replaced = std::any_of(options.env.begin(), options.env.end(),
+                                  [&](const auto& variable) { return variable.first == name; });
+      if (!replaced) env_entries.emplace_back(text);
+    }
+    for (const auto& [name, value] : options.env) env_entries.push_back(name + "=" + value);
+    for (std::string& entry : env_entries) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+  }
   // Made before fork: the child only opens and writes its procs file, which is async-signal-safe.
   std::unique_ptr<ChildCgroup> cgroup = options.use_cgroup ? ChildCgroup::create() : nullptr;
   const char* procs_file = cgroup ? cgroup->procsFile().c_str() : nullptr;
@@ -109,7 +125,11 @@ Result<SubprocessResult> Subprocess::run(const std::string& command, const std::
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
     ::syscall(SYS_close_range, 3U, ~0U, 0U);  // the worker's broker socket must not leak into the command
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    if (envp.empty()) {
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    } else {
+      ::execle("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr), envp.data());
+    }
     const char msg[] = "cannot run /bin/sh\n";
     [[maybe_unused]] auto n = ::write(2, msg, sizeof(msg) - 1);
     ::_exit(127);

@@ -18,6 +18,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 #include <limits>
 #include <mutex>
 #include <string>
@@ -35,6 +38,9 @@ struct SubprocessOptions {
   // Put the child in a cgroup of its own when cgroups are usable. Tests turn it off to exercise
   // the process-group fallback on machines that have cgroups.
   bool use_cgroup = true;
+  // Variables added to the command's environment (replacing any of the same name); the rest of
+  // the environment is inherited.
+  std::vector<std::pair<std::string, std::string>> env;
 };
 
 struct SubprocessResult {

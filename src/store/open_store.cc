@@ -17,6 +17,11 @@ Result<std::unique_ptr<Store>> openStore(std::string_view spec, const StoreSetti
     return Status::error("bad_request",
                          "unknown store '" + std::string(spec) + "' (this build knows: sqlite, sqlite:PATH, memory)");
   }
+  // Absolute, so the broker's start line (describe()) says where the jobs are whatever the
+  // directory it was started from.
+  auto absolute = absolutePath(path);
+  if (!absolute) return absolute.status();
+  path = std::move(*absolute);
   auto sync = parseSyncMode(settings.sync);
   if (!sync) return sync.status();
   auto store = SqliteStore::open(path, *sync, settings.disk_reserve);

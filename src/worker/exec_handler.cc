@@ -45,6 +45,11 @@ Handler makeExecHandler(std::string command, std::chrono::milliseconds kill_grac
     SubprocessOptions options;
     options.max_out = job.maxResultBytes() > 0 ? job.maxResultBytes() : kDefaultMaxOutput;
     options.max_err = kMaxStderrBytes;
+    // The job, for the command: its id, attempt, task and the run time it has (0: no limit).
+    options.env = {{"CORVEE_JOB_ID", std::to_string(job.id())},
+                   {"CORVEE_ATTEMPT", std::to_string(job.attempt())},
+                   {"CORVEE_TASK", job.task()},
+                   {"CORVEE_DEADLINE_MS", std::to_string(job.runTimeout().count())}};
     Result<SubprocessResult> ran = process->run(command, job.payload(), options);
     if (!ran) return Status::error(errc::kHandlerError, "cannot run '" + command + "': " + ran.status().message());
     if (ran->out_overflow) {

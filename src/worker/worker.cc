@@ -15,7 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
+#include "net/log.h"
 
 #include <condition_variable>
 #include <deque>
@@ -144,11 +144,11 @@ Status WorkerImpl::run() {
       signals->async_wait([&](const boost::system::error_code& error, int signal) {
         if (error) return;
         if (++signals_seen == 1) {
-          spdlog::info("signal {}: draining (finishing {} running jobs; signal again to cancel them)", signal,
+          net::log().info("signal {}: draining (finishing {} running jobs; signal again to cancel them)", signal,
                        running_.size());
           beginDrain();
         } else {
-          spdlog::warn("signal {} again: cancelling running jobs", signal);
+          net::log().warn("signal {} again: cancelling running jobs", signal);
           for (auto& [id, job] : running_) job.context->cancel();
         }
         await_signal();
@@ -196,7 +196,7 @@ void WorkerImpl::sendRegister() {
 }
 
 void WorkerImpl::onReady() {
-  if (!ever_ready_) spdlog::info("connected to {} as {} with {} slots", options_.endpoint, options_.name, options_.slots);
+  if (!ever_ready_) net::log().info("connected to {} as {} with {} slots", options_.endpoint, options_.name, options_.slots);
   ever_ready_ = true;
   sendRegister();
   maybeFinishDrain();
@@ -206,7 +206,7 @@ void WorkerImpl::onLost(const Status& why) {
   // Before the first session a failure is only reported once: the worker keeps trying quietly.
   if (!ever_ready_ && !told_unreachable_) {
     told_unreachable_ = true;
-    spdlog::warn("{}; retrying until the broker is up", why.toString());
+    net::log().warn("{}; retrying until the broker is up", why.toString());
   }
   // The broker puts this session's jobs back in the queue when it notices the loss; results of
   // those attempts would be refused, so the attempts are cancelled now.
@@ -218,11 +218,12 @@ void WorkerImpl::onFrame(const Frame& frame) {
     case MsgType::kAssign: {
       auto msg = protocol::decode<protocol::AssignMsg>(frame.body);
       if (!msg) {
-        spdlog::error("malformed ASSIGN from the broker: {}", msg.status().toString());
+        net::log().error("malformed ASSIGN from the broker: {}", msg.status().toString());
         return;
       }
       auto context = std::make_shared<JobContext>(msg->job_id, msg->attempt, std::string(msg->task),
-                                                  std::string(msg->payload.data), link_->maxPayload());
+                                                  std::string(msg->payload.data), link_->maxPayload(),
+                                                  std::chrono::milliseconds(msg->run_timeout_ms));
       running_[msg->job_id] = Running{msg->attempt, link_->generation(), context};
       // Posted from the network thread, the hand-off runs once the whole read has been decoded.
       if (arrived_.empty()) asio::post(io_, [this] { handOffArrived(); });
@@ -234,14 +235,14 @@ void WorkerImpl::onFrame(const Frame& frame) {
       if (!msg) return;
       auto it = running_.find(msg->job_id);
       if (it == running_.end() || it->second.attempt != msg->attempt) return;
-      spdlog::info("job {} attempt {} cancelled by the broker ({})", msg->job_id, msg->attempt, msg->code);
+      net::log().info("job {} attempt {} cancelled by the broker ({})", msg->job_id, msg->attempt, msg->code);
       it->second.cancelled_by_broker = true;
       it->second.context->cancel();
       return;
     }
     case MsgType::kError: {
       auto msg = protocol::decode<protocol::ErrorMsg>(frame.body);
-      if (msg) spdlog::warn("broker: {}: {}", msg->code, msg->message);
+      if (msg) net::log().warn("broker: {}: {}", msg->code, msg->message);
       return;
     }
     default:
@@ -368,7 +369,7 @@ void WorkerImpl::onDone(Done done) {
   running_.erase(it);
   if (done.sent) return;  // its slot thread wrote it already
   if (!current) {
-    spdlog::debug("dropping the result of job {} attempt {}: the broker no longer expects it", done.id, done.attempt);
+    net::log().debug("dropping the result of job {} attempt {}: the broker no longer expects it", done.id, done.attempt);
     return;
   }
   encodeResult(done, link_->maxPayload(), link_->output());

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <string>
 
 #include "support/process.h"
@@ -50,9 +51,11 @@ class CliTest : public ::testing::Test {
     bool finished = eventually(
         [&] {
           CommandResult status = corvee({"status", id});
-          if (status.exit_code != 0) return false;
           doc = json::parse(status.out, nullptr, false);
-          return doc.is_object() && (doc.value("state", "") == "succeeded" || doc.value("state", "") == "failed");
+          if (!doc.is_object()) return false;
+          // A failed job's status exits 1, with its document on stdout all the same.
+          if (status.exit_code == 0) return doc.value("state", "") == "succeeded";
+          return status.exit_code == 1 && doc.value("state", "") == "failed";
         },
         30s, 50ms);
     EXPECT_TRUE(finished) << "job " << id << " did not finish; last status: " << doc.dump();
@@ -137,6 +140,33 @@ TEST_F(CliTest, FailedJobExitsOneWithCodeOnStderr) {
   EXPECT_NE(run.err.find("handler_error"), std::string::npos) << run.describe();
   EXPECT_NE(run.err.find("oops"), std::string::npos) << run.describe();
   EXPECT_EQ(run.out, "") << "a failed job prints nothing on stdout: " << run.describe();
+}
+
+// `status` exits like `submit --wait`: 1 for a failed job (its document still on stdout), 0 for a
+// job that succeeded or has not finished.
+TEST_F(CliTest, StatusOfAFailedJobExitsOne) {
+  CommandResult submit = corvee({"submit", "fail", "why"});
+  ASSERT_EQ(submit.exit_code, 0) << submit.describe();
+  std::string id = trimmed(submit.out);
+  waitFinished(id);
+  CommandResult status = corvee({"status", id});
+  EXPECT_EQ(status.exit_code, 1) << status.describe();
+  json doc = json::parse(status.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << "the document is printed all the same: " << status.describe();
+  EXPECT_EQ(doc.value("state", ""), "failed") << status.out;
+  EXPECT_EQ(status.err, "") << "the error is in the document, not repeated on stderr: " << status.describe();
+
+  CommandResult done = corvee({"submit", "echo", "fine"});
+  ASSERT_EQ(done.exit_code, 0) << done.describe();
+  EXPECT_EQ(waitFinished(trimmed(done.out)).value("state", ""), "succeeded");
+  CommandResult succeeded = corvee({"status", trimmed(done.out)});
+  EXPECT_EQ(succeeded.exit_code, 0) << succeeded.describe();
+
+  CommandResult waiting = corvee({"submit", "no-worker-serves-this", "x"});  // stays queued
+  ASSERT_EQ(waiting.exit_code, 0) << waiting.describe();
+  CommandResult queued = corvee({"status", trimmed(waiting.out)});
+  EXPECT_EQ(queued.exit_code, 0) << queued.describe();
+  EXPECT_NE(queued.out.find("\"queued\""), std::string::npos) << queued.describe();
 }
 
 TEST_F(CliTest, FailedJobStatusShowsTheError) {
@@ -345,6 +375,74 @@ TEST(CliNoBroker, MalformedCorveeBrokerIsAUsageError) {
   }
 }
 
+// Every log line goes to stderr: a `submit --wait` that lives through a broker restart (kill -9,
+// then the same sqlite store on the same port) prints exactly the result on stdout, while the
+// library's "reconnecting" warning goes to stderr, so `r=$(corvee submit ... --wait)` gets the
+// result alone.
+TEST(CliRestart, SubmitWaitAcrossABrokerRestartPrintsOnlyTheResult) {
+  TempDir data;
+  BrokerProcess broker(BrokerStore::sqlite(data.path()));
+  ASSERT_TRUE(broker.start());
+  // No worker yet: the job waits, acknowledged and on disk, while the broker dies.
+  ChildProcess submit;
+  ASSERT_TRUE(submit.start({corveeBinary(), "submit", "reverse", "hello", "--wait", "--connect", broker.endpoint()}));
+  ASSERT_TRUE(eventually([&] { return runCorvee({"status", "1", "--connect", broker.endpoint()}).exit_code == 0; }))
+      << "the submission was never acknowledged: " << submit.describe();
+  ASSERT_TRUE(broker.killNine());
+  ASSERT_TRUE(broker.restart());
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker.endpoint(), 1));
+  std::optional<ExitInfo> ended = submit.wait(60s);
+  ASSERT_TRUE(ended.has_value()) << "submit --wait did not finish: " << submit.describe();
+  EXPECT_TRUE(ended->exitedWith(0)) << ended->toString() << ": " << submit.describe();
+  EXPECT_EQ(submit.out(), "olleh") << "stdout must be the result's bytes and nothing else; stderr: " << submit.err();
+  EXPECT_NE(submit.err().find("reconnecting"), std::string::npos)
+      << "the library's warning belongs on stderr: " << submit.err();
+}
+
+// --result-ttl is honoured within seconds, not at the next once-a-minute sweep: a short TTL is
+// swept every second. Bounded waits only: how soon within the bound is not asserted.
+TEST(CliBroker, AShortResultTtlIsHonouredWithinSeconds) {
+  TempDir data;
+  for (const BrokerStore& store : {BrokerStore{}, BrokerStore::sqlite(data.path())}) {
+    SCOPED_TRACE("store " + store.store);
+    BrokerProcess broker(store);
+    ASSERT_TRUE(broker.start({"--result-ttl", "1"}));
+    WorkerProcess worker;
+    ASSERT_TRUE(worker.start(broker.endpoint(), 1));
+    CommandResult submit = runCorvee({"submit", "echo", "short-lived", "--connect", broker.endpoint()});
+    ASSERT_EQ(submit.exit_code, 0) << submit.describe();
+    std::string id = trimmed(submit.out);
+    CommandResult status;
+    ASSERT_TRUE(eventually(
+        [&] {
+          status = runCorvee({"status", id, "--connect", broker.endpoint()});
+          return status.exit_code == 1 && status.err.find("not_found") != std::string::npos;
+        },
+        15s, 100ms))
+        << "a finished job outlived --result-ttl 1 by far; last status: " << status.describe();
+  }
+}
+
+// The start line names the store by its absolute path, whatever directory the broker runs in, so
+// an operator knows where the jobs are kept.
+TEST(CliBroker, TheStartLineNamesTheAbsoluteDataDirectory) {
+  TempDir cwd;
+  char* real = ::realpath(cwd.path().c_str(), nullptr);
+  ASSERT_NE(real, nullptr);
+  std::string where(real);
+  std::free(real);
+  BrokerProcess broker(BrokerStore{"sqlite", "", cwd.path()});  // the default data dir, ./corvee-data
+  ASSERT_TRUE(broker.start());
+  std::string expected = "(store: sqlite:" + where + "/corvee-data/corvee.db)";
+  EXPECT_NE(broker.process().out().find(expected), std::string::npos)
+      << "expected " << expected << " in: " << broker.process().out();
+  BrokerProcess relative(BrokerStore{"sqlite:./other.db", "", cwd.path()});
+  ASSERT_TRUE(relative.start());
+  EXPECT_NE(relative.process().out().find("(store: sqlite:" + where + "/other.db)"), std::string::npos)
+      << relative.process().out();
+}
+
 TEST(CliSmallBroker, PayloadOverTheBrokerLimitIsRefused) {
   BrokerProcess broker;
   ASSERT_TRUE(broker.start({"--max-payload", "1000"}));
@@ -437,7 +535,8 @@ class CliExecTest : public ::testing::Test {
     ASSERT_TRUE(broker_.start());
     ASSERT_TRUE(worker_.start(broker_.endpoint(), 2,
                               {"--exec", "upper=tr a-z A-Z", "--exec", "boom=echo boom >&2; exit 3",
-                               "--exec", "silent-fail=exit 4"},
+                               "--exec", "silent-fail=exit 4", "--exec",
+                               "job-env=env | grep -E '^CORVEE_(JOB_ID|ATTEMPT|TASK|DEADLINE_MS)=' | sort"},
                               /*builtin=*/false));
     ASSERT_TRUE(waitForWorkers(broker_.endpoint(), 1));
   }
@@ -452,6 +551,25 @@ TEST_F(CliExecTest, ExecHandlerGetsThePayloadOnStdinAndReturnsStdout) {
   CommandResult run = submit("upper", "abc");
   EXPECT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.out, "ABC") << run.describe();
+}
+
+// The command learns its job from its environment: id, attempt, task, and the run time it has
+// (its --run-timeout; 0 without one).
+TEST_F(CliExecTest, ExecCommandGetsTheJobInItsEnvironment) {
+  CommandResult run = runCorvee({"submit", "job-env", "x", "--run-timeout", "60000", "--wait", "--connect",
+                                 broker_.endpoint()});
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.out,
+            "CORVEE_ATTEMPT=1\n"
+            "CORVEE_DEADLINE_MS=60000\n"
+            "CORVEE_JOB_ID=1\n"
+            "CORVEE_TASK=job-env\n")
+      << run.describe();
+
+  CommandResult unlimited = submit("job-env", "y");
+  ASSERT_EQ(unlimited.exit_code, 0) << unlimited.describe();
+  EXPECT_NE(unlimited.out.find("CORVEE_DEADLINE_MS=0\n"), std::string::npos) << unlimited.describe();
+  EXPECT_NE(unlimited.out.find("CORVEE_JOB_ID=2\n"), std::string::npos) << unlimited.describe();
 }
 
 TEST_F(CliExecTest, ExecHandlerThatFailsReportsItsStderr) {
@@ -594,6 +712,28 @@ TEST(CliBroker, SigtermStopsTheBrokerCleanly) {
   std::optional<ExitInfo> exit = broker.process().wait(15s);
   ASSERT_TRUE(exit.has_value()) << broker.process().describe();
   EXPECT_TRUE(exit->exitedWith(0)) << exit->toString();
+}
+
+}  // namespace
+}  // namespace corvee::testing
+
+namespace corvee::testing {
+namespace {
+
+// `corvee` alone is a usage error that shows the subcommands; `corvee help` shows them and exits 0.
+TEST(CliHelp, BareCorveeListsTheSubcommandsOnStderrAndHelpOnStdout) {
+  CommandResult bare = runCorvee({});
+  EXPECT_EQ(bare.exit_code, 2) << bare.describe();
+  EXPECT_TRUE(bare.out.empty()) << bare.describe();
+  CommandResult help = runCorvee({"help"});
+  EXPECT_EQ(help.exit_code, 0) << help.describe();
+  for (const char* sub : {"broker", "worker", "submit", "status", "stats", "version"}) {
+    EXPECT_NE(bare.err.find(std::string("  ") + sub), std::string::npos) << sub << "\n" << bare.err;
+    EXPECT_NE(help.out.find(std::string("  ") + sub), std::string::npos) << sub << "\n" << help.out;
+  }
+  CommandResult version = runCorvee({"version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out.rfind("corvee ", 0), 0u) << version.out;
 }
 
 }  // namespace

@@ -3,17 +3,119 @@
 // handle still waiting for such a job must fail (not_found) instead of hanging, and must never be
 // completed with the outcome of some other job.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "corvee/client.h"
 #include "corvee/errors.h"
+#include "corvee/logging.h"
 #include "support/process.h"
 
 namespace corvee::testing {
 namespace {
+
+// A port where nothing listens: bound (so no one else gets it) but not listening, so a connect
+// is refused at once.
+class DeadPort {
+ public:
+  DeadPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "cannot reserve a port";
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~DeadPort() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  std::string endpoint() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+struct LoggedLine {
+  LogLevel level;
+  std::string message;
+};
+
+Result<std::unique_ptr<Client>> connectBriefly(const std::string& endpoint) {
+  ClientOptions options;
+  options.endpoint = endpoint;
+  options.connect_timeout = std::chrono::milliseconds(300);
+  return Client::connect(options);
+}
+
+// The libraries log through the sink and level the application sets (include/corvee/logging.h):
+// a client retrying an unreachable broker says so there, and nothing reaches stdout or stderr.
+TEST(LibraryLogging, AnInstalledSinkReceivesTheRetryWarning) {
+  DeadPort dead;
+  std::mutex mutex;
+  std::vector<LoggedLine> lines;
+  setLogger([&](LogLevel level, std::string_view message) {
+    std::lock_guard lock(mutex);
+    lines.push_back({level, std::string(message)});
+  });
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  auto client = connectBriefly(dead.endpoint());
+  std::string out = ::testing::internal::GetCapturedStdout();
+  std::string err = ::testing::internal::GetCapturedStderr();
+  setLogger({});
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.status().code(), errc::kUnavailable) << client.status().toString();
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(err, "") << "with a sink installed, the library writes nothing itself";
+  std::lock_guard lock(mutex);
+  ASSERT_FALSE(lines.empty()) << "the retry warning must reach the sink";
+  EXPECT_EQ(lines.front().level, LogLevel::kWarn);
+  EXPECT_NE(lines.front().message.find("cannot connect to " + dead.endpoint()), std::string::npos)
+      << lines.front().message;
+  EXPECT_NE(lines.front().message.find("retrying"), std::string::npos) << lines.front().message;
+  EXPECT_EQ(lines.size(), 1u) << "retries of one outage are logged once; last: " << lines.back().message;
+}
+
+TEST(LibraryLogging, ByDefaultWarningsGoToStderrNeverStdout) {
+  DeadPort dead;
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  auto client = connectBriefly(dead.endpoint());
+  std::string out = ::testing::internal::GetCapturedStdout();
+  std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_FALSE(client);
+  EXPECT_EQ(out, "") << "stdout belongs to the application";
+  EXPECT_NE(err.find("retrying"), std::string::npos) << err;
+}
+
+TEST(LibraryLogging, LevelOffSilencesTheLibrary) {
+  DeadPort dead;
+  std::mutex mutex;
+  std::vector<LoggedLine> lines;
+  setLogger([&](LogLevel level, std::string_view message) {
+    std::lock_guard lock(mutex);
+    lines.push_back({level, std::string(message)});
+  });
+  setLogLevel(LogLevel::kOff);
+  auto client = connectBriefly(dead.endpoint());
+  setLogLevel(LogLevel::kInfo);
+  setLogger({});
+  ASSERT_FALSE(client);
+  std::lock_guard lock(mutex);
+  EXPECT_TRUE(lines.empty()) << lines.front().message;
+}
 
 class ReconnectTest : public ::testing::Test {
  protected:
