@@ -21,6 +21,7 @@ struct BrokerArgs {
   std::uint64_t result_ttl_s = 24 * 3600;
   std::string log_level = "info";
   StoreSettings store;
+  std::string config;
 };
 
 int runBroker(BrokerArgs& args) {
@@ -126,7 +127,12 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  cmd->callback([args, &exit_code] { exit_code = runBroker(*args); });
+  addConfigOption(*cmd, args->config);
+  addEnvironmentNames(*cmd);
+  cmd->callback([args, cmd, &exit_code] {
+    applyConfigFile(*cmd, args->config);
+    exit_code = runBroker(*args);
+  });
 }
 
 }  // namespace corvee::cli

@@ -80,6 +80,8 @@ void addStatusCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("id", args->id, "the job id printed by submit")->required()->transform(jobId());
   addConnectTimeoutOption(*cmd, args->connect_timeout_ms);
   addConnectOption(*cmd, args->endpoint);
+  // From the environment, only the connection settings (a job's own are not for a whole shell).
+  addEnvironmentNames(*cmd, {"connect-timeout-ms"});
   cmd->callback([args, &exit_code] { exit_code = runStatus(*args); });
 }
 
@@ -88,6 +90,8 @@ void addStatsCommand(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("stats", "show queues and workers as JSON");
   addConnectTimeoutOption(*cmd, args->connect_timeout_ms);
   addConnectOption(*cmd, args->endpoint);
+  // From the environment, only the connection settings (a job's own are not for a whole shell).
+  addEnvironmentNames(*cmd, {"connect-timeout-ms"});
   cmd->callback([args, &exit_code] { exit_code = runStats(*args); });
 }
 

@@ -91,6 +91,8 @@ void addSubmitCommand(CLI::App& app, int& exit_code) {
                 "error on stderr if the job fails)");
   addConnectTimeoutOption(*cmd, args->connect_timeout_ms);
   addConnectOption(*cmd, args->endpoint);
+  // From the environment, only the connection settings (a job's own are not for a whole shell).
+  addEnvironmentNames(*cmd, {"connect-timeout-ms"});
   cmd->callback([args, &exit_code] { exit_code = runSubmit(*args); });
 }
 

@@ -18,6 +18,7 @@ struct WorkerArgs {
   std::uint64_t connect_timeout_ms = 0;
   std::uint64_t kill_grace_ms = kDefaultKillGrace.count();
   std::string log_level = "info";
+  std::string config;
 };
 
 int runWorker(WorkerArgs& args) {
@@ -82,7 +83,12 @@ void addWorkerCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  cmd->callback([args, &exit_code] { exit_code = runWorker(*args); });
+  addConfigOption(*cmd, args->config);
+  addEnvironmentNames(*cmd);
+  cmd->callback([args, cmd, &exit_code] {
+    applyConfigFile(*cmd, args->config);
+    exit_code = runWorker(*args);
+  });
 }
 
 }  // namespace corvee::cli

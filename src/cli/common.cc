@@ -3,6 +3,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <iostream>
 
@@ -34,6 +36,59 @@ void addConnectTimeoutOption(CLI::App& command, std::uint64_t& milliseconds) {
   command.add_option("--connect-timeout-ms", milliseconds, "how long to try reaching the broker, in ms")
       ->capture_default_str()
       ->transform(numberIn<std::uint64_t>(1, UINT32_MAX));
+}
+
+void addEnvironmentNames(CLI::App& command, const std::vector<std::string>& only) {
+  for (CLI::Option* option : command.get_options()) {
+    if (option->get_lnames().empty() || !option->get_envname().empty()) continue;
+    const std::string& name = option->get_lnames().front();
+    if (name == "help" || name == "config") continue;
+    if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
+    std::string variable = "CORVEE_";
+    for (char c : name) variable += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    option->envname(variable);
+  }
+}
+
+void addConfigOption(CLI::App& command, std::string& path) {
+  command.add_option("--config", path,
+                     "read options from this TOML file: `data-dir = \"/var/lib/corvee\"`, one per line; "
+                     "flags and environment variables win over it")
+      ->check(CLI::ExistingFile);
+}
+
+void applyConfigFile(CLI::App& command, const std::string& path) {
+  if (path.empty()) return;
+  CLI::ConfigTOML format;
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = format.from_file(path);
+  } catch (const CLI::Error& e) {
+    throw CLI::FileError(path + ": " + e.what());
+  }
+  for (const CLI::ConfigItem& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // a section's start or end
+    if (!item.parents.empty()) {
+      // [SUBCOMMAND] sections: this command's keys, others' are theirs.
+      if (item.parents.size() != 1 || item.parents.front() != command.get_name()) continue;
+    }
+    CLI::Option* option = command.get_option_no_throw("--" + item.name);
+    if (option == nullptr || item.name == "config" || item.name == "help") {
+      throw CLI::ConfigError(path + ": unknown key " + item.fullname() + " (keys are the long options of `corvee " +
+                             command.get_name() + "` without the dashes)");
+    }
+    if (option->count() > 0) continue;  // the command line or the environment set it
+    try {
+      if (option->get_expected_min() == 0) {
+        option->add_result(option->get_flag_value(item.name, format.to_flag(item)));
+      } else {
+        option->add_result(item.inputs);
+      }
+      option->run_callback();
+    } catch (const CLI::ParseError& e) {
+      throw CLI::ValidationError(path + ": " + item.name + " = " + CLI::detail::join(item.inputs) + ": " + e.what());
+    }
+  }
 }
 
 void setUpLogging(const std::string& level) {

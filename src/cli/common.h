@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "corvee/status.h"
 
@@ -23,6 +24,22 @@ int exitCodeFor(const Status& status);
 void addConnectOption(CLI::App& command, std::string& endpoint);
 // `--connect-timeout-ms MS`: how long a client command tries to reach the broker, 1 ms to ~49 days.
 void addConnectTimeoutOption(CLI::App& command, std::uint64_t& milliseconds);
+// Gives every long option of `command` that has no environment variable yet one named after it:
+// `--data-dir` -> CORVEE_DATA_DIR (CLI11's envname, so the value is checked like a typed one; a
+// flag given on the command line wins). Call after all of the command's options are added. With
+// `only` not empty, just the options named there (long names without the dashes).
+void addEnvironmentNames(CLI::App& command, const std::vector<std::string>& only = {});
+// `--config FILE`: options read from a TOML file (CLI11's parser: `key = value` lines, the keys the
+// long option names without the dashes, `#` comments, strings quoted or not, `true`/`false` for
+// flags, `["a", "b"]` for repeated options; a `[SUBCOMMAND]` section holds keys for that subcommand
+// only, other sections are skipped). Applied by applyConfigFile().
+void addConfigOption(CLI::App& command, std::string& path);
+// Sets, from the file at `path` (none when empty), every option that neither the command line nor
+// the environment set: so a flag beats its environment variable, which beats the file, which beats
+// the default. Values go through the options' own validators. Throws CLI::ParseError (a usage
+// error) for a file that cannot be read, an unknown key or a bad value. Call from the command's
+// callback, where the command line and the environment have been applied.
+void applyConfigFile(CLI::App& command, const std::string& path);
 // Logs go to stderr, so stdout carries only results: the CLI's own (spdlog's default logger) and
 // the client and worker libraries' (corvee::setLogLevel). `level` is a spdlog level name. May be
 // called again to change the level.
@@ -36,5 +53,7 @@ void addWorkerCommand(CLI::App& app, int& exit_code);
 void addSubmitCommand(CLI::App& app, int& exit_code);
 void addStatusCommand(CLI::App& app, int& exit_code);
 void addStatsCommand(CLI::App& app, int& exit_code);
+// Registered last: its script lists the subcommands registered before it.
+void addCompletionCommand(CLI::App& app, int& exit_code);
 
 }  // namespace corvee::cli

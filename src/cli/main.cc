@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   corvee::cli::addSubmitCommand(app, exit_code);
   corvee::cli::addStatusCommand(app, exit_code);
   corvee::cli::addStatsCommand(app, exit_code);
+  corvee::cli::addCompletionCommand(app, exit_code);
   if (argc == 1) {
     // Bare `corvee`: show what there is, on stderr, as a usage error.
     std::cerr << root_help();

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -734,6 +735,122 @@ TEST(CliHelp, BareCorveeListsTheSubcommandsOnStderrAndHelpOnStdout) {
   CommandResult version = runCorvee({"version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.out.rfind("corvee ", 0), 0u) << version.out;
+}
+
+}  // namespace
+}  // namespace corvee::testing
+
+namespace corvee::testing {
+namespace {
+
+// `env NAME=VALUE... corvee broker ARGS...`, started and waited for until its listening line.
+::testing::AssertionResult startBrokerWith(ChildProcess& broker, const std::vector<std::string>& env,
+                                           const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"/usr/bin/env"};
+  argv.insert(argv.end(), env.begin(), env.end());
+  argv.push_back(corveeBinary());
+  argv.push_back("broker");
+  argv.insert(argv.end(), args.begin(), args.end());
+  ::testing::AssertionResult started = broker.start(argv);
+  if (!started) return started;
+  if (!eventually([&] { return broker.out().find("listening on") != std::string::npos || !broker.running(); }, 20s) ||
+      broker.out().find("listening on") == std::string::npos) {
+    return ::testing::AssertionFailure() << "no listening line: " << broker.describe();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+void writeFile(const std::string& path, const std::string& text) {
+  FILE* file = std::fopen(path.c_str(), "w");
+  ASSERT_NE(file, nullptr) << path;
+  std::fputs(text.c_str(), file);
+  std::fclose(file);
+}
+
+// Every broker and worker option has an environment variable, CORVEE_ and its name.
+TEST(CliSettings, EnvironmentSetsTheBrokersDataDirectory) {
+  TempDir dir;
+  ChildProcess broker;
+  ASSERT_TRUE(startBrokerWith(broker, {"CORVEE_DATA_DIR=" + dir.file("from-env"), "CORVEE_BIND=tcp://127.0.0.1:0"},
+                              {"--store", "sqlite"}));
+  EXPECT_NE(broker.out().find("from-env/corvee.db)"), std::string::npos) << broker.out();
+}
+
+TEST(CliSettings, ConfigFileSetsTheBrokersDataDirectory) {
+  TempDir dir;
+  writeFile(dir.file("corvee.toml"), "# the broker\nbind = \"tcp://127.0.0.1:0\"\ndata-dir = \"" +
+                                          dir.file("from-file") + "\"\nsync = normal\n[worker]\nslots = 3\n");
+  ChildProcess broker;
+  ASSERT_TRUE(startBrokerWith(broker, {}, {"--store", "sqlite", "--config", dir.file("corvee.toml")}));
+  EXPECT_NE(broker.out().find("from-file/corvee.db)"), std::string::npos) << broker.out();
+}
+
+// Precedence: a flag beats the environment, which beats the config file, which beats the default.
+TEST(CliSettings, FlagBeatsEnvironmentBeatsConfigFile) {
+  TempDir dir;
+  writeFile(dir.file("corvee.toml"), "data-dir = \"" + dir.file("file") + "\"\nname = from-file\n");
+  const std::vector<std::string> args{"--bind", "tcp://127.0.0.1:0", "--store", "sqlite", "--config",
+                                      dir.file("corvee.toml")};
+  {
+    ChildProcess broker;
+    ASSERT_TRUE(startBrokerWith(broker, {"CORVEE_DATA_DIR=" + dir.file("env")}, args));
+    EXPECT_NE(broker.out().find(dir.file("env") + "/corvee.db)"), std::string::npos) << broker.out();
+  }
+  {
+    std::vector<std::string> with_flag = args;
+    with_flag.insert(with_flag.end(), {"--data-dir", dir.file("flag")});
+    ChildProcess broker;
+    ASSERT_TRUE(startBrokerWith(broker, {"CORVEE_DATA_DIR=" + dir.file("env")}, with_flag));
+    EXPECT_NE(broker.out().find(dir.file("flag") + "/corvee.db)"), std::string::npos) << broker.out();
+  }
+  {
+    ChildProcess broker;
+    ASSERT_TRUE(startBrokerWith(broker, {}, args));
+    EXPECT_NE(broker.out().find(dir.file("file") + "/corvee.db)"), std::string::npos) << broker.out();
+  }
+}
+
+TEST(CliSettings, BadValuesFromTheEnvironmentOrTheFileAreUsageErrors) {
+  CommandResult env = runCommand({"/usr/bin/env", "CORVEE_MAX_QUEUED=-1", corveeBinary(), "broker", "--store", "memory"});
+  EXPECT_EQ(env.exit_code, 2) << env.describe();
+  EXPECT_NE(env.err.find("--max-queued"), std::string::npos) << env.describe();
+  EXPECT_NE(env.err.find("-1"), std::string::npos) << env.describe();
+  CommandResult worker = runCommand({"/usr/bin/env", "CORVEE_SLOTS=0", corveeBinary(), "worker", "--builtin"});
+  EXPECT_EQ(worker.exit_code, 2) << worker.describe();
+  EXPECT_NE(worker.err.find("--slots"), std::string::npos) << worker.describe();
+
+  TempDir dir;
+  writeFile(dir.file("bad.toml"), "heartbeat-ms = 0x10\n");
+  CommandResult bad = runCorvee({"broker", "--store", "memory", "--config", dir.file("bad.toml")});
+  EXPECT_EQ(bad.exit_code, 2) << bad.describe();
+  EXPECT_NE(bad.err.find("heartbeat-ms"), std::string::npos) << bad.describe();
+  EXPECT_NE(bad.err.find("0x10"), std::string::npos) << bad.describe();
+  writeFile(dir.file("typo.toml"), "data_dir = x\n");
+  CommandResult typo = runCorvee({"broker", "--store", "memory", "--config", dir.file("typo.toml")});
+  EXPECT_EQ(typo.exit_code, 2) << typo.describe();
+  EXPECT_NE(typo.err.find("data_dir"), std::string::npos) << typo.describe();
+  CommandResult missing = runCorvee({"broker", "--config", dir.file("none.toml")});
+  EXPECT_EQ(missing.exit_code, 2) << missing.describe();
+}
+
+TEST(CliCompletion, BashScriptLoadsAndListsTheOptions) {
+  CommandResult script = runCorvee({"completion", "bash"});
+  ASSERT_EQ(script.exit_code, 0) << script.describe();
+  EXPECT_NE(script.out.find("--data-dir"), std::string::npos) << script.out;
+  EXPECT_NE(script.out.find("--slots"), std::string::npos) << script.out;
+  TempDir dir;
+  writeFile(dir.file("completion.bash"), script.out);
+  CommandResult loaded = runCommand({"/bin/bash", "-c", "source " + dir.file("completion.bash") + " && complete -p corvee"});
+  EXPECT_EQ(loaded.exit_code, 0) << loaded.describe();
+  EXPECT_NE(loaded.out.find("_corvee"), std::string::npos) << loaded.describe();
+  // Completing `corvee broker --data` offers --data-dir.
+  CommandResult completed = runCommand(
+      {"/bin/bash", "-c",
+       "source " + dir.file("completion.bash") +
+           " && COMP_WORDS=(corvee broker --data) COMP_CWORD=2 && _corvee && echo \"${COMPREPLY[*]}\""});
+  EXPECT_EQ(trimmed(completed.out), "--data-dir") << completed.describe();
+  CommandResult unknown = runCorvee({"completion", "fish"});
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.describe();
 }
 
 }  // namespace
