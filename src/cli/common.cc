@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/validators.h"
@@ -48,6 +49,22 @@ void addEnvironmentNames(CLI::App& command, const std::vector<std::string>& only
     for (char c : name) variable += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     option->envname(variable);
   }
+}
+
+std::string environmentSourceOf(const CLI::App& app, const std::string& message, int argc, char** argv) {
+  if (message.rfind("--", 0) != 0) return "";
+  std::string flag = message.substr(0, message.find(':'));
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == flag || arg.rfind(flag + "=", 0) == 0) return "";
+  }
+  for (const CLI::App* sub : app.get_subcommands()) {
+    const CLI::Option* option = sub->get_option_no_throw(flag);
+    if (option == nullptr || option->get_envname().empty()) continue;
+    const char* value = std::getenv(option->get_envname().c_str());
+    if (value != nullptr && *value != '\0') return option->get_envname();
+  }
+  return "";
 }
 
 void addConfigOption(CLI::App& command, std::string& path) {

@@ -29,6 +29,10 @@ void addConnectTimeoutOption(CLI::App& command, std::uint64_t& milliseconds);
 // flag given on the command line wins). Call after all of the command's options are added. With
 // `only` not empty, just the options named there (long names without the dashes).
 void addEnvironmentNames(CLI::App& command, const std::vector<std::string>& only = {});
+// For a parse error `message` that starts with "--FLAG:" (a bad value) of a subcommand that `app`
+// parsed, when that value came from the flag's environment variable (set, and the flag not on the
+// command line): the variable's name; otherwise "".
+std::string environmentSourceOf(const CLI::App& app, const std::string& message, int argc, char** argv);
 // `--config FILE`: options read from a TOML file (CLI11's parser: `key = value` lines, the keys the
 // long option names without the dashes, `#` comments, strings quoted or not, `true`/`false` for
 // flags, `["a", "b"]` for repeated options; a `[SUBCOMMAND]` section holds keys for that subcommand

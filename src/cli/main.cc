@@ -48,6 +48,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // A bad value from an environment variable is named as such: the message names the flag,
+    // which the command line may not hold.
+    std::string source = corvee::cli::environmentSourceOf(app, e.what(), argc, argv);
+    if (!source.empty()) {
+      app.exit(CLI::ValidationError(std::string(e.what()) + " (from $" + source + ")"));
+      return corvee::cli::kExitUsage;
+    }
     app.exit(e);  // prints the message and the usage line
     return corvee::cli::kExitUsage;
   } catch (const std::exception& e) {

@@ -815,9 +815,15 @@ TEST(CliSettings, BadValuesFromTheEnvironmentOrTheFileAreUsageErrors) {
   EXPECT_EQ(env.exit_code, 2) << env.describe();
   EXPECT_NE(env.err.find("--max-queued"), std::string::npos) << env.describe();
   EXPECT_NE(env.err.find("-1"), std::string::npos) << env.describe();
+  EXPECT_NE(env.err.find("$CORVEE_MAX_QUEUED"), std::string::npos) << env.describe();
   CommandResult worker = runCommand({"/usr/bin/env", "CORVEE_SLOTS=0", corveeBinary(), "worker", "--builtin"});
   EXPECT_EQ(worker.exit_code, 2) << worker.describe();
   EXPECT_NE(worker.err.find("--slots"), std::string::npos) << worker.describe();
+  EXPECT_NE(worker.err.find("$CORVEE_SLOTS"), std::string::npos) << worker.describe();
+  // The same bad value on the command line is the flag's, not the variable's.
+  CommandResult flag = runCommand({"/usr/bin/env", "CORVEE_SLOTS=0", corveeBinary(), "worker", "--builtin", "--slots=0"});
+  EXPECT_EQ(flag.exit_code, 2) << flag.describe();
+  EXPECT_EQ(flag.err.find("CORVEE_SLOTS"), std::string::npos) << flag.describe();
 
   TempDir dir;
   writeFile(dir.file("bad.toml"), "heartbeat-ms = 0x10\n");
