@@ -1,5 +1,6 @@
 // `corvee broker`: runs the broker until SIGINT/SIGTERM.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
@@ -20,12 +21,25 @@ struct BrokerArgs {
   std::uint64_t peer_timeout_ms = 5000;
   std::uint64_t result_ttl_s = 24 * 3600;
   std::string log_level = "info";
+  std::string log_format = "text";
   StoreSettings store;
   std::string config;
 };
 
+// True when every address `host` stands for is a loopback one (127.0.0.0/8, ::1).
+bool loopbackOnly(boost::asio::io_context& io, const std::string& host) {
+  boost::system::error_code error;
+  boost::asio::ip::tcp::resolver resolver(io);
+  auto addresses = resolver.resolve(host, "0", error);
+  if (error || addresses.empty()) return false;
+  for (const auto& entry : addresses) {
+    if (!entry.endpoint().address().is_loopback()) return false;
+  }
+  return true;
+}
+
 int runBroker(BrokerArgs& args) {
-  setUpLogging(args.log_level);
+  setUpLogging(args.log_level, args.log_format);
   broker::BrokerOptions& options = args.options;
   options.heartbeat = std::chrono::milliseconds(args.heartbeat_ms);
   options.peer_timeout = std::chrono::milliseconds(args.peer_timeout_ms);
@@ -45,6 +59,11 @@ int runBroker(BrokerArgs& args) {
   if (!bound) {
     printError(bound.status().message());
     return exitCodeFor(bound.status());
+  }
+  if (!loopbackOnly(io, bound->host)) {
+    spdlog::warn("listening on {}, which is not a loopback address: Corvee has no authentication yet, so "
+                 "anyone who can reach this port can submit jobs and serve them as a worker",
+                 bound->toString());
   }
   // Installed before the listening line: whoever reads that line may send SIGTERM at once.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -127,6 +146,7 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  addLogFormatOption(*cmd, args->log_format);
   addConfigOption(*cmd, args->config);
   addEnvironmentNames(*cmd);
   cmd->callback([args, cmd, &exit_code] {

@@ -18,11 +18,12 @@ struct WorkerArgs {
   std::uint64_t connect_timeout_ms = 0;
   std::uint64_t kill_grace_ms = kDefaultKillGrace.count();
   std::string log_level = "info";
+  std::string log_format = "text";
   std::string config;
 };
 
 int runWorker(WorkerArgs& args) {
-  setUpLogging(args.log_level);
+  setUpLogging(args.log_level, args.log_format);
   if (!args.builtin && args.execs.empty()) {
     printError("nothing to serve: give --builtin and/or --exec NAME=COMMAND");
     return kExitUsage;
@@ -83,6 +84,7 @@ void addWorkerCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  addLogFormatOption(*cmd, args->log_format);
   addConfigOption(*cmd, args->config);
   addEnvironmentNames(*cmd);
   cmd->callback([args, cmd, &exit_code] {

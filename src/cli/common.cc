@@ -1,17 +1,22 @@
 #include "cli/common.h"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string_view>
 #include <cstdlib>
 #include <iostream>
 
 #include "cli/validators.h"
 #include "corvee/errors.h"
 #include "corvee/logging.h"
+#include "protocol/utf8.h"
 
 namespace corvee::cli {
 
@@ -108,12 +113,67 @@ void applyConfigFile(CLI::App& command, const std::string& path) {
   }
 }
 
-void setUpLogging(const std::string& level) {
+namespace {
+
+// %* in a pattern: the message as the inside of a JSON string.
+class JsonMessageFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string text = protocol::toValidUtf8(std::string_view(msg.payload.data(), msg.payload.size()));
+    for (char c : text) {
+      switch (c) {
+        case '"': dest.append(std::string_view("\\\"")); break;
+        case '\\': dest.append(std::string_view("\\\\")); break;
+        case '\n': dest.append(std::string_view("\\n")); break;
+        case '\r': dest.append(std::string_view("\\r")); break;
+        case '\t': dest.append(std::string_view("\\t")); break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned char>(c));
+            dest.append(std::string_view(escaped));
+          } else {
+            dest.push_back(c);
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
+};
+
+}  // namespace
+
+void addLogFormatOption(CLI::App& command, std::string& format) {
+  command.add_option("--log-format", format, "text, or json: one JSON object a line (time, level, message)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+}
+
+void setUpLogging(const std::string& level, const std::string& format) {
   auto logger = spdlog::get("corvee");
   if (!logger) {
     logger = spdlog::stderr_color_mt("corvee");
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
     spdlog::set_default_logger(logger);
+  }
+  if (format == "json") {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<JsonMessageFlag>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%*"})");
+    logger->set_formatter(std::move(formatter));
+    // The libraries' lines too, so that every line on stderr is JSON.
+    setLogger([](LogLevel library_level, std::string_view message) {
+      spdlog::level::level_enum as = spdlog::level::err;
+      switch (library_level) {
+        case LogLevel::kTrace: as = spdlog::level::trace; break;
+        case LogLevel::kDebug: as = spdlog::level::debug; break;
+        case LogLevel::kInfo: as = spdlog::level::info; break;
+        case LogLevel::kWarn: as = spdlog::level::warn; break;
+        default: break;
+      }
+      if (auto target = spdlog::get("corvee")) target->log(as, "{}", message);
+    });
+  } else {
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   }
   spdlog::level::level_enum parsed = spdlog::level::from_str(level);
   logger->set_level(parsed);

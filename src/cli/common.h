@@ -47,7 +47,12 @@ void applyConfigFile(CLI::App& command, const std::string& path);
 // Logs go to stderr, so stdout carries only results: the CLI's own (spdlog's default logger) and
 // the client and worker libraries' (corvee::setLogLevel). `level` is a spdlog level name. May be
 // called again to change the level.
-void setUpLogging(const std::string& level);
+// `format` is "text" (the default: time, level, message) or "json" (one object a line:
+// {"time": ..., "level": ..., "message": ...}, the message escaped, invalid UTF-8 as U+FFFD; the
+// libraries' lines then go through the same logger).
+void setUpLogging(const std::string& level, const std::string& format = "text");
+// `--log-format text|json` for the long-running commands.
+void addLogFormatOption(CLI::App& command, std::string& format);
 // Prints "corvee: <message>" on stderr.
 void printError(const std::string& message);
 

@@ -839,6 +839,50 @@ TEST(CliSettings, BadValuesFromTheEnvironmentOrTheFileAreUsageErrors) {
   EXPECT_EQ(missing.exit_code, 2) << missing.describe();
 }
 
+// No authentication exists yet: a broker reachable from other hosts says so once, at start.
+TEST(CliBroker, WarnsWhenListeningBeyondLoopback) {
+  BrokerProcess open;
+  ASSERT_TRUE(open.start({}, "tcp://0.0.0.0:0"));
+  std::string err = open.process().err();
+  EXPECT_NE(err.find("not a loopback address"), std::string::npos) << err;
+  EXPECT_EQ(err.find("not a loopback address"), err.rfind("not a loopback address")) << err;
+  for (const char* bind : {"tcp://127.0.0.1:0", "tcp://localhost:0"}) {
+    BrokerProcess local;
+    ASSERT_TRUE(local.start({}, bind));
+    EXPECT_EQ(local.process().err().find("loopback"), std::string::npos) << bind << ": " << local.process().err();
+  }
+}
+
+// --log-format json: every stderr line is one JSON object with time, level and message, the
+// message escaped (a worker name with quotes, a backslash and a tab), the libraries' lines too.
+TEST(CliLogging, JsonLogFormatWritesOneObjectALine) {
+  BrokerProcess broker;
+  ASSERT_TRUE(broker.start({"--log-format", "json"}));
+  const std::string name = "a \"quoted\" \\ name\twith a tab";
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker.endpoint(), 1, {"--log-format", "json", "--name", name}));
+  ASSERT_TRUE(waitForWorkers(broker.endpoint(), 1));
+  ASSERT_TRUE(eventually([&] { return worker.process().err().find("connected") != std::string::npos; }))
+      << worker.process().describe();
+  worker.process().stop();
+  broker.process().stop();
+  bool named = false;
+  for (const std::string& err : {broker.process().err(), worker.process().err()}) {
+    ASSERT_FALSE(err.empty());
+    std::size_t start = 0;
+    while (start < err.size()) {
+      std::size_t end = err.find('\n', start);
+      ASSERT_NE(end, std::string::npos) << "unterminated line in: " << err;
+      json line = json::parse(err.substr(start, end - start), nullptr, false);
+      ASSERT_TRUE(line.is_object()) << err.substr(start, end - start);
+      EXPECT_TRUE(line["time"].is_string() && line["level"].is_string() && line["message"].is_string()) << line.dump();
+      if (line.value("message", "").find(name) != std::string::npos) named = true;
+      start = end + 1;
+    }
+  }
+  EXPECT_TRUE(named) << "no line named the worker: " << worker.process().err();
+}
+
 TEST(CliCompletion, BashScriptLoadsAndListsTheOptions) {
   CommandResult script = runCorvee({"completion", "bash"});
   ASSERT_EQ(script.exit_code, 0) << script.describe();
