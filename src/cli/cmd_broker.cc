@@ -111,7 +111,8 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->transform(numberIn<std::uint64_t>());
   cmd->add_option("--max-attempts", args->options.max_attempts,
-                  "times a job may lose its worker before it fails with worker_lost")
+                  "times a job's started attempt may be lost with its worker before the job fails with worker_lost "
+                  "(attempts that only waited in a prefetch do not count)")
       ->capture_default_str()
       ->transform(numberIn<std::uint32_t>(1, 1000000));
   cmd->add_option("--heartbeat-ms", args->heartbeat_ms, "heartbeat interval")
