@@ -4,6 +4,7 @@
 # -Wall -Wextra -Werror, and runs it against a real broker.
 # Usage: install_test.sh BUILD_DIR WORK_DIR   (ctest passes both; WORK_DIR is wiped first)
 set -euo pipefail
+source "$(dirname "$0")/../support/listening_port.sh"
 build=$1 work=$2
 src=$(cd "$(dirname "$0")" && pwd)
 prefix=$work/prefix
@@ -56,14 +57,7 @@ cc=(c++)
 # A real broker on a free port.
 "$prefix/bin/corvee" broker --store memory --bind tcp://127.0.0.1:0 >"$work/broker.log" 2>&1 &
 broker_pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$work/broker.log" | head -1)
-  [ -n "$port" ] && break
-  kill -0 "$broker_pid" 2>/dev/null || { cat "$work/broker.log"; fail "the broker exited"; }
-  sleep 0.05
-done
-[ -n "$port" ] || { cat "$work/broker.log"; fail "no 'listening on' line from the broker"; }
+port=$(listening_port "$work/broker.log" "$broker_pid") || fail "the broker did not start"
 
 for exe in "$work/consumer-build/consumer" "$work/consumer-pc"; do
   out=$(timeout 30 "$exe" "tcp://127.0.0.1:$port") || fail "$exe failed (exit $?)"

@@ -7,6 +7,7 @@
 # already installed.
 # Usage: deb_test.sh BUILD_DIR WORK_DIR   (ctest passes both; WORK_DIR is wiped first)
 set -euo pipefail
+source "$(dirname "$0")/../support/listening_port.sh"
 build=$1 work=$2
 skip() { echo "deb_test: SKIP: $*"; exit 77; }
 fail() { echo "deb_test: $*" >&2; exit 1; }
@@ -89,14 +90,7 @@ read -r -a cmd <<<"$exec_start"
 (cd /var/lib/corvee && exec runuser -u corvee -- env CORVEE_BIND=tcp://127.0.0.1:0 "${cmd[@]}") \
   >"$work/broker.log" 2>&1 &
 pids+=($!)
-port=
-for _ in $(seq 200); do
-  port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$work/broker.log" | head -1)
-  [ -n "$port" ] && break
-  kill -0 "${pids[0]}" 2>/dev/null || { cat "$work/broker.log"; fail "the broker exited"; }
-  sleep 0.05
-done
-[ -n "$port" ] || { cat "$work/broker.log"; fail "no 'listening on' line from the broker"; }
+port=$(listening_port "$work/broker.log" "${pids[0]}") || fail "the broker did not start"
 grep -q '(store: sqlite:/var/lib/corvee/' "$work/broker.log" \
   || { cat "$work/broker.log"; fail "the broker's store is not in /var/lib/corvee"; }
 export CORVEE_BROKER=tcp://127.0.0.1:$port
