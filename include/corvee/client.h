@@ -9,10 +9,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "corvee/job.h"
 #include "corvee/status.h"
@@ -46,11 +48,14 @@ class JobHandle {
   // Asks the broker for the job's state now.
   Result<JobState> status() const;
   // Waits up to `limit` for the outcome. The outcome of a job that failed on the broker (timeout,
-  // handler_error, ...) is a value with state kFailed; the Status is an error only when no outcome
+  // handler_error, ...) is a value with state kDead (or kCancelled); the Status is an error only when no outcome
   // could be had: the submission was refused, the broker is unreachable, or `wait_timeout`.
   Result<JobOutcome> wait(std::chrono::milliseconds limit) const;
   // True once the outcome (or a refusal) is known.
   bool done() const;
+  // True when the broker, acknowledging the job, said no connected worker serves its task (the
+  // job is queued all the same, for a worker that comes later). False before id() succeeded.
+  bool unserved() const;
   // Calls `callback` once with the outcome, on the client's thread (at once, on the caller's
   // thread, if already known). A refused submission is reported as a failed outcome with id 0.
   // The callback must not block.
@@ -76,10 +81,31 @@ class Client {
   JobHandle submit(std::string_view task, std::string payload, const SubmitOptions& options = {});
   // Follows a job submitted earlier (by anyone): its handle completes when the job does.
   JobHandle watch(JobId id);
-  // A job's full record.
-  Result<JobInfo> status(JobId id);
+  // Waits up to `limit` for job `id` (submitted by anyone) to finish: watch(id).wait(limit).
+  Result<JobOutcome> wait(JobId id, std::chrono::milliseconds limit);
+  // A job's full record, with its failed attempts; with `with_payload`, its payload too.
+  Result<JobInfo> status(JobId id, bool with_payload = false);
   // The broker's statistics as a JSON document (docs/protocol.md, section 6).
   Result<std::string> stats();
+  // Lists jobs, newest first (JobFilter); no payload, result or failures.
+  Result<std::vector<JobInfo>> jobs(const JobFilter& filter);
+
+  // Control. Each fails with the broker's error code: not_found, wrong_state, bad_request...
+  // Ends a queued or retrying job as `cancelled` at once; a running one is cancelled on its worker
+  // too. Fails with wrong_state for a finished job.
+  Status cancel(JobId id);
+  // Cancels every queued or retrying job of `task`; returns how many.
+  Result<std::uint64_t> purge(std::string_view task);
+  // A paused task's queued jobs wait (running ones finish) until resume(); stored by the broker.
+  Status pause(std::string_view task);
+  Status resume(std::string_view task);
+  // Dead letters: brings dead job `id` back to the queue with fresh retries (wrong_state when it
+  // is not dead); returns 1.
+  Result<std::uint64_t> retryDead(JobId id);
+  // Brings back every dead job, or every dead job of `task`; returns how many.
+  Result<std::uint64_t> retryAllDead(std::string_view task = {});
+  // Deletes dead jobs (of `task`, when given) dead for longer than `older_than`; returns how many.
+  Result<std::uint64_t> purgeDead(std::string_view task = {}, std::chrono::milliseconds older_than = {});
 
  private:
   explicit Client(std::shared_ptr<detail::ClientImpl> impl);

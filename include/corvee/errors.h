@@ -25,6 +25,18 @@ inline constexpr const char* kHandlerError = "handler_error";
 inline constexpr const char* kWorkerLost = "worker_lost";
 inline constexpr const char* kNoHandler = "no_handler";
 inline constexpr const char* kInternal = "internal";
+// A job error a handler returns for a failure that retrying cannot fix (bad input, say): the job
+// goes straight to `dead`, whatever retries it had left. An `--exec` command says it by exiting
+// with kPermanentExitStatus (65, EX_DATAERR). corvee::permanentError() builds it.
+inline constexpr const char* kPermanentError = "permanent_error";
+inline constexpr int kPermanentExitStatus = 65;
+// The job's end when it was cancelled (CANCEL_JOB, PURGE); also sent in CANCEL to its worker.
+inline constexpr const char* kCancelled = "cancelled";
+// A control request does not apply to the job's state: cancelling a finished job, retrying one
+// that is not dead.
+inline constexpr const char* kWrongState = "wrong_state";
+// SUBMIT with require_worker, or PAUSE of a task no worker serves and no job uses.
+inline constexpr const char* kNoWorker = "no_worker";
 // Client-side only: the broker could not be reached or the connection was lost.
 inline constexpr const char* kUnavailable = "unavailable";
 // Client-side only: a local wait() ran out before the job finished. The job itself goes on.

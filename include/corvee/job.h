@@ -3,8 +3,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace corvee {
 
@@ -16,13 +18,20 @@ enum class JobState : std::uint8_t {
   kQueued = 1,
   kRunning = 2,
   kSucceeded = 3,
-  kFailed = 4,
+  // Failed for good: its last attempt failed, or a time limit or the worker-loss limit ended it.
+  // Kept with its payload and every attempt's error for `dead retry` (protocol version 1 called
+  // this state "failed").
+  kDead = 4,
+  kCancelled = 5,  // ended by a cancel request or a purge
+  kRetrying = 6,   // an attempt failed; waits until run_at_ms for the next one
 };
 
-// "queued", "running", "succeeded", "failed"; "unknown" for values outside the enum.
+// "queued", "running", "succeeded", "dead", "cancelled", "retrying"; "unknown" otherwise.
 std::string_view toString(JobState state);
+// The state named `name` (as toString() spells it); nullopt for an unknown name.
+std::optional<JobState> jobStateFromString(std::string_view name);
 inline bool isFinished(JobState state) {
-  return state == JobState::kSucceeded || state == JobState::kFailed;
+  return state == JobState::kSucceeded || state == JobState::kDead || state == JobState::kCancelled;
 }
 
 // How a job is to be run. Zero durations mean "no limit".
@@ -31,12 +40,31 @@ struct SubmitOptions {
   std::chrono::milliseconds timeout{0};       // global: submission to result
   std::chrono::milliseconds run_timeout{0};   // from start on a worker
   std::chrono::milliseconds assign_timeout{0};  // waiting to be dealt to a worker
+  // Attempts after a failed one (handler error or run timeout). The n-th retry waits a random
+  // time between backoff * 2^(n-2) and backoff * 2^(n-1) (0 and backoff for the first), capped at
+  // backoff_max: exponential backoff with full jitter inside each doubling, so gaps never shrink.
+  std::uint32_t retries = 0;
+  std::chrono::milliseconds backoff{1000};
+  std::chrono::milliseconds backoff_max{3600 * 1000};
+  // Refuse the job with `no_worker` when no connected worker serves its task (else it is queued,
+  // and the submission only reports that none serves it).
+  bool require_worker = false;
+};
+
+// One failed attempt of a job, as its record keeps it.
+struct AttemptFailure {
+  std::uint32_t attempt = 0;
+  std::string worker;
+  std::uint64_t started_ms = 0;  // Unix epoch milliseconds
+  std::uint64_t ended_ms = 0;
+  std::string error_code;
+  std::string error_message;
 };
 
 // The end of a job: a result, or an error code and message.
 struct JobOutcome {
   JobId id = 0;
-  JobState state = JobState::kQueued;  // kSucceeded or kFailed once finished
+  JobState state = JobState::kQueued;  // kSucceeded, kDead or kCancelled once finished
   std::uint32_t attempt = 0;           // the attempt that finished it
   std::string result;                  // the handler's output when succeeded
   std::string error_code;              // a protocol error code when failed
@@ -58,6 +86,19 @@ struct JobInfo {
   std::string result;
   std::string error_code;
   std::string error_message;
+  std::uint32_t retries = 0;      // as submitted
+  std::uint32_t retried = 0;      // retries used since it was submitted or last brought back
+  std::uint64_t run_at_ms = 0;    // when retrying: the time of its next attempt
+  std::string payload;            // only when asked for (Client::status(id, true))
+  std::vector<AttemptFailure> failures;  // every failed attempt, oldest first
+};
+
+// A filter for listing jobs (Client::jobs, `corvee jobs`, `corvee dead list`). Newest first.
+struct JobFilter {
+  std::string task{};                  // empty: every task
+  std::optional<JobState> state{};     // nullopt: every state
+  std::uint32_t limit = 100;
+  JobId before_id = 0;                 // only jobs with a smaller id (for paging); 0: no bound
 };
 
 }  // namespace corvee

@@ -82,8 +82,13 @@ class JobContext {
 
 // A handler returns the job's result, or Status::error(code, message) to fail it (use the code
 // "handler_error" unless a better one applies). An exception thrown by a handler fails the job
-// with handler_error and the exception's message.
+// with handler_error and the exception's message. A failed job with retries left is retried, unless
+// the handler returned permanentError().
 using Handler = std::function<Result<std::string>(JobContext&)>;
+
+// A failure that retrying cannot fix (the payload is malformed, say): the job goes straight to
+// `dead` whatever retries it has left. Its error code is "permanent_error".
+inline Status permanentError(std::string message) { return Status::error("permanent_error", std::move(message)); }
 
 namespace detail {
 class WorkerImpl;

@@ -38,7 +38,7 @@ Status Core::recover() {
     if (rec.state == JobState::kRunning && rec.attempt >= options_.max_attempts) {
       // Interrupted by every crash so far: the limit on lost attempts holds across restarts too,
       // or a job that brings the broker down would run for ever.
-      rec.state = JobState::kFailed;
+      rec.state = JobState::kDead;
       rec.error_code = errc::kWorkerLost;
       rec.error_message = "attempt " + std::to_string(rec.attempt) + " was interrupted by a broker restart; the job " +
                           "has used its " + std::to_string(options_.max_attempts) + " attempts";
@@ -170,7 +170,7 @@ void Core::onPeerGone(PeerId id) {
       if (job.in_slot && job.lost < UINT16_MAX) ++job.lost;
       job.in_slot = false;
       if (job.lost >= options_.max_attempts) {
-        finish(job, JobState::kFailed, {}, errc::kWorkerLost,
+        finish(job, JobState::kDead, {}, errc::kWorkerLost,
                "the workers running this job were lost " + std::to_string(job.lost) + " times");
         continue;
       }
@@ -372,7 +372,7 @@ void Core::handleComplete(PeerId id, Peer& peer, const Frame& frame) {
   releaseFromWorker(*job, {});
   if (msg->result.data.size() > options_.max_payload) {
     // The attempt still ends, failing, rather than hanging until its limits.
-    return finish(*job, JobState::kFailed, {}, errc::kResultTooLarge,
+    return finish(*job, JobState::kDead, {}, errc::kResultTooLarge,
                   "the result of " + std::to_string(msg->result.data.size()) + " bytes exceeds the limit of " +
                       std::to_string(options_.max_payload));
   }
@@ -386,7 +386,7 @@ void Core::handleFail(PeerId id, Peer& peer, const Frame& frame) {
   if (job == nullptr) return;
   std::string_view code = msg->code.empty() ? std::string_view(errc::kHandlerError) : msg->code;
   releaseFromWorker(*job, {});
-  finish(*job, JobState::kFailed, {}, code, msg->message);
+  finish(*job, JobState::kDead, {}, code, msg->message);
 }
 
 void Core::handleDrain(PeerId id, Peer& peer, const Frame& frame) {
@@ -552,7 +552,7 @@ std::optional<std::string_view> Core::payloadFor(LiveJob& job, std::string& scra
   Result<std::string> loaded = store_.loadPayload(job.id);
   if (!loaded) {
     spdlog::error("cannot read the payload of job {}: {}", job.id, loaded.status().toString());
-    finish(job, JobState::kFailed, {}, errc::kInternal, "the broker could not read the job's payload from its store: " +
+    finish(job, JobState::kDead, {}, errc::kInternal, "the broker could not read the job's payload from its store: " +
                                                        loaded.status().message());
     return std::nullopt;
   }
@@ -601,7 +601,7 @@ void Core::onDeadline(const Deadline& deadline) {
     case DeadlineKind::kGlobal: {
       bool was_running = job.state == JobState::kRunning;
       releaseFromWorker(job, errc::kTimeout);
-      finish(job, JobState::kFailed, {}, errc::kTimeout,
+      finish(job, JobState::kDead, {}, errc::kTimeout,
              "no result within the job's timeout of " + std::to_string(job.timeout_ms) + " ms" +
                  (was_running ? " (it was running)" : " (it was still queued)"));
       return;
@@ -609,14 +609,14 @@ void Core::onDeadline(const Deadline& deadline) {
     case DeadlineKind::kAssign:
       // Only while the job still waits for its first worker: once dealt, the limit is met.
       if (job.state != JobState::kQueued || job.attempt != deadline.attempt) return;
-      finish(job, JobState::kFailed, {}, errc::kAssignTimeout,
+      finish(job, JobState::kDead, {}, errc::kAssignTimeout,
              "no worker took the job within its assign timeout of " + std::to_string(job.assign_timeout_ms) +
                  " ms");
       return;
     case DeadlineKind::kRun:
       if (job.state != JobState::kRunning || job.attempt != deadline.attempt) return;
       releaseFromWorker(job, errc::kRunTimeout);
-      finish(job, JobState::kFailed, {}, errc::kRunTimeout,
+      finish(job, JobState::kDead, {}, errc::kRunTimeout,
              "attempt " + std::to_string(job.attempt) + " ran longer than the run timeout of " +
                  std::to_string(job.run_timeout_ms) + " ms");
       return;

@@ -53,11 +53,11 @@ int runStatus(const QueryArgs& args) {
       {"worker", info->worker},
   };
   if (info->state == JobState::kSucceeded) doc["result"] = info->result;
-  if (info->state == JobState::kFailed) doc["error"] = {{"code", info->error_code}, {"message", info->error_message}};
+  if (info->state == JobState::kDead) doc["error"] = {{"code", info->error_code}, {"message", info->error_message}};
   std::cout << dumpJson(doc) << std::endl;
   // As `submit --wait`: a failed job exits 1 (its error is in the document), so a script can test
   // the outcome without reading the JSON; succeeded, queued and running exit 0.
-  return info->state == JobState::kFailed ? kExitJobFailed : kExitOk;
+  return info->state == JobState::kDead ? kExitJobFailed : kExitOk;
 }
 
 int runStats(const QueryArgs& args) {

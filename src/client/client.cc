@@ -26,7 +26,7 @@ void runCallbacks(const std::vector<std::function<void(const JobOutcome&)>>& cal
 
 JobOutcome failedOutcome(const Status& why) {
   JobOutcome outcome;
-  outcome.state = JobState::kFailed;
+  outcome.state = JobState::kDead;
   outcome.error_code = why.code();
   outcome.error_message = why.message();
   return outcome;

@@ -119,7 +119,7 @@ void JobHandle::onComplete(std::function<void(const JobOutcome&)> callback) cons
     if (shared_->outcome) {
       now = *shared_->outcome;
     } else {
-      now.state = JobState::kFailed;
+      now.state = JobState::kDead;
       now.error_code = shared_->refused->code();
       now.error_message = shared_->refused->message();
     }

@@ -24,6 +24,14 @@ const char* msgTypeName(std::uint8_t type) {
     case MsgType::kFail: return "FAIL";
     case MsgType::kCancel: return "CANCEL";
     case MsgType::kDrain: return "DRAIN";
+    case MsgType::kCancelJob: return "CANCEL_JOB";
+    case MsgType::kPurge: return "PURGE";
+    case MsgType::kPause: return "PAUSE";
+    case MsgType::kListJobs: return "LIST_JOBS";
+    case MsgType::kJobList: return "JOB_LIST";
+    case MsgType::kDeadRetry: return "DEAD_RETRY";
+    case MsgType::kDeadPurge: return "DEAD_PURGE";
+    case MsgType::kCount: return "COUNT";
   }
   return "unknown";
 }

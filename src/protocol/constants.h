@@ -7,7 +7,8 @@
 namespace corvee::protocol {
 
 inline constexpr std::uint32_t kMagic = 0x45565243;  // "CRVE" read as little-endian bytes
-inline constexpr std::uint16_t kVersion = 1;         // the highest version this build speaks
+inline constexpr std::uint16_t kVersion = 2;         // the highest version this build speaks
+inline constexpr std::uint16_t kMinVersion = 1;      // the lowest version the broker still speaks
 
 // Bytes before the body: u32 length, u8 type, u32 request_id.
 inline constexpr std::size_t kLengthSize = 4;
@@ -38,6 +39,15 @@ enum class MsgType : std::uint8_t {
   kFail = 0x23,
   kCancel = 0x24,
   kDrain = 0x25,
+  // Control and inspection (version 2).
+  kCancelJob = 0x30,
+  kPurge = 0x31,
+  kPause = 0x32,
+  kListJobs = 0x33,
+  kJobList = 0x34,
+  kDeadRetry = 0x35,
+  kDeadPurge = 0x36,
+  kCount = 0x37,
 };
 
 enum class Role : std::uint8_t {

@@ -65,6 +65,25 @@ struct Bytes {
   std::string_view data;
 };
 
+// A field added in protocol version `version`: written and read only when the session speaks that
+// version or a later one, so a broker goes on speaking older versions to peers that ask for them.
+template <typename T>
+struct Since {
+  std::uint16_t version;
+  T& field;
+};
+template <typename T>
+Since<T> since(std::uint16_t version, T& field) {
+  return {version, field};
+}
+
+// Bits of SubmitMsg::flags.
+inline constexpr std::uint8_t kSubmitRequireWorker = 0x01;
+// Bits of SubmittedMsg::flags.
+inline constexpr std::uint8_t kSubmittedUnserved = 0x01;  // no connected worker serves the task
+// Bits of StatusMsg::flags.
+inline constexpr std::uint8_t kStatusWithPayload = 0x01;
+
 struct SubmitMsg {
   static constexpr MsgType kType = MsgType::kSubmit;
   std::string_view task;
@@ -73,13 +92,21 @@ struct SubmitMsg {
   std::uint32_t timeout_ms = 0;
   std::uint32_t run_timeout_ms = 0;
   std::uint32_t assign_timeout_ms = 0;
-  template <typename F> void fields(F&& f) { f(task); f(payload); f(priority); f(timeout_ms); f(run_timeout_ms); f(assign_timeout_ms); }
+  std::uint32_t retries = 0;                // since version 2
+  std::uint32_t backoff_ms = 1000;          // since version 2
+  std::uint32_t backoff_max_ms = 3600000;   // since version 2
+  std::uint8_t flags = 0;                   // since version 2: kSubmit* bits
+  template <typename F> void fields(F&& f) {
+    f(task); f(payload); f(priority); f(timeout_ms); f(run_timeout_ms); f(assign_timeout_ms);
+    f(since(2, retries)); f(since(2, backoff_ms)); f(since(2, backoff_max_ms)); f(since(2, flags));
+  }
 };
 
 struct SubmittedMsg {
   static constexpr MsgType kType = MsgType::kSubmitted;
   std::uint64_t job_id = 0;
-  template <typename F> void fields(F&& f) { f(job_id); }
+  std::uint8_t flags = 0;  // since version 2: kSubmitted* bits
+  template <typename F> void fields(F&& f) { f(job_id); f(since(2, flags)); }
 };
 
 struct SubscribeMsg {
@@ -102,7 +129,19 @@ struct ResultMsg {
 struct StatusMsg {
   static constexpr MsgType kType = MsgType::kStatus;
   std::uint64_t job_id = 0;
-  template <typename F> void fields(F&& f) { f(job_id); }
+  std::uint8_t flags = 0;  // since version 2: kStatus* bits
+  template <typename F> void fields(F&& f) { f(job_id); f(since(2, flags)); }
+};
+
+// One failed attempt, in JOB_INFO.
+struct FailureItem {
+  std::uint32_t attempt = 0;
+  std::string_view worker;
+  std::uint64_t started_ms = 0;
+  std::uint64_t ended_ms = 0;
+  std::string_view error_code;
+  std::string_view error_message;
+  template <typename F> void fields(F&& f) { f(attempt); f(worker); f(started_ms); f(ended_ms); f(error_code); f(error_message); }
 };
 
 struct JobInfoMsg {
@@ -119,9 +158,15 @@ struct JobInfoMsg {
   Bytes result;
   std::string_view error_code;
   std::string_view error_message;
+  std::uint32_t retries = 0;             // since version 2
+  std::uint32_t retried = 0;             // since version 2
+  std::uint64_t run_at_ms = 0;           // since version 2
+  Bytes payload;                         // since version 2; empty unless asked for
+  std::vector<FailureItem> failures;     // since version 2
   template <typename F> void fields(F&& f) {
     f(job_id); f(task); f(state); f(priority); f(attempt); f(submitted_ms); f(started_ms);
     f(finished_ms); f(worker); f(result); f(error_code); f(error_message);
+    f(since(2, retries)); f(since(2, retried)); f(since(2, run_at_ms)); f(since(2, payload)); f(since(2, failures));
   }
 };
 
@@ -184,9 +229,76 @@ struct DrainMsg {
   template <typename F> void fields(F&&) {}
 };
 
+// Version 2: control and inspection.
+
+struct CancelJobMsg {
+  static constexpr MsgType kType = MsgType::kCancelJob;
+  std::uint64_t job_id = 0;
+  template <typename F> void fields(F&& f) { f(job_id); }
+};
+
+struct PurgeMsg {
+  static constexpr MsgType kType = MsgType::kPurge;
+  std::string_view task;
+  template <typename F> void fields(F&& f) { f(task); }
+};
+
+struct PauseMsg {
+  static constexpr MsgType kType = MsgType::kPause;
+  std::string_view task;
+  std::uint8_t paused = 1;  // 1 pause, 0 resume
+  template <typename F> void fields(F&& f) { f(task); f(paused); }
+};
+
+struct ListJobsMsg {
+  static constexpr MsgType kType = MsgType::kListJobs;
+  std::string_view task;       // empty: every task
+  std::uint8_t state = 0;      // 0: every state
+  std::uint32_t limit = 100;
+  std::uint64_t before_id = 0; // 0: from the newest
+  template <typename F> void fields(F&& f) { f(task); f(state); f(limit); f(before_id); }
+};
+
+struct JobListMsg {
+  static constexpr MsgType kType = MsgType::kJobList;
+  std::vector<JobInfoMsg> jobs;  // newest first; without payload, result or failures
+  template <typename F> void fields(F&& f) { f(jobs); }
+};
+
+struct DeadRetryMsg {
+  static constexpr MsgType kType = MsgType::kDeadRetry;
+  std::uint64_t job_id = 0;  // 0: every dead job (of `task`, when given)
+  std::string_view task;
+  template <typename F> void fields(F&& f) { f(job_id); f(task); }
+};
+
+struct DeadPurgeMsg {
+  static constexpr MsgType kType = MsgType::kDeadPurge;
+  std::string_view task;            // empty: every task
+  std::uint64_t older_than_ms = 0;  // only jobs dead for longer than this; 0: all
+  template <typename F> void fields(F&& f) { f(task); f(older_than_ms); }
+};
+
+struct CountMsg {
+  static constexpr MsgType kType = MsgType::kCount;
+  std::uint64_t count = 0;
+  template <typename F> void fields(F&& f) { f(count); }
+};
+
 namespace detail {
 struct FieldWriter {
   WireWriter& w;
+  std::uint16_t version;
+  template <typename T>
+  void operator()(Since<T> field) {
+    if (version >= field.version) (*this)(field.field);
+  }
+  // A list of records: u32 count, then each record's fields.
+  template <typename T>
+  void operator()(std::vector<T>& items) {
+    w.u32(static_cast<std::uint32_t>(items.size()));
+    for (T& item : items) item.fields(*this);
+  }
   void operator()(std::uint8_t v) { w.u8(v); }
   void operator()(std::uint16_t v) { w.u16(v); }
   void operator()(std::uint32_t v) { w.u32(v); }
@@ -194,10 +306,27 @@ struct FieldWriter {
   void operator()(std::int32_t v) { w.i32(v); }
   void operator()(std::string_view v) { w.str(v); }
   void operator()(Bytes v) { w.bytes(v.data); }
-  void operator()(const std::vector<std::string>& v) { w.strList(v); }
+  void operator()(std::vector<std::string>& v) { w.strList(v); }
 };
 struct FieldReader {
   WireReader& r;
+  std::uint16_t version;
+  template <typename T>
+  void operator()(Since<T> field) {
+    if (version >= field.version) (*this)(field.field);
+  }
+  template <typename T>
+  void operator()(std::vector<T>& items) {
+    std::uint32_t n = r.u32();
+    // Every record takes at least one byte: a count beyond the bytes left is a lie, not a reason
+    // to reserve memory for it.
+    if (n > r.remaining()) return r.invalidate();
+    items.resize(n);
+    for (T& item : items) {
+      if (!r.ok()) return;
+      item.fields(*this);
+    }
+  }
   void operator()(std::uint8_t& v) { v = r.u8(); }
   void operator()(std::uint16_t& v) { v = r.u16(); }
   void operator()(std::uint32_t& v) { v = r.u32(); }
@@ -212,23 +341,23 @@ std::size_t beginFrame(std::string& out, MsgType type, std::uint32_t request_id)
 void endFrame(std::string& out, std::size_t start);
 }  // namespace detail
 
-// Appends one complete frame carrying `msg` to `out`.
+// Appends one complete frame carrying `msg` to `out`, laid out for protocol `version`.
 // REQUIRES: every str field is at most 65535 bytes (callers validate user input first).
 template <typename Msg>
-void encode(std::string& out, std::uint32_t request_id, Msg msg) {
+void encode(std::string& out, std::uint32_t request_id, Msg msg, std::uint16_t version = kVersion) {
   std::size_t start = detail::beginFrame(out, Msg::kType, request_id);
   WireWriter writer(out);
-  msg.fields(detail::FieldWriter{writer});
+  msg.fields(detail::FieldWriter{writer, version});
   detail::endFrame(out, start);
 }
 
-// Decodes a frame's body as `Msg`. Fails with bad_request when the body does not match the layout
+// Decodes a frame's body as `Msg`, laid out for protocol `version`. Fails with bad_request when the body does not match the layout
 // exactly (too short, or bytes left over) or a `str` field is not valid UTF-8.
 template <typename Msg>
-Result<Msg> decode(std::string_view body) {
+Result<Msg> decode(std::string_view body, std::uint16_t version = kVersion) {
   Msg msg;
   WireReader reader(body);
-  msg.fields(detail::FieldReader{reader});
+  msg.fields(detail::FieldReader{reader, version});
   if (!reader.exhausted()) {
     return Status::error("bad_request", std::string("malformed ") + msgTypeName(static_cast<std::uint8_t>(Msg::kType)) +
                                             " body (" + std::to_string(body.size()) + " bytes)");

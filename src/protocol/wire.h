@@ -73,6 +73,9 @@ class WireReader {
   }
   // False once any read ran past the end.
   bool ok() const { return ok_; }
+  std::size_t remaining() const { return in_.size() - pos_; }
+  // Marks the body malformed, e.g. when a list's count exceeds the bytes left.
+  void invalidate() { ok_ = false; }
   // True when every byte was read and none was missing: the body matched its layout exactly.
   bool exhausted() const { return ok_ && pos_ == in_.size(); }
   // False once a `str` field held bytes that are not UTF-8.

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "corvee/job.h"
 
@@ -23,8 +24,17 @@ struct JobRecord {
   std::uint64_t finished_ms = 0;
   std::string worker;         // name of the worker running or last running it
   std::string result;         // when succeeded
-  std::string error_code;     // when failed
-  std::string error_message;  // when failed
+  std::string error_code;     // when dead or cancelled; when retrying, the last attempt's error
+  std::string error_message;
+  // Retry policy (SubmitOptions) and its use.
+  std::uint32_t retries = 0;         // retries allowed after a failed attempt
+  std::uint32_t retried = 0;         // retries used since submission or the last `dead retry`
+  std::uint32_t backoff_ms = 1000;
+  std::uint32_t backoff_max_ms = 3600 * 1000;
+  std::uint64_t run_at_ms = 0;       // when retrying: not dealt before this wall time
+  // Every failed attempt, oldest first. Written by Store::recordFailure(), returned by find() and
+  // recover(); insert() and markFinished() ignore it.
+  std::vector<AttemptFailure> failures;
 };
 
 }  // namespace corvee

@@ -16,11 +16,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "corvee/status.h"
 #include "store/job_record.h"
 
 namespace corvee {
+
+// Which finished jobs purgeFinished() deletes: all conditions hold.
+struct PurgeFilter {
+  std::vector<JobState> states;          // finished states; empty: every finished state
+  std::string task;                      // empty: every task
+  std::uint64_t finished_before_ms = 0;  // 0: no bound
+};
 
 class Store {
  public:
@@ -37,11 +45,24 @@ class Store {
   virtual void insert(JobRecord&& job) { insert(static_cast<const JobRecord&>(job)); }
   // The job started attempt `attempt` on `worker`.
   virtual void markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) = 0;
-  // The job went back to its queue (its worker was lost).
+  // The job went back to its queue: its worker was lost, or its retry came due.
   virtual void markQueued(JobId id) = 0;
+  // An attempt failed; appended to the job's failures (kept until the job is purged).
+  virtual void recordFailure(JobId id, const AttemptFailure& failure) = 0;
+  // The job waits for its next attempt until `run_at_ms`, having used `retried` retries; its
+  // error_code/error_message become the last failure's.
+  virtual void markRetrying(JobId id, std::uint64_t run_at_ms, std::uint32_t retried, std::string_view error_code,
+                            std::string_view error_message) = 0;
+  // A dead job goes back to the queue with fresh retries (`dead retry`): state queued, retried 0,
+  // finished_ms 0, error cleared; attempt and failures are kept (attempt numbers never repeat).
+  // A job that is not dead is left alone.
+  virtual void markRevived(JobId id) = 0;
+  // Pausing a task is stored with the jobs, so it survives a restart.
+  virtual void setTaskPaused(std::string_view task, bool paused) = 0;
   // The job finished: state, attempt, result or error, finished_ms are taken from `job`. Its other
-  // fields carry the job's last known values except the payload, for a store that keeps no
-  // journal of live jobs (see journalsLiveJobs()).
+  // fields carry the job's last known values, for a store that keeps no journal of live jobs (see
+  // journalsLiveJobs()); its payload is set for a dead job only, whose payload every store keeps
+  // (a journaling store already has it) so that markRevived() can bring it back.
   virtual void markFinished(const JobRecord& job) = 0;
   virtual void markFinished(JobRecord&& job) { markFinished(static_cast<const JobRecord&>(job)); }
 
@@ -59,11 +80,21 @@ class Store {
   // memory. Fails with not_found for unknown or finished jobs.
   virtual Result<std::string> loadPayload(JobId id) = 0;
 
-  // A job by id, finished or not; nullopt when unknown or purged.
+  // A job by id, finished or not, with its failures; nullopt when unknown or purged.
   virtual Result<std::optional<JobRecord>> find(JobId id) = 0;
-  // Deletes finished jobs that finished before `finished_before_ms`; returns how many. While
-  // full(), it deletes nothing and returns 0: a deletion is a write too.
-  virtual Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) = 0;
+  // Finished jobs matching `filter` (whose state, if set, is a finished one), newest (highest id)
+  // first, at most filter.limit, without payload or result.
+  virtual Result<std::vector<JobRecord>> listFinished(const JobFilter& filter) = 0;
+  // Deletes finished jobs matching `filter`; returns how many. While full(), it deletes nothing
+  // and returns 0: a deletion is a write too. Takes effect at once (not at commit()).
+  virtual Result<std::uint64_t> purgeFinished(const PurgeFilter& filter) = 0;
+  // Finished jobs in `state`.
+  virtual Result<std::uint64_t> countFinished(JobState state) = 0;
+  // Deletes the jobs in finished `state` that finished first, keeping the newest `keep`; returns
+  // how many went. Takes effect at once, like purgeFinished().
+  virtual Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) = 0;
+  // The tasks paused by setTaskPaused(), as committed.
+  virtual Result<std::vector<std::string>> pausedTasks() = 0;
 
   // Names this store's data: the same across restarts of a durable store (and for every broker
   // sharing one database), new for each MemoryStore. Clients compare it across reconnections to

@@ -528,7 +528,7 @@ TEST_F(CoreTest, FailSendsAFailedResultWithTheCode) {
   auto res = results(c);
   ASSERT_EQ(res.size(), 1u);
   EXPECT_EQ(res[0].id, id);
-  EXPECT_EQ(res[0].state, JobState::kFailed);
+  EXPECT_EQ(res[0].state, JobState::kDead);
   EXPECT_EQ(res[0].attempt, 1u);
   EXPECT_EQ(res[0].error_code, "bad_input");
   EXPECT_EQ(res[0].error_message, "cannot parse");
@@ -560,7 +560,7 @@ TEST_F(CoreTest, ResultOverMaxPayloadFailsTheJob) {
   complete(w, id, 1, "123456789");
   auto res = results(c);
   ASSERT_EQ(res.size(), 1u);
-  EXPECT_EQ(res[0].state, JobState::kFailed);
+  EXPECT_EQ(res[0].state, JobState::kDead);
   EXPECT_EQ(res[0].error_code, "result_too_large");
   // The attempt ended: the slot is free again.
   flush();
@@ -798,7 +798,7 @@ TEST_F(CoreTest, JobFailsWorkerLostAfterMaxAttemptsLosses) {
   auto res = results(c);
   ASSERT_EQ(res.size(), 1u);
   EXPECT_EQ(res[0].id, id);
-  EXPECT_EQ(res[0].state, JobState::kFailed);
+  EXPECT_EQ(res[0].state, JobState::kDead);
   EXPECT_EQ(res[0].error_code, "worker_lost");
   EXPECT_EQ(res[0].attempt, 3u);
   EXPECT_EQ(core().counts().queued, 0u);
@@ -834,7 +834,7 @@ TEST_F(CoreTest, GlobalTimeoutFiresWhileQueued) {
   auto res = results(c);
   ASSERT_EQ(res.size(), 1u);
   EXPECT_EQ(res[0].id, id);
-  EXPECT_EQ(res[0].state, JobState::kFailed);
+  EXPECT_EQ(res[0].state, JobState::kDead);
   EXPECT_EQ(res[0].error_code, "timeout");
   EXPECT_EQ(res[0].attempt, 0u);
   EXPECT_EQ(core().counts().queued, 0u);
@@ -902,7 +902,7 @@ TEST_F(CoreTest, RunTimeoutCountsFromAssignmentCancelsAndFreesTheSlotWhenItRepor
   EXPECT_EQ(cancel[0].code, "run_timeout");
   auto res = results(c);
   ASSERT_EQ(res.size(), 1u);
-  EXPECT_EQ(res[0].state, JobState::kFailed);
+  EXPECT_EQ(res[0].state, JobState::kDead);
   EXPECT_EQ(res[0].error_code, "run_timeout");
   flush();
   EXPECT_TRUE(assigns(w).empty()) << "the slot is busy until the worker reports the attempt gone";
@@ -949,7 +949,7 @@ TEST_F(CoreTest, AssignTimeoutFiresWhileQueued) {
   auto res = results(c);
   ASSERT_EQ(res.size(), 1u);
   EXPECT_EQ(res[0].id, id);
-  EXPECT_EQ(res[0].state, JobState::kFailed);
+  EXPECT_EQ(res[0].state, JobState::kDead);
   EXPECT_EQ(res[0].error_code, "assign_timeout");
   EXPECT_EQ(core().counts().queued, 0u);
   PeerId w = worker(1);
@@ -1066,7 +1066,7 @@ TEST_F(CoreTest, SubscribeToAFinishedJobAnswersOkThenTheResultAtOnce) {
   EXPECT_EQ(frames[1].request_id, 0u);
   auto res = frames[1].as<protocol::ResultMsg>();
   EXPECT_EQ(res.job_id, id);
-  EXPECT_EQ(res.state, static_cast<std::uint8_t>(JobState::kFailed));
+  EXPECT_EQ(res.state, static_cast<std::uint8_t>(JobState::kDead));
   EXPECT_EQ(res.attempt, 1u);
   EXPECT_EQ(res.error_code, "handler_error");
   EXPECT_EQ(res.error_message, "it broke");
@@ -1144,7 +1144,7 @@ TEST_F(CoreTest, StatusOfFinishedJobs) {
   EXPECT_EQ(a.finished_ms, clock_.wallMillis());
   EXPECT_EQ(a.attempt, 1u);
   Info b = status(c, bad);
-  EXPECT_EQ(b.state, JobState::kFailed);
+  EXPECT_EQ(b.state, JobState::kDead);
   EXPECT_EQ(b.error_code, "no_handler");
   EXPECT_EQ(b.error_message, "no such task");
 }
@@ -1335,7 +1335,7 @@ TEST_F(CoreTest, RecoveredJobsLimitsCountFromTheOriginalSubmission) {
   advance(1);
   auto after = store_.find(1);
   ASSERT_TRUE(after.isOk() && after->has_value());
-  EXPECT_EQ((*after)->state, JobState::kFailed);
+  EXPECT_EQ((*after)->state, JobState::kDead);
   EXPECT_EQ((*after)->error_code, "timeout");
   EXPECT_EQ(core().counts().queued, 0u);
 }
@@ -1356,7 +1356,7 @@ TEST_F(CoreTest, RecoveredJobThatHadStartedIsNotFailedByItsAssignLimit) {
   EXPECT_EQ((*started)->state, JobState::kQueued);
   auto never_started = store_.find(2);
   ASSERT_TRUE(never_started.isOk() && never_started->has_value());
-  EXPECT_EQ((*never_started)->state, JobState::kFailed);
+  EXPECT_EQ((*never_started)->state, JobState::kDead);
   EXPECT_EQ((*never_started)->error_code, "assign_timeout");
 }
 
@@ -1443,7 +1443,7 @@ TEST_F(CoreTest, RecoveredJobThatUsedItsAttemptsFailsWorkerLost) {
   EXPECT_EQ(core().counts().queued, 1u);
   auto spent = store_.find(1);
   ASSERT_TRUE(spent.isOk() && spent->has_value());
-  EXPECT_EQ((*spent)->state, JobState::kFailed);
+  EXPECT_EQ((*spent)->state, JobState::kDead);
   EXPECT_EQ((*spent)->error_code, "worker_lost");
   auto retried = store_.find(2);
   ASSERT_TRUE(retried.isOk() && retried->has_value());

@@ -419,7 +419,7 @@ TEST_F(BrokerWireTest, CompleteAfterRunTimeoutIsStaleAndTheOutcomeStands) {
   ASSERT_TRUE(client.expect(MsgType::kResult, frame, 0u));
   auto result = protocol::decode<protocol::ResultMsg>(frame.body);
   ASSERT_TRUE(result);
-  EXPECT_EQ(result->state, static_cast<std::uint8_t>(JobState::kFailed));
+  EXPECT_EQ(result->state, static_cast<std::uint8_t>(JobState::kDead));
   EXPECT_EQ(result->error_code, "run_timeout");
 
   // "The worker MUST report the attempt with COMPLETE or FAIL once it has stopped running it
@@ -439,7 +439,7 @@ TEST_F(BrokerWireTest, CompleteAfterRunTimeoutIsStaleAndTheOutcomeStands) {
   ASSERT_TRUE(client.expect(MsgType::kJobInfo, frame, 3u));
   auto info = protocol::decode<protocol::JobInfoMsg>(frame.body);
   ASSERT_TRUE(info);
-  EXPECT_EQ(info->state, static_cast<std::uint8_t>(JobState::kFailed));
+  EXPECT_EQ(info->state, static_cast<std::uint8_t>(JobState::kDead));
   EXPECT_EQ(info->error_code, "run_timeout");
   EXPECT_EQ(info->result.data, "");
   nlohmann::json stats = statsOf(broker_.endpoint());

@@ -633,7 +633,7 @@ TEST(Durability, TimeLimitsSurviveKillNine) {
 
   Result<JobOutcome> expired = expiring.wait(30s);
   ASSERT_TRUE(expired) << expired.status().toString();
-  EXPECT_EQ(expired->state, JobState::kFailed);
+  EXPECT_EQ(expired->state, JobState::kDead);
   EXPECT_EQ(expired->error_code, errc::kTimeout) << expired->error_message;
   WorkerProcess worker;
   ASSERT_TRUE(worker.start(broker.endpoint(), 1));

@@ -241,7 +241,7 @@ TEST_F(EndToEndTest, FailedJobIsAnOutcomeNotAnError) {
   ASSERT_TRUE(client);
   Result<JobOutcome> outcome = client->submit("fail", "on purpose").wait(std::chrono::seconds(30));
   ASSERT_TRUE(outcome) << outcome.status().toString();
-  EXPECT_EQ(outcome->state, JobState::kFailed);
+  EXPECT_EQ(outcome->state, JobState::kDead);
   EXPECT_EQ(outcome->error_code, errc::kHandlerError);
   EXPECT_NE(outcome->error_message.find("on purpose"), std::string::npos) << outcome->error_message;
   Result<JobOutcome> bad_add = client->submit("add", "not json").wait(std::chrono::seconds(30));
@@ -263,7 +263,7 @@ TEST_F(EndToEndTest, RefusedSubmissionFailsTheHandleAndItsCallback) {
   std::optional<JobOutcome> seen;
   job.onComplete([&](const JobOutcome& o) { seen = o; });
   ASSERT_TRUE(seen.has_value());
-  EXPECT_EQ(seen->state, JobState::kFailed);
+  EXPECT_EQ(seen->state, JobState::kDead);
   EXPECT_EQ(seen->id, 0u);
   EXPECT_EQ(seen->error_code, errc::kBadRequest);
 }
@@ -304,7 +304,7 @@ TEST_F(EndToEndTest, WatchFromASecondClient) {
   ASSERT_TRUE(failed);
   Result<JobOutcome> failed_watch = watcher->watch(failed->id).wait(std::chrono::seconds(30));
   ASSERT_TRUE(failed_watch);
-  EXPECT_EQ(failed_watch->state, JobState::kFailed);
+  EXPECT_EQ(failed_watch->state, JobState::kDead);
   EXPECT_EQ(failed_watch->error_code, errc::kHandlerError);
 
   // An id the broker never issued.

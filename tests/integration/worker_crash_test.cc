@@ -206,7 +206,7 @@ TEST(WorkerCrash, LosingTheOnlyAttemptFailsWithWorkerLost) {
   ASSERT_TRUE(worker.process().kill(SIGKILL));
   Result<JobOutcome> outcome = job.handle.wait(std::chrono::seconds(30));
   ASSERT_TRUE(outcome) << outcome.status().toString();
-  EXPECT_EQ(outcome->state, JobState::kFailed);
+  EXPECT_EQ(outcome->state, JobState::kDead);
   EXPECT_EQ(outcome->error_code, errc::kWorkerLost);
   EXPECT_EQ(outcome->attempt, 1u);
   EXPECT_FALSE(outcome->error_message.empty());
@@ -217,7 +217,7 @@ TEST(WorkerCrash, LosingTheOnlyAttemptFailsWithWorkerLost) {
   ASSERT_TRUE(waitForWorkers(broker.endpoint(), 1));
   Result<JobInfo> info = client->status(*id);
   ASSERT_TRUE(info);
-  EXPECT_EQ(info->state, JobState::kFailed);
+  EXPECT_EQ(info->state, JobState::kDead);
   EXPECT_EQ(info->error_code, errc::kWorkerLost);
   EXPECT_TRUE(eventually([&] { return job.deliveries->load() == 1; }));
   json doc = statsOf(*client);

@@ -223,7 +223,7 @@ TEST(MessageFieldsTest, Result) {
   std::string s;
   auto m = roundTrip(sample<ResultMsg>(), s);
   EXPECT_EQ(m.job_id, 42u);
-  EXPECT_EQ(m.state, static_cast<std::uint8_t>(JobState::kFailed));
+  EXPECT_EQ(m.state, static_cast<std::uint8_t>(JobState::kDead));
   EXPECT_EQ(m.attempt, 3u);
   EXPECT_EQ(m.result.data, "partial");
   EXPECT_EQ(m.error_code, "handler_error");
@@ -362,7 +362,7 @@ TEST(ProtocolConstantsTest, MessageTypesMatchTheDoc) {
   EXPECT_EQ(static_cast<int>(JobState::kQueued), 1);
   EXPECT_EQ(static_cast<int>(JobState::kRunning), 2);
   EXPECT_EQ(static_cast<int>(JobState::kSucceeded), 3);
-  EXPECT_EQ(static_cast<int>(JobState::kFailed), 4);
+  EXPECT_EQ(static_cast<int>(JobState::kDead), 4);
 }
 
 TEST(ProtocolConstantsTest, MsgTypeNames) {

@@ -87,7 +87,7 @@ TEST(MemoryStoreTest, MarkFinishedTakesOutcomeAndDropsPayload) {
   store.insert(makeJob(1));
   store.markRunning(1, 1, "w", 5);
   JobRecord done = makeJob(1, "ignored-task");
-  done.state = JobState::kFailed;
+  done.state = JobState::kDead;
   done.attempt = 1;
   done.finished_ms = 99;
   done.result = "";
@@ -95,7 +95,7 @@ TEST(MemoryStoreTest, MarkFinishedTakesOutcomeAndDropsPayload) {
   done.error_message = "boom";
   store.markFinished(done);
   JobRecord rec = found(store, 1);
-  EXPECT_EQ(rec.state, JobState::kFailed);
+  EXPECT_EQ(rec.state, JobState::kDead);
   EXPECT_EQ(rec.finished_ms, 99u);
   EXPECT_EQ(rec.error_code, "handler_error");
   EXPECT_EQ(rec.error_message, "boom");

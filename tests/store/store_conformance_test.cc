@@ -419,11 +419,11 @@ TEST_P(StoreConformanceTest, MarkFinishedFailedTakesTheErrorFields) {
   store().insert(makeJob(1));
   store().markRunning(1, 4, "worker-b", 500);
   commit();
-  store().markFinished(outcome(1, JobState::kFailed, 4, 950));
+  store().markFinished(outcome(1, JobState::kDead, 4, 950));
   commit();
 
   JobRecord want = makeJob(1);
-  want.state = JobState::kFailed;
+  want.state = JobState::kDead;
   want.attempt = 4;
   want.worker = "worker-b";
   want.started_ms = 500;
@@ -437,14 +437,14 @@ TEST_P(StoreConformanceTest, MarkFinishedWorksForAJobThatNeverRan) {
   // E.g. its assign limit expired while it was queued.
   store().insert(makeJob(1));
   commit();
-  JobRecord expired = outcome(1, JobState::kFailed, 0, 400);
+  JobRecord expired = outcome(1, JobState::kDead, 0, 400);
   expired.error_code = "timeout";
   expired.error_message = "not assigned in time";
   store().markFinished(expired);
   commit();
 
   JobRecord want = makeJob(1);
-  want.state = JobState::kFailed;
+  want.state = JobState::kDead;
   want.finished_ms = 400;
   want.error_code = "timeout";
   want.error_message = "not assigned in time";
@@ -521,7 +521,7 @@ TEST_P(StoreConformanceTest, LoadPayloadOfUnknownFinishedOrPurgedJobsIsNotFound)
   store().insert(makeJob(3));
   commit();
   store().markFinished(outcome(2, JobState::kSucceeded, 1, 10));
-  store().markFinished(outcome(3, JobState::kFailed, 1, 10));
+  store().markFinished(outcome(3, JobState::kDead, 1, 10));
   commit();
   ASSERT_TRUE(store().purgeFinished(100).isOk());
   store().insert(makeJob(4));
@@ -547,7 +547,7 @@ TEST_P(StoreConformanceTest, RecoverVisitsOnlyQueuedAndRunningJobsInIdOrder) {
   store().markRunning(5, 1, "worker-c", 300);
   store().markQueued(5);
   store().markFinished(outcome(9, JobState::kSucceeded, 1, 400));
-  store().markFinished(outcome(1, JobState::kFailed, 0, 500));
+  store().markFinished(outcome(1, JobState::kDead, 0, 500));
   commit();
 
   JobId max_id = 0;
@@ -615,9 +615,9 @@ TEST_P(StoreConformanceTest, PurgeFinishedDeletesOnlyFinishedJobsOlderThanTheCut
   for (JobId id = 1; id <= 7; ++id) store().insert(makeJob(id));
   commit();
   store().markFinished(outcome(1, JobState::kSucceeded, 1, 100));
-  store().markFinished(outcome(2, JobState::kFailed, 1, 199));  // failed jobs age out too
+  store().markFinished(outcome(2, JobState::kDead, 1, 199));  // failed jobs age out too
   store().markFinished(outcome(3, JobState::kSucceeded, 1, 200));  // exactly at the cut: kept
-  store().markFinished(outcome(4, JobState::kFailed, 1, 5'000));
+  store().markFinished(outcome(4, JobState::kDead, 1, 5'000));
   store().markRunning(5, 1, "w", 50);  // unfinished: finished_ms of 0 must not make them look old
   store().markRunning(6, 1, "w", 60);
   store().markQueued(6);
@@ -697,7 +697,7 @@ TEST_P(StoreConformanceTest, ReopenKeepsEverythingCommitted) {
   JobRecord done4 = outcome(4, JobState::kSucceeded, 1, 200);
   done4.result = allBytes();
   store().markFinished(done4);
-  store().markFinished(outcome(5, JobState::kFailed, 2, 150));
+  store().markFinished(outcome(5, JobState::kDead, 2, 150));
   commit();
   store().markFinished(outcome(6, JobState::kSucceeded, 1, 50));
   commit();
@@ -729,7 +729,7 @@ TEST_P(StoreConformanceTest, ReopenKeepsEverythingCommitted) {
   want4.result = allBytes();
   expectSameFinishedRecord(found(4), want4, makeJob(4).payload);
   JobRecord want5 = makeJob(5);
-  want5.state = JobState::kFailed;
+  want5.state = JobState::kDead;
   want5.attempt = 2;
   want5.finished_ms = 150;
   want5.error_code = "handler_error";
@@ -750,7 +750,7 @@ TEST_P(StoreConformanceTest, ReopenDropsChangesThatWereNeverCommitted) {
   store().markRunning(1, 1, "worker-a", 100);
   store().markRunning(2, 1, "worker-b", 100);
   store().markQueued(2);
-  store().markFinished(outcome(3, JobState::kFailed, 1, 20));
+  store().markFinished(outcome(3, JobState::kDead, 1, 20));
   ASSERT_TRUE(store().purgeFinished(1'000).isOk());  // would delete job 4
   reopen();  // the destructor must not commit them
 

@@ -89,7 +89,7 @@ TEST(VolatileStoreTest, AJobThatNeverRanFinishesWithoutAWorker) {
   VolatileStore store;
   store.insert(queuedJob(4));
   JobRecord failed = finishedJob(4, 50);
-  failed.state = JobState::kFailed;
+  failed.state = JobState::kDead;
   failed.attempt = 0;
   failed.result.clear();
   failed.error_code = "assign_timeout";
