@@ -17,7 +17,9 @@ struct BrokerOptions {
   std::uint32_t max_attempts = 5;                     // worker losses before a job fails worker_lost
   std::chrono::milliseconds heartbeat{1000};          // PING after this much idle sending
   std::chrono::milliseconds peer_timeout{5000};       // silence after which a peer is gone
-  std::chrono::milliseconds result_ttl{24 * 3600 * 1000};  // how long finished jobs stay queryable
+  std::chrono::milliseconds result_ttl{24 * 3600 * 1000};  // how long succeeded and cancelled jobs stay queryable
+  std::chrono::milliseconds dead_ttl{7LL * 24 * 3600 * 1000};  // how long dead jobs are kept
+  std::uint64_t dead_max = 100'000;  // dead jobs kept at most; the oldest are dropped first
   // Payload bytes of queued jobs kept in memory. Beyond it, and for jobs recovered at start, the
   // payload stays only in the store and is read back when the job is dealt: a million queued jobs
   // cost the broker their bookkeeping, not their payloads.
