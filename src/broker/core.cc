@@ -23,18 +23,24 @@ std::uint32_t toMs(std::chrono::milliseconds d) { return static_cast<std::uint32
 
 }  // namespace
 
-Core::Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& outbox)
-    : options_(options), store_(store), clock_(clock), outbox_(outbox), started_at_(clock.now()) {}
+Core::Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& outbox, Random& random)
+    : options_(options), store_(store), clock_(clock), outbox_(outbox), random_(random), started_at_(clock.now()) {}
 
 Status Core::recover() {
   std::uint64_t recovered = 0;
   std::vector<JobId> interrupted;       // were running: marked queued once the scan is over
+  std::vector<std::pair<JobId, AttemptFailure>> cut_short;  // their interrupted attempts, for the history
+  std::vector<JobId> retry_due;         // were retrying and their time has come
   std::vector<JobRecord> out_of_tries;  // were running on their last attempt: failed once it is over
   MonoTime now = clock_.now();
   std::uint64_t wall_now = clock_.wallMillis();
   // Each record is adopted as it is read: a million queued jobs are never all held twice.
   Result<JobId> max_id = store_.recover([&](JobRecord&& rec) {
     ++recovered;
+    if (rec.state == JobState::kRunning) {
+      cut_short.emplace_back(rec.id, AttemptFailure{rec.attempt, rec.worker, rec.started_ms, wall_now,
+                                                    errc::kWorkerLost, "interrupted by a broker restart"});
+    }
     if (rec.state == JobState::kRunning && rec.attempt >= options_.max_attempts) {
       // Interrupted by every crash so far: the limit on lost attempts holds across restarts too,
       // or a job that brings the broker down would run for ever.
@@ -56,16 +62,35 @@ Status Core::recover() {
     // Limits keep counting from the original submission, as far as the wall clock can tell.
     auto age = std::chrono::milliseconds(wall_now > job.submitted_ms ? wall_now - job.submitted_ms : 0);
     addDeadlines(job, now - age);
+    if (job.state == JobState::kRetrying) {
+      ++counts_.retrying;
+      ++job.queue->retrying;
+      std::uint64_t run_at = job.retry() != nullptr ? job.retry()->run_at_ms : 0;
+      if (run_at <= wall_now) {
+        retry_due.push_back(job.id);
+      } else {
+        deadlines_.add({now + Millis(run_at - wall_now), job.id, job.attempt, DeadlineKind::kRetry});
+      }
+      return;
+    }
     enqueue(job, false);
   });
   if (!max_id) return max_id.status();
   next_id_ = *max_id + 1;
   // Writes wait for the end of the scan: changing rows under a running SELECT is not safe.
+  for (const auto& [id, failure] : cut_short) store_.recordFailure(id, failure);
   for (JobId id : interrupted) store_.markQueued(id);
+  for (JobId id : retry_due) retryDue(*jobs_.find(id));
   for (const JobRecord& rec : out_of_tries) {
     store_.markFinished(rec);
-    ++counts_.failed;
+    ++counts_.dead;
   }
+  Result<std::vector<std::string>> paused = store_.pausedTasks();
+  if (!paused) return paused.status();
+  for (const std::string& task : *paused) taskQueue(task).paused = true;
+  Result<std::uint64_t> dead = store_.countFinished(JobState::kDead);
+  if (!dead) return dead.status();
+  dead_in_store_ = *dead;
   if (recovered > 0) {
     spdlog::info("recovered {} unfinished jobs from {} ({} were running and were requeued, {} had used their attempts)",
                  recovered, store_.describe(), interrupted.size(), out_of_tries.size());
@@ -92,6 +117,11 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     outbox_.closeAfterFlush(id);
     return;
   }
+  // Version 2's control messages are unknown to a session that speaks version 1.
+  if (peer.version < 2 && frame.type >= static_cast<std::uint8_t>(MsgType::kCancelJob)) {
+    return sendError(id, frame.request_id, errc::kUnknownCommand,
+                     "unknown message type " + std::to_string(frame.type) + " in protocol version 1");
+  }
   switch (static_cast<MsgType>(frame.type)) {
     case MsgType::kPing: return handlePing(id, frame);
     case MsgType::kPong: return;
@@ -103,6 +133,12 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     case MsgType::kComplete: return handleComplete(id, peer, frame);
     case MsgType::kFail: return handleFail(id, peer, frame);
     case MsgType::kDrain: return handleDrain(id, peer, frame);
+    case MsgType::kCancelJob: return handleCancelJob(id, peer, frame);
+    case MsgType::kPurge: return handlePurge(id, peer, frame);
+    case MsgType::kPause: return handlePause(id, peer, frame);
+    case MsgType::kListJobs: return handleListJobs(id, peer, frame);
+    case MsgType::kDeadRetry: return handleDeadRetry(id, peer, frame);
+    case MsgType::kDeadPurge: return handleDeadPurge(id, peer, frame);
     case MsgType::kHello:
       return sendError(id, frame.request_id, errc::kBadRequest, "HELLO was already received on this connection");
     case MsgType::kWelcome:
@@ -114,11 +150,14 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     case MsgType::kStatsReply:
     case MsgType::kAssign:
     case MsgType::kCancel:
+    case MsgType::kJobList:
+    case MsgType::kCount:
       return sendError(id, frame.request_id, errc::kBadRequest,
                        std::string(protocol::msgTypeName(frame.type)) + " is sent by the broker, not to it");
   }
   sendError(id, frame.request_id, errc::kUnknownCommand,
-            "unknown message type " + std::to_string(frame.type) + " in protocol version 1");
+            "unknown message type " + std::to_string(frame.type) + " in protocol version " +
+                std::to_string(peer.version));
 }
 
 bool Core::holdsJobs(PeerId id) const {
@@ -157,6 +196,8 @@ void Core::onPeerGone(PeerId id) {
       spdlog::warn("worker {} ({}) lost with {} running jobs; putting them back", peer.name, peer.remote,
                    peer.running.size());
     }
+    // Attempts it was still stopping have stopped with it: retries waiting for them may start.
+    for (const auto& [job_id, cancelled] : peer.cancelling) attemptStopped(job_id, cancelled.attempt);
     // Oldest first at the head: put back in descending id order, each in front of the last.
     std::vector<JobId> lost(peer.running.begin(), peer.running.end());
     std::sort(lost.begin(), lost.end(), std::greater<>());
@@ -167,6 +208,7 @@ void Core::onPeerGone(PeerId id) {
       job.worker = 0;
       // Only an attempt that had started counts: jobs that sat in the worker's prefetch lost
       // nothing but their place, and must not fail for a crash they took no part in.
+      if (job.in_slot) recordFailure(job, peer.name, errc::kWorkerLost, "the worker running it was lost");
       if (job.in_slot && job.lost < UINT16_MAX) ++job.lost;
       job.in_slot = false;
       if (job.lost >= options_.max_attempts) {
@@ -195,9 +237,10 @@ void Core::handleHello(PeerId id, Peer& peer, const Frame& frame) {
     outbox_.closeAfterFlush(id);
     return;
   }
-  if (hello->version < 1) {
+  if (hello->version < protocol::kMinVersion) {
     sendError(id, frame.request_id, errc::kUnsupportedVersion,
-              "this broker speaks protocol version 1 to " + std::to_string(protocol::kVersion));
+              "this broker speaks protocol versions " + std::to_string(protocol::kMinVersion) + " to " +
+                  std::to_string(protocol::kVersion));
     outbox_.closeAfterFlush(id);
     return;
   }
@@ -208,11 +251,12 @@ void Core::handleHello(PeerId id, Peer& peer, const Frame& frame) {
     return;
   }
   peer.greeted = true;
+  peer.version = std::min(hello->version, protocol::kVersion);
   peer.role = static_cast<protocol::Role>(hello->role);
   // Cut on a character boundary: the name is shown in JSON, which must stay valid UTF-8.
   peer.name = std::string(protocol::truncateUtf8(hello->name, kMaxTaskName));
   protocol::WelcomeMsg welcome;
-  welcome.version = std::min(hello->version, protocol::kVersion);
+  welcome.version = peer.version;
   welcome.heartbeat_ms = toMs(options_.heartbeat);
   welcome.peer_timeout_ms = toMs(options_.peer_timeout);
   welcome.max_payload = options_.max_payload;
@@ -224,7 +268,7 @@ void Core::handleHello(PeerId id, Peer& peer, const Frame& frame) {
 void Core::handlePing(PeerId id, const Frame& frame) { send(id, frame.request_id, protocol::PongMsg{}); }
 
 void Core::handleSubmit(PeerId id, const Frame& frame) {
-  auto msg = protocol::decode<protocol::SubmitMsg>(frame.body);
+  auto msg = protocol::decode<protocol::SubmitMsg>(frame.body, versionOf(id));
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
   if (msg->task.empty() || msg->task.size() > kMaxTaskName) {
     return sendError(id, frame.request_id, errc::kBadRequest, "the task name must be 1 to 255 bytes");
@@ -243,6 +287,12 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
     return sendError(id, frame.request_id, errc::kQueueFull,
                      "the broker already holds " + std::to_string(counts_.queued) + " queued jobs");
   }
+  TaskQueue& tq = taskQueue(msg->task);
+  bool unserved = !served(tq);
+  if (unserved && (msg->flags & protocol::kSubmitRequireWorker) != 0) {
+    return sendError(id, frame.request_id, errc::kNoWorker,
+                     "no connected worker serves task '" + std::string(msg->task) + "'");
+  }
   JobId job_id = next_id_++;
   JobRecord rec;
   rec.id = job_id;
@@ -253,17 +303,22 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
   rec.timeout_ms = msg->timeout_ms;
   rec.run_timeout_ms = msg->run_timeout_ms;
   rec.assign_timeout_ms = msg->assign_timeout_ms;
+  rec.retries = msg->retries;
+  rec.backoff_ms = msg->backoff_ms;
+  rec.backoff_max_ms = msg->backoff_max_ms;
   rec.submitted_ms = clock_.wallMillis();
   LiveJob& job = adopt(rec, /*payload_known=*/true);
   store_.insert(std::move(rec));  // after adopt(), which copies the payload it keeps
   job.owner = id;
   addDeadlines(job, clock_.now());
   enqueue(job, false);
-  send(id, frame.request_id, protocol::SubmittedMsg{job_id});
+  protocol::SubmittedMsg submitted{job_id};
+  if (unserved) submitted.flags |= protocol::kSubmittedUnserved;
+  send(id, frame.request_id, submitted);
 }
 
 void Core::handleSubscribe(PeerId id, const Frame& frame) {
-  auto msg = protocol::decode<protocol::SubscribeMsg>(frame.body);
+  auto msg = protocol::decode<protocol::SubscribeMsg>(frame.body, versionOf(id));
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
   if (LiveJob* job = jobs_.find(msg->job_id)) {
     if (job->owner != id) {
@@ -283,19 +338,41 @@ void Core::handleSubscribe(PeerId id, const Frame& frame) {
 }
 
 void Core::handleStatus(PeerId id, const Frame& frame) {
-  auto msg = protocol::decode<protocol::StatusMsg>(frame.body);
+  auto msg = protocol::decode<protocol::StatusMsg>(frame.body, versionOf(id));
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
-  if (LiveJob* job = jobs_.find(msg->job_id)) return sendJobInfo(id, frame.request_id, recordOf(*job));
-  auto stored = store_.find(msg->job_id);
-  if (!stored) return sendError(id, frame.request_id, errc::kInternal, stored.status().toString());
-  if (!stored->has_value()) {
+  auto rec = fullRecord(msg->job_id, (msg->flags & protocol::kStatusWithPayload) != 0);
+  if (!rec) return sendError(id, frame.request_id, errc::kInternal, rec.status().toString());
+  if (!rec->has_value()) {
     return sendError(id, frame.request_id, errc::kNotFound, "no job " + std::to_string(msg->job_id));
   }
-  sendJobInfo(id, frame.request_id, **stored);
+  sendJobInfo(id, frame.request_id, **rec);
+}
+
+Result<std::optional<JobRecord>> Core::fullRecord(JobId id, bool with_payload) {
+  LiveJob* job = jobs_.find(id);
+  auto stored = store_.find(id);
+  if (!stored) return stored.status();
+  if (job == nullptr) {
+    if (stored->has_value() && !with_payload) (*stored)->payload.clear();
+    return stored;
+  }
+  // The broker's memory holds the live state; the store holds the history.
+  JobRecord rec = recordOf(*job);
+  if (stored->has_value()) rec.failures = std::move((*stored)->failures);
+  if (with_payload) {
+    if (job->payload_in_memory) {
+      rec.payload = std::string(job->payload());
+    } else {
+      Result<std::string> loaded = store_.loadPayload(id);
+      if (!loaded) return loaded.status();
+      rec.payload = std::move(*loaded);
+    }
+  }
+  return std::optional<JobRecord>(std::move(rec));
 }
 
 void Core::handleStats(PeerId id, const Frame& frame) {
-  auto msg = protocol::decode<protocol::StatsMsg>(frame.body);
+  auto msg = protocol::decode<protocol::StatsMsg>(frame.body, versionOf(id));
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
   Result<std::string> json = statsJson();
   if (!json) return sendError(id, frame.request_id, errc::kInternal, json.status().message());
@@ -305,7 +382,7 @@ void Core::handleStats(PeerId id, const Frame& frame) {
 }
 
 void Core::handleRegister(PeerId id, Peer& peer, const Frame& frame) {
-  auto msg = protocol::decode<protocol::RegisterMsg>(frame.body);
+  auto msg = protocol::decode<protocol::RegisterMsg>(frame.body, peer.version);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
   if (peer.role != protocol::Role::kWorker) {
     return sendError(id, frame.request_id, errc::kBadRequest, "REGISTER needs a HELLO with role 2 (worker)");
@@ -345,6 +422,7 @@ bool Core::reapCancelled(Peer& worker, JobId job_id, std::uint32_t attempt) {
     fillSlots(worker);
   }
   markWorkerTasksDirty(worker);
+  attemptStopped(job_id, attempt);
   return true;
 }
 
@@ -365,32 +443,33 @@ LiveJob* Core::fencedJob(PeerId worker, Peer& peer, std::uint32_t request_id, Jo
 }
 
 void Core::handleComplete(PeerId id, Peer& peer, const Frame& frame) {
-  auto msg = protocol::decode<protocol::CompleteMsg>(frame.body);
+  auto msg = protocol::decode<protocol::CompleteMsg>(frame.body, peer.version);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
   LiveJob* job = fencedJob(id, peer, frame.request_id, msg->job_id, msg->attempt, "COMPLETE");
   if (job == nullptr) return;
   releaseFromWorker(*job, {});
   if (msg->result.data.size() > options_.max_payload) {
     // The attempt still ends, failing, rather than hanging until its limits.
-    return finish(*job, JobState::kDead, {}, errc::kResultTooLarge,
-                  "the result of " + std::to_string(msg->result.data.size()) + " bytes exceeds the limit of " +
-                      std::to_string(options_.max_payload));
+    return failAttempt(*job, peer.name, errc::kResultTooLarge,
+                       "the result of " + std::to_string(msg->result.data.size()) + " bytes exceeds the limit of " +
+                           std::to_string(options_.max_payload),
+                       /*retryable=*/true);
   }
   finish(*job, JobState::kSucceeded, msg->result.data, {}, {});
 }
 
 void Core::handleFail(PeerId id, Peer& peer, const Frame& frame) {
-  auto msg = protocol::decode<protocol::FailMsg>(frame.body);
+  auto msg = protocol::decode<protocol::FailMsg>(frame.body, peer.version);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
   LiveJob* job = fencedJob(id, peer, frame.request_id, msg->job_id, msg->attempt, "FAIL");
   if (job == nullptr) return;
   std::string_view code = msg->code.empty() ? std::string_view(errc::kHandlerError) : msg->code;
   releaseFromWorker(*job, {});
-  finish(*job, JobState::kDead, {}, code, msg->message);
+  failAttempt(*job, peer.name, code, msg->message, /*retryable=*/code != errc::kPermanentError);
 }
 
 void Core::handleDrain(PeerId id, Peer& peer, const Frame& frame) {
-  auto msg = protocol::decode<protocol::DrainMsg>(frame.body);
+  auto msg = protocol::decode<protocol::DrainMsg>(frame.body, peer.version);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
   peer.draining = true;
   spdlog::info("worker {} is draining ({} jobs still running)", peer.name, peer.running.size());
@@ -439,7 +518,7 @@ void Core::assign(LiveJob& job, std::string_view payload, TaskQueue& tq, PeerId 
   assign.run_timeout_ms = job.run_timeout_ms;
   std::string* out = outbox_.urgentOutput(worker_id);
   if (out == nullptr) return;
-  protocol::encode(*out, 0, assign);
+  protocol::encode(*out, 0, assign, worker.version);
   // A worker that does not read its ASSIGNs must not make the broker buffer every job it could
   // take: once its output passes the high-water mark, it gets no more until that drains.
   if (out->size() >= options_.output_high_water) {
@@ -479,6 +558,7 @@ void Core::releaseFromWorker(LiveJob& job, std::string_view cancel_code) {
       // (an --exec command gets a grace period): the room stays taken until it reports the
       // attempt gone, or the next job dealt there would start late and overrun its own limit.
       worker.cancelling[job.id] = Peer::Cancelled{job.attempt, job.in_slot};
+      job.stopping = true;
       send(job.worker, 0, protocol::CancelMsg{job.id, job.attempt, cancel_code});
     } else {
       if (job.in_slot) {
@@ -500,6 +580,9 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
     // Its queue entry dies with the job; the queue learns its live count dropped.
     job.queue->queue.forget();
     --counts_.queued;
+  } else if (job.state == JobState::kRetrying) {
+    --counts_.retrying;
+    --job.queue->retrying;
   }
   // The whole record, since a store without a live journal keeps this as the finished job.
   JobRecord rec = recordOf(job);
@@ -508,10 +591,16 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
   rec.error_code = std::string(code);
   rec.error_message = std::string(message);
   rec.finished_ms = clock_.wallMillis();
-  if (state == JobState::kSucceeded) {
-    ++counts_.succeeded;
-  } else {
-    ++counts_.failed;
+  rec.run_at_ms = 0;
+  switch (state) {
+    case JobState::kSucceeded: ++counts_.succeeded; break;
+    case JobState::kCancelled: ++counts_.cancelled; break;
+    default:
+      ++counts_.dead;
+      ++dead_in_store_;
+      // A dead job keeps its payload for `dead retry`; a journaling store has it already.
+      if (job.payload_in_memory) rec.payload = std::string(job.payload());
+      break;
   }
   // RESULT frames wait for the commit in the durable output, so they may be encoded first.
   if (job.owner != 0) sendResult(job.owner, rec);
@@ -523,6 +612,75 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
   store_.markFinished(std::move(rec));
   if (job.payload_in_memory) payload_bytes_ -= job.payload_size;
   jobs_.erase(job);
+  // Trimmed in batches of a hundredth of the bound, not one deletion per dead job at the limit.
+  if (options_.dead_max > 0 && dead_in_store_ > options_.dead_max + options_.dead_max / 100) trimDeadJobs();
+}
+
+void Core::recordFailure(const LiveJob& job, std::string_view worker, std::string_view code,
+                         std::string_view message) {
+  AttemptFailure failure;
+  failure.attempt = job.attempt;
+  failure.worker = std::string(worker);
+  failure.started_ms = job.started_ms;
+  failure.ended_ms = clock_.wallMillis();
+  failure.error_code = std::string(code);
+  failure.error_message = std::string(message);
+  store_.recordFailure(job.id, failure);
+}
+
+void Core::failAttempt(LiveJob& job, std::string_view worker, std::string_view code, std::string_view message,
+                       bool retryable) {
+  recordFailure(job, worker, code, message);
+  JobRetry* retry = job.retry();
+  if (!retryable || retry == nullptr || retry->retried >= retry->retries) {
+    return finish(job, JobState::kDead, {}, code, message);
+  }
+  ++retry->retried;
+  ++counts_.retried;
+  ++counts_.retrying;
+  ++job.queue->retrying;
+  Millis delay = retryDelay({retry->backoff_ms, retry->backoff_max_ms}, retry->retried, random_);
+  retry->run_at_ms = clock_.wallMillis() + static_cast<std::uint64_t>(delay.count());
+  job.state = JobState::kRetrying;
+  job.retry_due = false;
+  store_.markRetrying(job.id, retry->run_at_ms, retry->retried, code, message);
+  deadlines_.add({clock_.now() + delay, job.id, job.attempt, DeadlineKind::kRetry});
+}
+
+void Core::retryDue(LiveJob& job) {
+  if (job.state != JobState::kRetrying) return;
+  // The attempt the broker cancelled may still run on its worker; two at once is what retries
+  // must never cause, so this one waits for the worker's report.
+  if (job.stopping) {
+    job.retry_due = true;
+    return;
+  }
+  job.retry_due = false;
+  job.state = JobState::kQueued;
+  --counts_.retrying;
+  --job.queue->retrying;
+  store_.markQueued(job.id);
+  enqueue(job, false);
+}
+
+void Core::attemptStopped(JobId job_id, std::uint32_t attempt) {
+  LiveJob* job = jobs_.find(job_id);
+  if (job == nullptr || !job->stopping || job->attempt != attempt) return;
+  job->stopping = false;
+  if (job->retry_due) retryDue(*job);
+}
+
+void Core::trimDeadJobs() {
+  auto trimmed = store_.trimFinished(JobState::kDead, options_.dead_max);
+  if (!trimmed) {
+    spdlog::error("dropping the oldest dead jobs failed: {}", trimmed.status().toString());
+    return;
+  }
+  if (*trimmed > 0) {
+    spdlog::warn("dropped the {} oldest dead jobs: the broker keeps at most {} (--dead-max)", *trimmed,
+                 options_.dead_max);
+  }
+  dead_in_store_ = dead_in_store_ > *trimmed ? dead_in_store_ - *trimmed : 0;
 }
 
 LiveJob& Core::adopt(const JobRecord& rec, bool payload_known) {
@@ -530,7 +688,9 @@ LiveJob& Core::adopt(const JobRecord& rec, bool payload_known) {
   bool keep = payload_known && (!store_.journalsLiveJobs() ||
                                 payload_bytes_ + rec.payload.size() <= options_.payload_memory_budget);
   std::string_view payload = rec.payload;
-  LiveJob& job = jobs_.add(rec.id, keep ? &payload : nullptr);
+  std::optional<JobRetry> retry;
+  if (rec.retries > 0) retry = JobRetry{rec.retries, rec.retried, rec.backoff_ms, rec.backoff_max_ms, rec.run_at_ms};
+  LiveJob& job = jobs_.add(rec.id, keep ? &payload : nullptr, retry ? &*retry : nullptr);
   if (keep) payload_bytes_ += rec.payload.size();
   job.queue = &taskQueue(rec.task);
   job.submitted_ms = rec.submitted_ms;
@@ -573,11 +733,21 @@ JobRecord Core::recordOf(const LiveJob& job) const {
   rec.assign_timeout_ms = job.assign_timeout_ms;
   rec.submitted_ms = job.submitted_ms;
   rec.started_ms = job.started_ms;
-  if (job.worker != 0) {
-    auto it = peers_.find(job.worker);
-    if (it != peers_.end()) rec.worker = it->second.name;
+  if (const JobRetry* retry = job.retry()) {
+    rec.retries = retry->retries;
+    rec.retried = retry->retried;
+    rec.backoff_ms = retry->backoff_ms;
+    rec.backoff_max_ms = retry->backoff_max_ms;
+    if (job.state == JobState::kRetrying) rec.run_at_ms = retry->run_at_ms;
   }
+  rec.worker = std::string(workerName(job.worker));
   return rec;
+}
+
+std::string_view Core::workerName(PeerId id) const {
+  if (id == 0) return {};
+  auto it = peers_.find(id);
+  return it == peers_.end() ? std::string_view() : std::string_view(it->second.name);
 }
 
 void Core::addDeadlines(const LiveJob& job, MonoTime submitted_at) {
@@ -600,6 +770,7 @@ void Core::onDeadline(const Deadline& deadline) {
   switch (deadline.kind) {
     case DeadlineKind::kGlobal: {
       bool was_running = job.state == JobState::kRunning;
+      if (was_running) recordFailure(job, workerName(job.worker), errc::kTimeout, "cut short by the job's timeout");
       releaseFromWorker(job, errc::kTimeout);
       finish(job, JobState::kDead, {}, errc::kTimeout,
              "no result within the job's timeout of " + std::to_string(job.timeout_ms) + " ms" +
@@ -615,20 +786,41 @@ void Core::onDeadline(const Deadline& deadline) {
       return;
     case DeadlineKind::kRun:
       if (job.state != JobState::kRunning || job.attempt != deadline.attempt) return;
-      releaseFromWorker(job, errc::kRunTimeout);
-      finish(job, JobState::kDead, {}, errc::kRunTimeout,
-             "attempt " + std::to_string(job.attempt) + " ran longer than the run timeout of " +
-                 std::to_string(job.run_timeout_ms) + " ms");
+      {
+        std::string worker(workerName(job.worker));
+        releaseFromWorker(job, errc::kRunTimeout);
+        failAttempt(job, worker, errc::kRunTimeout,
+                    "attempt " + std::to_string(job.attempt) + " ran longer than the run timeout of " +
+                        std::to_string(job.run_timeout_ms) + " ms",
+                    /*retryable=*/true);
+      }
+      return;
+    case DeadlineKind::kRetry:
+      if (job.state == JobState::kRetrying && job.attempt == deadline.attempt) retryDue(job);
       return;
   }
 }
 
 void Core::purgeExpiredResults() {
-  std::uint64_t ttl = static_cast<std::uint64_t>(options_.result_ttl.count());
   std::uint64_t wall_now = clock_.wallMillis();
-  if (wall_now <= ttl) return;
-  auto purged = store_.purgeFinished(wall_now - ttl);
-  if (!purged) spdlog::error("purging expired results failed: {}", purged.status().toString());
+  auto before = [wall_now](std::chrono::milliseconds ttl) {
+    auto ms = static_cast<std::uint64_t>(ttl.count());
+    return wall_now > ms ? wall_now - ms : 0;
+  };
+  // finished_before_ms 0 would mean "no bound": a TTL longer than the epoch purges nothing instead.
+  if (std::uint64_t cutoff = before(options_.result_ttl); cutoff > 0) {
+    auto purged = store_.purgeFinished({{JobState::kSucceeded, JobState::kCancelled}, {}, cutoff});
+    if (!purged) spdlog::error("purging expired results failed: {}", purged.status().toString());
+  }
+  if (std::uint64_t cutoff = before(options_.dead_ttl); cutoff > 0) {
+    auto purged = store_.purgeFinished({{JobState::kDead}, {}, cutoff});
+    if (!purged) {
+      spdlog::error("purging expired dead jobs failed: {}", purged.status().toString());
+    } else if (*purged > 0) {
+      dead_in_store_ = dead_in_store_ > *purged ? dead_in_store_ - *purged : 0;
+    }
+  }
+  if (options_.dead_max > 0 && dead_in_store_ > options_.dead_max) trimDeadJobs();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -645,6 +837,7 @@ void Core::deal() {
 }
 
 void Core::dealTask(TaskQueue& tq) {
+  if (tq.paused) return;
   auto live = [this](const JobQueue::Entry& entry) {
     const LiveJob* job = jobs_.find(entry.id);
     return job != nullptr && job->ticket == entry.ticket;
@@ -693,6 +886,13 @@ void Core::markWorkerTasksDirty(const Peer& worker) {
   }
 }
 
+bool Core::served(const TaskQueue& tq) const {
+  return std::any_of(tq.workers.begin(), tq.workers.end(), [this](PeerId id) {
+    auto it = peers_.find(id);
+    return it != peers_.end() && !it->second.draining && it->second.slots > 0;
+  });
+}
+
 TaskQueue& Core::taskQueue(std::string_view task) {
   auto it = queues_.find(task);
   if (it != queues_.end()) return it->second;
@@ -710,13 +910,39 @@ void Core::send(PeerId peer, std::uint32_t request_id, const Msg& msg) {
   // STATS_REPLY is a snapshot of counters and lists in memory, promising nothing about the store.
   constexpr bool kReportsDurableState = std::is_same_v<Msg, protocol::SubmittedMsg> ||
                                         std::is_same_v<Msg, protocol::ResultMsg> ||
-                                        std::is_same_v<Msg, protocol::JobInfoMsg>;
+                                        std::is_same_v<Msg, protocol::JobInfoMsg> ||
+                                        std::is_same_v<Msg, protocol::CountMsg>;
   // While the disk is full no commit comes to release replies, yet STATUS must go on answering:
   // then JOB_INFO leaves at once, reporting what may not be durable yet (docs/protocol.md).
   bool durable = kReportsDurableState && !(std::is_same_v<Msg, protocol::JobInfoMsg> && store_.full());
-  std::string* out = durable ? outbox_.output(peer) : outbox_.urgentOutput(peer);
-  if (out != nullptr) protocol::encode(*out, request_id, msg);
+  encodeTo(durable ? outbox_.output(peer) : outbox_.urgentOutput(peer), peer, request_id, msg);
 }
+
+template <typename Msg>
+void Core::sendAfterCommit(PeerId peer, std::uint32_t request_id, const Msg& msg) {
+  encodeTo(outbox_.output(peer), peer, request_id, msg);
+}
+
+template <typename Msg>
+void Core::encodeTo(std::string* out, PeerId peer, std::uint32_t request_id, const Msg& msg) {
+  if (out != nullptr) protocol::encode(*out, request_id, msg, versionOf(peer));
+}
+
+std::uint16_t Core::versionOf(PeerId id) const {
+  auto it = peers_.find(id);
+  return it == peers_.end() ? protocol::kVersion : it->second.version;
+}
+
+namespace {
+// Version 1 knows four states: a retrying job is waiting (queued) and a cancelled one failed.
+std::uint8_t wireState(JobState state, std::uint16_t version) {
+  if (version < 2) {
+    if (state == JobState::kRetrying) return static_cast<std::uint8_t>(JobState::kQueued);
+    if (state == JobState::kCancelled) return static_cast<std::uint8_t>(JobState::kDead);
+  }
+  return static_cast<std::uint8_t>(state);
+}
+}  // namespace
 
 void Core::sendError(PeerId peer, std::uint32_t request_id, std::string_view code, std::string_view message) {
   send(peer, request_id, protocol::ErrorMsg{code, message.substr(0, 65535)});
@@ -725,7 +951,7 @@ void Core::sendError(PeerId peer, std::uint32_t request_id, std::string_view cod
 void Core::sendResult(PeerId peer, const JobRecord& rec) {
   protocol::ResultMsg msg;
   msg.job_id = rec.id;
-  msg.state = static_cast<std::uint8_t>(rec.state);
+  msg.state = wireState(rec.state, versionOf(peer));
   msg.attempt = rec.attempt;
   msg.result.data = rec.result;
   msg.error_code = std::string_view(rec.error_code).substr(0, 65535);
@@ -737,7 +963,7 @@ void Core::sendJobInfo(PeerId peer, std::uint32_t request_id, const JobRecord& r
   protocol::JobInfoMsg msg;
   msg.job_id = rec.id;
   msg.task = rec.task;
-  msg.state = static_cast<std::uint8_t>(rec.state);
+  msg.state = wireState(rec.state, versionOf(peer));
   msg.priority = rec.priority;
   msg.attempt = rec.attempt;
   msg.submitted_ms = rec.submitted_ms;
@@ -747,7 +973,23 @@ void Core::sendJobInfo(PeerId peer, std::uint32_t request_id, const JobRecord& r
   msg.result.data = rec.result;
   msg.error_code = std::string_view(rec.error_code).substr(0, 65535);
   msg.error_message = std::string_view(rec.error_message).substr(0, 65535);
+  msg.retries = rec.retries;
+  msg.retried = rec.retried;
+  msg.run_at_ms = rec.run_at_ms;
+  msg.payload.data = rec.payload;
+  msg.failures.reserve(rec.failures.size());
+  for (const AttemptFailure& f : rec.failures) {
+    msg.failures.push_back({f.attempt, protocol::truncateUtf8(f.worker, 65535), f.started_ms, f.ended_ms,
+                            protocol::truncateUtf8(f.error_code, 65535),
+                            protocol::truncateUtf8(f.error_message, 65535)});
+  }
   send(peer, request_id, msg);
 }
+
+
+// The handlers in core_control.cc send these.
+template void Core::send(PeerId, std::uint32_t, const protocol::CountMsg&);
+template void Core::send(PeerId, std::uint32_t, const protocol::JobListMsg&);
+template void Core::sendAfterCommit(PeerId, std::uint32_t, const protocol::OkMsg&);
 
 }  // namespace corvee::broker

@@ -25,8 +25,10 @@
 #include "broker/live_jobs.h"
 #include "broker/options.h"
 #include "broker/outbox.h"
+#include "broker/retry_backoff.h"
 #include "broker/task_queue.h"
 #include "platform/clock.h"
+#include "platform/random.h"
 #include "protocol/frame_decoder.h"
 #include "protocol/messages.h"
 #include "store/store.h"
@@ -37,14 +39,18 @@ namespace corvee::broker {
 struct CoreCounts {
   std::uint64_t queued = 0;
   std::uint64_t running = 0;
+  std::uint64_t retrying = 0;   // waiting for their next attempt
   std::uint64_t succeeded = 0;  // since start
-  std::uint64_t failed = 0;     // since start
+  std::uint64_t dead = 0;       // since start
+  std::uint64_t cancelled = 0;  // since start
+  std::uint64_t retried = 0;    // retries scheduled since start
   std::uint64_t stale_refused = 0;  // COMPLETE/FAIL refused as stale_attempt
 };
 
 class Core {
  public:
-  Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& outbox);
+  // `random` draws retry jitter; tests pass a fake one to replay it.
+  Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& outbox, Random& random = threadRandom());
 
   // Loads unfinished jobs from the store: queued jobs in their order, jobs that were running put
   // back in the queue. REQUIRES: called once, before any peer connects.
@@ -74,7 +80,7 @@ class Core {
   // Fires every time limit due at the clock's now.
   void tick();
   std::optional<MonoTime> nextDeadline() const { return deadlines_.earliest(); }
-  // Deletes finished jobs older than the result retention from the store.
+  // Deletes finished jobs older than their retention (result_ttl, dead_ttl) from the store.
   void purgeExpiredResults();
 
   const CoreCounts& counts() const { return counts_; }
@@ -88,6 +94,7 @@ class Core {
   struct Peer {
     std::string remote;
     std::string name;
+    std::uint16_t version = protocol::kVersion;  // the protocol version its WELCOME chose
     protocol::Role role = protocol::Role::kClient;
     bool greeted = false;  // HELLO accepted
     // Worker part, meaningful after REGISTER.
@@ -127,12 +134,37 @@ class Core {
   void handleComplete(PeerId id, Peer& peer, const protocol::Frame& frame);
   void handleFail(PeerId id, Peer& peer, const protocol::Frame& frame);
   void handleDrain(PeerId id, Peer& peer, const protocol::Frame& frame);
+  // Control and inspection (core_control.cc).
+  void handleCancelJob(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  void handlePurge(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  void handlePause(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  void handleListJobs(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  void handleDeadRetry(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  void handleDeadPurge(PeerId id, const Peer& peer, const protocol::Frame& frame);
 
   // Job lifecycle.
   void enqueue(LiveJob& job, bool at_front);
   void assign(LiveJob& job, std::string_view payload, TaskQueue& tq, PeerId worker_id, Peer& worker);
   // Finishes the job with `state` and notifies its owner and watchers; erases it.
   void finish(LiveJob& job, JobState state, std::string_view result, std::string_view code, std::string_view message);
+  // The running attempt failed with `code` (already released from its worker): it is recorded, and
+  // the job retries after its backoff if it has retries left and `retryable`, else it is dead.
+  void failAttempt(LiveJob& job, std::string_view worker, std::string_view code, std::string_view message,
+                   bool retryable);
+  // Records the job's running attempt as failed in the store's history.
+  void recordFailure(const LiveJob& job, std::string_view worker, std::string_view code, std::string_view message);
+  // A retrying job's time came: it joins its queue, unless an earlier attempt is still stopping.
+  void retryDue(LiveJob& job);
+  // The worker reported a cancelled attempt stopped (or is gone): a retry waiting for that may go.
+  void attemptStopped(JobId job_id, std::uint32_t attempt);
+  // Cancels a live job: ends it `cancelled` now; a running attempt is told to stop.
+  void cancel(LiveJob& job, std::string_view why);
+  // Brings a dead job from the store back to its queue with fresh retries. REQUIRES: rec is dead.
+  void revive(JobRecord&& rec);
+  // Keeps at most options_.dead_max dead jobs in the store, dropping the oldest.
+  void trimDeadJobs();
+  // The name of the worker on connection `id`; empty when gone.
+  std::string_view workerName(PeerId id) const;
   // The job as the store and STATUS see it (without payload).
   JobRecord recordOf(const LiveJob& job) const;
   // Takes a running job off its worker, telling the worker to drop it.
@@ -162,19 +194,31 @@ class Core {
   // The registered worker for `tq` with the most free slots, or 0.
   PeerId pickWorker(const TaskQueue& tq);
   void markWorkerTasksDirty(const Peer& worker);
+  // True when a connected worker that is not draining serves the task.
+  bool served(const TaskQueue& tq) const;
   TaskQueue& taskQueue(std::string_view task);
 
   // Output.
   template <typename Msg>
   void send(PeerId peer, std::uint32_t request_id, const Msg& msg);
+  // For replies that report a change of state (a cancel, a pause): sent once it is committed.
+  template <typename Msg>
+  void sendAfterCommit(PeerId peer, std::uint32_t request_id, const Msg& msg);
+  template <typename Msg>
+  void encodeTo(std::string* out, PeerId peer, std::uint32_t request_id, const Msg& msg);
+  // The version peer `id` speaks; kVersion for an unknown peer.
+  std::uint16_t versionOf(PeerId id) const;
   void sendError(PeerId peer, std::uint32_t request_id, std::string_view code, std::string_view message);
   void sendResult(PeerId peer, const JobRecord& rec);
   void sendJobInfo(PeerId peer, std::uint32_t request_id, const JobRecord& rec);
+  // The job's record with its failures (and payload, with `with_payload`), live or from the store.
+  Result<std::optional<JobRecord>> fullRecord(JobId id, bool with_payload);
 
   BrokerOptions options_;
   Store& store_;
   Clock& clock_;
   Outbox& outbox_;
+  Random& random_;
   MonoTime started_at_;
 
   std::unordered_map<PeerId, Peer> peers_;
@@ -192,6 +236,7 @@ class Core {
   std::size_t payload_bytes_ = 0;  // sum of payload sizes held in LiveJobs
   std::string payload_scratch_;    // a payload read back from the store, while its ASSIGN is made
   CoreCounts counts_;
+  std::uint64_t dead_in_store_ = 0;  // dead jobs the store keeps, for the dead_max bound
 };
 
 }  // namespace corvee::broker

@@ -19,12 +19,13 @@ enum class DeadlineKind : std::uint8_t {
   kGlobal,  // submission to result: error `timeout`
   kAssign,  // waiting in the queue: error `assign_timeout`
   kRun,     // one attempt on a worker: error `run_timeout`
+  kRetry,   // a retrying job's next attempt is due: it joins its queue
 };
 
 struct Deadline {
   MonoTime when;
   JobId job;
-  std::uint32_t attempt;  // the attempt it was set for (kRun); the attempt count when set otherwise
+  std::uint32_t attempt;  // the attempt it was set for (kRun, kRetry); the attempt count when set otherwise
   DeadlineKind kind;
 };
 

@@ -18,6 +18,16 @@ namespace corvee::broker {
 
 struct TaskQueue;
 
+// What a job with retries carries besides its LiveJob: kept right behind it (before the payload) in
+// the same allocation, and only for such jobs, so a job without retries pays nothing for it.
+struct JobRetry {
+  std::uint32_t retries = 0;      // allowed after a failed attempt
+  std::uint32_t retried = 0;      // used since submission or the last `dead retry`
+  std::uint32_t backoff_ms = 0;
+  std::uint32_t backoff_max_ms = 0;
+  std::uint64_t run_at_ms = 0;    // while retrying: the wall time of the next attempt
+};
+
 struct LiveJob {
   JobId id = 0;
   TaskQueue* queue = nullptr;    // the job's task
@@ -42,12 +52,21 @@ struct LiveJob {
   // into a worker's prefetch is running but not yet in a slot.
   bool in_slot : 1 = false;
   bool watched : 1 = false;  // other connections SUBSCRIBEd to it (Core keeps who)
+  bool has_retry : 1 = false;  // a JobRetry follows this struct
+  // An attempt the broker cancelled (run time limit) may still be running on its worker: no new
+  // attempt starts until the worker reports it stopped or is gone.
+  bool stopping : 1 = false;
+  bool retry_due : 1 = false;  // its retry time came while `stopping`: it is queued once that ends
   // Attempts that had started (held a slot) when their worker was lost; checked against
   // max_attempts. An attempt lost while it only waited in a prefetch is not counted.
   std::uint16_t lost = 0;
 
   // REQUIRES: payload_in_memory.
-  std::string_view payload() const { return {reinterpret_cast<const char*>(this + 1), payload_size}; }
+  std::string_view payload() const {
+    return {reinterpret_cast<const char*>(this + 1) + (has_retry ? sizeof(JobRetry) : 0), payload_size};
+  }
+  JobRetry* retry() { return has_retry ? reinterpret_cast<JobRetry*>(this + 1) : nullptr; }
+  const JobRetry* retry() const { return has_retry ? reinterpret_cast<const JobRetry*>(this + 1) : nullptr; }
 };
 
 static_assert(sizeof(void*) != 8 || sizeof(LiveJob) == 80, "LiveJob grew: see docs/benchmarks.md, memory per job");
@@ -60,12 +79,17 @@ class LiveJobs {
   ~LiveJobs();
 
   // Adds job `id`, which must not be live. With a payload, its bytes are kept behind the job and
-  // payload_in_memory is set.
-  LiveJob& add(JobId id, const std::string_view* payload);
+  // payload_in_memory is set; with `retry`, a copy of it is kept too and has_retry is set.
+  LiveJob& add(JobId id, const std::string_view* payload, const JobRetry* retry = nullptr);
   LiveJob* find(JobId id) const;
   // Frees the job; references to it dangle from here on.
   void erase(LiveJob& job);
   std::size_t size() const { return jobs_.size(); }
+  // Calls visit(LiveJob&) for every job, in no particular order. `visit` must not add or erase.
+  template <typename Visit>
+  void forEach(Visit&& visit) const {
+    for (LiveJob* job : jobs_) visit(*job);
+  }
 
  private:
   // Hash and equality by id, for pointers and ids alike, so find() needs no LiveJob to compare.

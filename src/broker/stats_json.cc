@@ -11,8 +11,13 @@ Result<std::string> Core::statsJson() const try {
   using nlohmann::json;
   json queues = json::array();
   for (const auto& [task, tq] : queues_) {
-    queues.push_back({{"task", task}, {"queued", tq.queue.size()}, {"running", tq.running},
-                      {"workers", tq.workers.size()}});
+    queues.push_back({{"task", task},
+                      {"queued", tq.queue.size()},
+                      {"running", tq.running},
+                      {"retrying", tq.retrying},
+                      {"workers", tq.workers.size()},
+                      {"served", served(tq)},
+                      {"paused", tq.paused}});
   }
   json workers = json::array();
   std::uint64_t clients = 0;
@@ -40,8 +45,12 @@ Result<std::string> Core::statsJson() const try {
       {"jobs",
        {{"queued", counts_.queued},
         {"running", counts_.running},
+        {"retrying", counts_.retrying},
         {"succeeded", counts_.succeeded},
-        {"failed", counts_.failed},
+        {"dead", counts_.dead},
+        {"cancelled", counts_.cancelled},
+        {"retried", counts_.retried},
+        {"dead_kept", dead_in_store_},
         {"stale_refused", counts_.stale_refused}}},
       {"queues", queues},
       {"workers", workers},

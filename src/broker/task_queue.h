@@ -16,7 +16,9 @@ struct TaskQueue {
   JobQueue queue;
   std::vector<PeerId> workers;  // connections registered for this task
   std::uint64_t running = 0;
+  std::uint64_t retrying = 0;  // its jobs waiting for their next attempt
   bool dirty = false;  // may have a job and a free worker; looked at by Core::deal()
+  bool paused = false;  // PAUSE: its queued jobs wait; stored, so it survives a restart
 };
 
 }  // namespace corvee::broker

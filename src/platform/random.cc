@@ -11,4 +11,24 @@ std::uint64_t randomNonZeroU64() {
   return value;
 }
 
+namespace {
+
+class SeededRandom final : public Random {
+ public:
+  SeededRandom() : engine_(randomNonZeroU64()) {}
+  std::uint64_t uniform(std::uint64_t lo, std::uint64_t hi) override {
+    return std::uniform_int_distribution<std::uint64_t>(lo, hi)(engine_);
+  }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+}  // namespace
+
+Random& threadRandom() {
+  thread_local SeededRandom random;
+  return random;
+}
+
 }  // namespace corvee

@@ -57,7 +57,9 @@ Handler makeExecHandler(std::string command, std::chrono::milliseconds kill_grac
                                                       std::to_string(options.max_out) + " bytes; it was killed");
     }
     if (ran->exit_code == 0 && ran->signal == 0) return std::move(ran->out);
-    return Status::error(errc::kHandlerError, failureMessage(*ran));
+    // Exit status 65 (EX_DATAERR, "the input data was incorrect") says retrying cannot help.
+    bool permanent = ran->signal == 0 && ran->exit_code == errc::kPermanentExitStatus;
+    return Status::error(permanent ? errc::kPermanentError : errc::kHandlerError, failureMessage(*ran));
   };
 }
 

@@ -533,7 +533,7 @@ TEST_F(CoreTest, FailSendsAFailedResultWithTheCode) {
   EXPECT_EQ(res[0].error_code, "bad_input");
   EXPECT_EQ(res[0].error_message, "cannot parse");
   EXPECT_EQ(res[0].result, "");
-  EXPECT_EQ(core().counts().failed, 1u);
+  EXPECT_EQ(core().counts().dead, 1u);
 }
 
 TEST_F(CoreTest, FailWithoutACodeIsHandlerError) {
@@ -637,7 +637,7 @@ TEST_F(CoreTest, FailWithTheWrongAttemptIsStale) {
   std::uint32_t rid = send(w, protocol::FailMsg{id, 0, "handler_error", "x"});
   expectError(w, rid, "stale_attempt");
   EXPECT_EQ(status(c, id).state, JobState::kRunning);
-  EXPECT_EQ(core().counts().failed, 0u);
+  EXPECT_EQ(core().counts().dead, 0u);
 }
 
 TEST_F(CoreTest, CompleteForAnUnknownJobIsStale) {
@@ -803,7 +803,7 @@ TEST_F(CoreTest, JobFailsWorkerLostAfterMaxAttemptsLosses) {
   EXPECT_EQ(res[0].attempt, 3u);
   EXPECT_EQ(core().counts().queued, 0u);
   EXPECT_EQ(core().counts().running, 0u);
-  EXPECT_EQ(core().counts().failed, 1u);
+  EXPECT_EQ(core().counts().dead, 1u);
   PeerId w = worker(1);
   flush();
   EXPECT_TRUE(assigns(w).empty());
@@ -838,7 +838,7 @@ TEST_F(CoreTest, GlobalTimeoutFiresWhileQueued) {
   EXPECT_EQ(res[0].error_code, "timeout");
   EXPECT_EQ(res[0].attempt, 0u);
   EXPECT_EQ(core().counts().queued, 0u);
-  EXPECT_EQ(core().counts().failed, 1u);
+  EXPECT_EQ(core().counts().dead, 1u);
   // Its queue entry is dead: a worker arriving now gets nothing.
   PeerId w = worker(1);
   flush();
@@ -987,7 +987,7 @@ TEST_F(CoreTest, FinishedJobsDeadlinesAreStale) {
   expectNothing(c);
   expectNothing(w);
   EXPECT_EQ(core().counts().succeeded, 1u);
-  EXPECT_EQ(core().counts().failed, 0u);
+  EXPECT_EQ(core().counts().dead, 0u);
 }
 
 TEST_F(CoreTest, TheEarliestLimitWinsAndTheJobFinishesOnce) {
@@ -999,7 +999,7 @@ TEST_F(CoreTest, TheEarliestLimitWinsAndTheJobFinishesOnce) {
   EXPECT_EQ(res[0].error_code, "assign_timeout");
   advance(1000);
   expectNothing(c);
-  EXPECT_EQ(core().counts().failed, 1u);
+  EXPECT_EQ(core().counts().dead, 1u);
 }
 
 TEST_F(CoreTest, NextDeadlineIsTheEarliestPendingLimit) {
