@@ -15,6 +15,7 @@
 
 #include "broker/core.h"
 #include "fakes/fake_clock.h"
+#include "fakes/fake_random.h"
 #include "fakes/recording_outbox.h"
 #include "protocol/constants.h"
 #include "protocol/messages.h"
@@ -24,6 +25,7 @@
 namespace corvee::broker::test {
 
 using corvee::testing::FakeClock;
+using corvee::testing::FakeRandom;
 using corvee::testing::ReceivedFrame;
 using corvee::testing::RecordingOutbox;
 using protocol::MsgType;
@@ -85,7 +87,7 @@ class CoreTest : public ::testing::Test {
       Store& store = store_override_ != nullptr ? *store_override_
                      : use_volatile_store_   ? static_cast<Store&>(volatile_store_)
                                              : store_;
-      core_ = std::make_unique<Core>(options_, store, clock_, outbox_);
+      core_ = std::make_unique<Core>(options_, store, clock_, outbox_, random_);
     }
     return *core_;
   }
@@ -255,11 +257,18 @@ class CoreTest : public ::testing::Test {
     std::uint32_t timeout_ms = 0;
     std::uint32_t run_timeout_ms = 0;
     std::uint32_t assign_timeout_ms = 0;
+    std::uint32_t retries = 0;
+    std::uint32_t backoff_ms = 1000;
+    std::uint32_t backoff_max_ms = 3600000;
+    std::uint8_t flags = 0;
   };
+  static protocol::SubmitMsg submitMsg(const SubmitArgs& a) {
+    return protocol::SubmitMsg{a.task,       {a.payload}, a.priority,       a.timeout_ms, a.run_timeout_ms,
+                               a.assign_timeout_ms, a.retries, a.backoff_ms, a.backoff_max_ms, a.flags};
+  }
   // Sends SUBMIT and returns the SUBMITTED job id (0 on refusal, which fails the test).
   JobId submit(PeerId c, const SubmitArgs& a) {
-    std::uint32_t rid = send(c, protocol::SubmitMsg{a.task, {a.payload}, a.priority, a.timeout_ms, a.run_timeout_ms,
-                                                    a.assign_timeout_ms});
+    std::uint32_t rid = send(c, submitMsg(a));
     auto frames = takeType(c, MsgType::kSubmitted);
     auto errs = errors(c);
     EXPECT_TRUE(errs.empty()) << "SUBMIT refused: " << (errs.empty() ? "" : errs[0].code + ": " + errs[0].message);
@@ -275,6 +284,62 @@ class CoreTest : public ::testing::Test {
 
   void complete(PeerId w, JobId id, std::uint32_t attempt, std::string_view result = "result") {
     send(w, protocol::CompleteMsg{id, attempt, {result}});
+  }
+  void fail(PeerId w, JobId id, std::uint32_t attempt, std::string_view code = "handler_error",
+            std::string_view message = "it broke") {
+    send(w, protocol::FailMsg{id, attempt, code, message});
+  }
+  // The COUNT answering `rid`; fails the test (and returns UINT64_MAX) without one.
+  std::uint64_t count(PeerId peer, std::uint32_t rid) {
+    auto frames = takeType(peer, MsgType::kCount);
+    if (frames.size() != 1) {
+      auto errs = errors(peer);
+      ADD_FAILURE() << "expected one COUNT, got " << frames.size() << (errs.empty() ? "" : "; ERROR " + errs[0].code + ": " + errs[0].message);
+      return UINT64_MAX;
+    }
+    EXPECT_EQ(frames[0].request_id, rid);
+    return frames[0].as<protocol::CountMsg>().count;
+  }
+  // The full JOB_INFO of a job, decoded and owned.
+  JobInfo fullStatus(PeerId peer, JobId id, bool with_payload = false) {
+    protocol::StatusMsg request{id, static_cast<std::uint8_t>(with_payload ? protocol::kStatusWithPayload : 0)};
+    send(peer, request);
+    auto frames = takeType(peer, MsgType::kJobInfo);
+    if (frames.size() != 1) {
+      ADD_FAILURE() << "expected one JOB_INFO for job " << id << ", got " << frames.size();
+      return {};
+    }
+    auto m = frames[0].as<protocol::JobInfoMsg>();
+    JobInfo info;
+    info.id = m.job_id;
+    info.task = std::string(m.task);
+    info.state = static_cast<JobState>(m.state);
+    info.attempt = m.attempt;
+    info.error_code = std::string(m.error_code);
+    info.error_message = std::string(m.error_message);
+    info.retries = m.retries;
+    info.retried = m.retried;
+    info.run_at_ms = m.run_at_ms;
+    info.payload = std::string(m.payload.data);
+    info.finished_ms = m.finished_ms;
+    for (const auto& f : m.failures) {
+      info.failures.push_back({f.attempt, std::string(f.worker), f.started_ms, f.ended_ms, std::string(f.error_code),
+                               std::string(f.error_message)});
+    }
+    return info;
+  }
+  // LIST_JOBS, decoded: (id, state) pairs, newest first.
+  std::vector<std::pair<JobId, JobState>> list(PeerId peer, std::string_view task = {}, std::uint8_t state = 0,
+                                               std::uint32_t limit = 100, JobId before = 0) {
+    send(peer, protocol::ListJobsMsg{task, state, limit, before});
+    auto frames = takeType(peer, MsgType::kJobList);
+    if (frames.size() != 1) {
+      ADD_FAILURE() << "expected one JOB_LIST, got " << frames.size();
+      return {};
+    }
+    std::vector<std::pair<JobId, JobState>> out;
+    for (const auto& j : frames[0].as<protocol::JobListMsg>().jobs) out.emplace_back(j.job_id, static_cast<JobState>(j.state));
+    return out;
   }
 
   Info status(PeerId peer, JobId id) {
@@ -316,6 +381,7 @@ class CoreTest : public ::testing::Test {
   // Any other store, for the tests that set it before core() is made.
   Store* store_override_ = nullptr;
   FakeClock clock_;
+  FakeRandom random_{0.5};
   RecordingOutbox outbox_;
   std::unique_ptr<Core> core_;
   std::map<PeerId, std::deque<ReceivedFrame>> inbox_;

@@ -375,14 +375,18 @@ TEST(ProtocolConstantsTest, MsgTypeNames) {
 // ---- docs/protocol.md, section 7: the session byte by byte.
 
 // The SUBMIT example, exactly as the doc prints it.
-const std::string kDocSubmit = bytesOf({0x21, 0x00, 0x00, 0x00,                          // length 33
+const std::string kDocSubmit = bytesOf({0x2e, 0x00, 0x00, 0x00,                          // length 46
                                         0x10,                                            // SUBMIT
                                         0x01, 0x00, 0x00, 0x00,                          // request_id 1
                                         0x04, 0x00, 0x65, 0x63, 0x68, 0x6f,              // task "echo"
                                         0x02, 0x00, 0x00, 0x00, 0x68, 0x69,              // payload "hi"
                                         0x00, 0x00, 0x00, 0x00,                          // priority 0
                                         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // three limits
-                                        0x00, 0x00, 0x00, 0x00});
+                                        0x00, 0x00, 0x00, 0x00,
+                                        0x00, 0x00, 0x00, 0x00,                          // retries 0
+                                        0xe8, 0x03, 0x00, 0x00,                          // backoff_ms 1000
+                                        0x80, 0xee, 0x36, 0x00,                          // backoff_max_ms
+                                        0x00});                                          // flags
 
 TEST(DocExampleTest, SubmitEncodesToTheDocumentedBytes) {
   SubmitMsg submit;
@@ -392,7 +396,12 @@ TEST(DocExampleTest, SubmitEncodesToTheDocumentedBytes) {
   encode(out, 1, submit);
   EXPECT_EQ(hex(out), hex(kDocSubmit));
   // The length field counts everything after itself.
-  EXPECT_EQ(out.size(), 4u + 33u);
+  EXPECT_EQ(out.size(), 4u + 46u);
+  // Version 1 stops after the three limits.
+  std::string v1;
+  encode(v1, 1, submit, 1);
+  EXPECT_EQ(v1.size(), 4u + 33u);
+  EXPECT_EQ(hex(v1.substr(4)), hex(kDocSubmit.substr(4, 33)));
 }
 
 TEST(DocExampleTest, DocumentedSubmitBytesDecode) {
@@ -412,10 +421,10 @@ TEST(DocExampleTest, DocumentedSubmitBytesDecode) {
 }
 
 TEST(DocExampleTest, SubmittedAndResultRepliesMatchTheDocumentedBytes) {
-  // "11 | 01 00 00 00 | <job_id u64>"
+  // "11 | 01 00 00 00 | <job_id u64> 00"
   std::string submitted;
   encode(submitted, 1, SubmittedMsg{5});
-  EXPECT_EQ(hex(submitted), hex(bytesOf({13, 0, 0, 0, 0x11, 1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0})));
+  EXPECT_EQ(hex(submitted), hex(bytesOf({14, 0, 0, 0, 0x11, 1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0})));
   // "13 | 00 00 00 00 | <job_id> 03 <attempt> 02 00 00 00 68 69 00 00 00 00"
   ResultMsg result;
   result.job_id = 5;
