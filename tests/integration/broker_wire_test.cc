@@ -444,7 +444,7 @@ TEST_F(BrokerWireTest, CompleteAfterRunTimeoutIsStaleAndTheOutcomeStands) {
   EXPECT_EQ(info->result.data, "");
   nlohmann::json stats = statsOf(broker_.endpoint());
   EXPECT_EQ(stats["jobs"]["stale_refused"], 2) << stats.dump();
-  EXPECT_EQ(stats["jobs"]["failed"], 1) << stats.dump();
+  EXPECT_EQ(stats["jobs"]["dead"], 1) << stats.dump();
   EXPECT_EQ(stats["jobs"]["succeeded"], 0) << stats.dump();
 }
 

@@ -56,7 +56,7 @@ class CliTest : public ::testing::Test {
           if (!doc.is_object()) return false;
           // A failed job's status exits 1, with its document on stdout all the same.
           if (status.exit_code == 0) return doc.value("state", "") == "succeeded";
-          return status.exit_code == 1 && doc.value("state", "") == "failed";
+          return status.exit_code == 1 && doc.value("state", "") == "dead";
         },
         30s, 50ms);
     EXPECT_TRUE(finished) << "job " << id << " did not finish; last status: " << doc.dump();

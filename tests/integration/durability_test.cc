@@ -71,7 +71,7 @@ json cliStatus(const std::string& endpoint, JobId id) {
   CommandResult status = runCorvee({"status", std::to_string(id), "--connect", endpoint}, {}, 15s);
   json doc = json::parse(status.out, nullptr, false);
   // Exit 1 with the document: the job failed.
-  bool failed = status.exit_code == 1 && doc.is_object() && doc.value("state", "") == "failed";
+  bool failed = status.exit_code == 1 && doc.is_object() && doc.value("state", "") == "dead";
   EXPECT_TRUE(status.exit_code == 0 || failed) << "corvee status " << id << ": " << status.describe();
   if (status.exit_code != 0 && !failed) return json();
   EXPECT_TRUE(doc.is_object()) << status.out;

@@ -127,7 +127,7 @@ TEST_F(EndToEndTest, FiveThousandJobsFromTwoClientsFinishExactlyOnceWithTheirOwn
 
   json doc = stats(*first);
   EXPECT_EQ(doc["jobs"]["succeeded"], kTotal) << doc.dump();
-  EXPECT_EQ(doc["jobs"]["failed"], 0) << doc.dump();
+  EXPECT_EQ(doc["jobs"]["dead"], 0) << doc.dump();
   EXPECT_EQ(doc["jobs"]["stale_refused"], 0) << doc.dump();
   EXPECT_EQ(doc["jobs"]["queued"], 0) << doc.dump();
   EXPECT_EQ(doc["jobs"]["running"], 0) << doc.dump();

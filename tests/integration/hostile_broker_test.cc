@@ -71,7 +71,7 @@ json statusOf(const std::string& endpoint, JobId id) {
   CommandResult status = runCorvee({"status", std::to_string(id), "--connect", endpoint});
   json doc = json::parse(status.out, nullptr, false);
   // Exit 1 with the document: the job failed.
-  bool failed = status.exit_code == 1 && doc.is_object() && doc.value("state", "") == "failed";
+  bool failed = status.exit_code == 1 && doc.is_object() && doc.value("state", "") == "dead";
   EXPECT_TRUE(status.exit_code == 0 || failed) << status.describe();
   return doc.is_object() ? doc : json::object();
 }
@@ -242,7 +242,7 @@ TEST(HostileBrokerFlow, AWorkerThatNeverReadsIsNotDealtEveryPayload) {
       },
       180s, 200ms))
       << last.dump();
-  EXPECT_EQ(last["jobs"].value("failed", -1), 0) << last.dump();
+  EXPECT_EQ(last["jobs"].value("dead", -1), 0) << last.dump();
   EXPECT_EQ(last["jobs"].value("queued", -1), 0) << last.dump();
   expectBrokerServes(broker);
 }
@@ -411,11 +411,11 @@ TEST(HostileBrokerCancel, ACancelledAttemptKeepsItsSlotUntilTheWorkerReportsIt) 
   EXPECT_EQ(quick.out, "quick payload") << quick.describe();
 
   json record = statusOf(broker.endpoint(), stubborn_id);
-  EXPECT_EQ(record.value("state", ""), "failed") << record.dump();
+  EXPECT_EQ(record.value("state", ""), "dead") << record.dump();
   EXPECT_EQ(record["error"].value("code", ""), "run_timeout") << record.dump();
   json doc = statsOf(broker.endpoint());
   EXPECT_EQ(doc["jobs"].value("succeeded", -1), 1) << doc.dump();
-  EXPECT_EQ(doc["jobs"].value("failed", -1), 1) << doc.dump();
+  EXPECT_EQ(doc["jobs"].value("dead", -1), 1) << doc.dump();
   EXPECT_EQ(doc["jobs"].value("stale_refused", -1), 0) << "the cancelled attempt's report is expected, not stale: "
                                                          << doc.dump();
   expectBrokerServes(broker);
@@ -476,7 +476,7 @@ TEST(HostileBrokerCrash, JobsThatOnlyWaitedInAPrefetchAreNotChargedForAWorkersCr
   for (JobId id : ids) {
     json record = statusOf(broker.endpoint(), id);
     std::string state = record.value("state", "");
-    if (state == "failed") {
+    if (state == "dead") {
       ++failed;
       EXPECT_EQ(record["error"].value("code", ""), "worker_lost") << record.dump();
     } else {
@@ -487,7 +487,7 @@ TEST(HostileBrokerCrash, JobsThatOnlyWaitedInAPrefetchAreNotChargedForAWorkersCr
   EXPECT_LE(failed, 1) << "jobs that never left the prefetch were charged for the crashes";
   EXPECT_EQ(queued, kJobs - failed);
   json doc = statsOf(broker.endpoint());
-  EXPECT_EQ(doc["jobs"].value("failed", -1), failed) << doc.dump();
+  EXPECT_EQ(doc["jobs"].value("dead", -1), failed) << doc.dump();
   EXPECT_EQ(doc["jobs"].value("queued", -1), kJobs - failed) << doc.dump();
   EXPECT_EQ(doc["jobs"].value("running", -1), 0) << doc.dump();
   EXPECT_TRUE(broker.process().running()) << broker.process().describe();

@@ -117,7 +117,7 @@ TEST(WorkerCrash, KilledWorkersJobsRunAgainElsewhereExactlyOnce) {
   for (Watched& job : jobs) EXPECT_TRUE(eventually([&] { return job.deliveries->load() == 1; }));
   json doc = statsOf(*client);
   EXPECT_EQ(doc["jobs"]["succeeded"], 4) << doc.dump();
-  EXPECT_EQ(doc["jobs"]["failed"], 0) << doc.dump();
+  EXPECT_EQ(doc["jobs"]["dead"], 0) << doc.dump();
   EXPECT_EQ(doc["jobs"]["running"], 0) << doc.dump();
   EXPECT_EQ(doc["workers"].size(), 1u) << doc.dump();
   // The CLI shows the same record.
@@ -183,7 +183,7 @@ TEST(WorkerCrash, SilentWorkerIsPresumedLostAndItsJobsMove) {
   for (Watched& job : jobs) EXPECT_TRUE(eventually([&] { return job.deliveries->load() == 1; }));
   json doc = statsOf(*client);
   EXPECT_EQ(doc["jobs"]["succeeded"], 3) << doc.dump();
-  EXPECT_EQ(doc["jobs"]["failed"], 0) << doc.dump();
+  EXPECT_EQ(doc["jobs"]["dead"], 0) << doc.dump();
 
   ASSERT_TRUE(silent.process().kill(SIGKILL));
   EXPECT_TRUE(silent.process().wait(std::chrono::seconds(10)).has_value());
@@ -221,7 +221,7 @@ TEST(WorkerCrash, LosingTheOnlyAttemptFailsWithWorkerLost) {
   EXPECT_EQ(info->error_code, errc::kWorkerLost);
   EXPECT_TRUE(eventually([&] { return job.deliveries->load() == 1; }));
   json doc = statsOf(*client);
-  EXPECT_EQ(doc["jobs"]["failed"], 1) << doc.dump();
+  EXPECT_EQ(doc["jobs"]["dead"], 1) << doc.dump();
   EXPECT_EQ(doc["jobs"]["queued"], 0) << doc.dump();
   EXPECT_EQ(doc["jobs"]["running"], 0) << doc.dump();
 }
