@@ -38,6 +38,13 @@ JobRecord makeJob(JobId id, std::size_t payload_size = 16) {
   return rec;
 }
 
+// The retention purge's filter: every finished job that finished before `ms`.
+PurgeFilter finishedBefore(std::uint64_t ms) {
+  PurgeFilter filter;
+  filter.finished_before_ms = ms;
+  return filter;
+}
+
 JobRecord finishedAt(JobId id, std::uint64_t finished_ms) {
   JobRecord rec = makeJob(id);
   rec.state = JobState::kSucceeded;
@@ -413,7 +420,7 @@ TEST(SqliteStoreTest, AFailedWriteFailsTheCommitRollsBackTheTurnAndRefusesLaterW
   // Until restart, nothing more is accepted: the broker must not acknowledge anything.
   store->insert(makeJob(3));
   EXPECT_FALSE(store->commit().isOk());
-  EXPECT_FALSE(store->purgeFinished(1'000).isOk());
+  EXPECT_FALSE(store->purgeFinished(finishedBefore(1'000)).isOk());
 
   store.reset();
   store = openOk(path);
@@ -540,7 +547,7 @@ TEST(SqliteStoreTest, FilesStayBoundedWhenFinishedJobsArePurged) {
     for (JobId id = first; id < first + kBatch; ++id) store->markFinished(finishedAt(id, now + 500));
     ASSERT_TRUE(store->commit().isOk()) << "cycle " << cycle;
     // Results are kept for one cycle, like a short --result-ttl.
-    auto purged = store->purgeFinished(now);
+    auto purged = store->purgeFinished(finishedBefore(now));
     ASSERT_TRUE(purged.isOk()) << purged.status().toString();
     EXPECT_EQ(*purged, cycle == 1 ? 0u : kBatch) << "cycle " << cycle;
     ASSERT_TRUE(store->commit().isOk()) << "cycle " << cycle;
@@ -640,7 +647,7 @@ TEST(SqliteStoreFullDiskTest, ACommitTheDiskHasNoRoomForIsKeptAndRetriedUntilItF
   EXPECT_EQ((*running)->state, JobState::kRunning);
   EXPECT_EQ((*running)->worker, "w1");
   // Purging is a write too: it waits.
-  auto purged = f.store->purgeFinished(1'000'000);
+  auto purged = f.store->purgeFinished(finishedBefore(1'000'000));
   ASSERT_TRUE(purged);
   EXPECT_EQ(*purged, 0u);
   // Still no room: still refused, nothing lost.

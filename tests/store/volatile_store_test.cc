@@ -33,6 +33,13 @@ JobRecord finishedJob(JobId id, std::uint64_t finished_ms) {
   return rec;
 }
 
+// The retention purge's filter: every finished job that finished before `ms`.
+PurgeFilter finishedBefore(std::uint64_t ms) {
+  PurgeFilter filter;
+  filter.finished_before_ms = ms;
+  return filter;
+}
+
 TEST(VolatileStoreTest, SaysItKeepsNoLiveJournal) {
   VolatileStore store;
   EXPECT_FALSE(store.journalsLiveJobs());
@@ -109,7 +116,7 @@ TEST(VolatileStoreTest, PurgeDeletesOnlyJobsFinishedBeforeTheCut) {
     store.insert(queuedJob(id));
     store.markFinished(finishedJob(id, 100 * id));
   }
-  auto purged = store.purgeFinished(250);
+  auto purged = store.purgeFinished(finishedBefore(250));
   ASSERT_TRUE(purged.isOk());
   EXPECT_EQ(*purged, 2u);
   for (JobId id = 1; id <= 4; ++id) {
@@ -117,10 +124,10 @@ TEST(VolatileStoreTest, PurgeDeletesOnlyJobsFinishedBeforeTheCut) {
     ASSERT_TRUE(found.isOk());
     EXPECT_EQ(found->has_value(), id >= 3) << "job " << id;
   }
-  purged = store.purgeFinished(250);
+  purged = store.purgeFinished(finishedBefore(250));
   ASSERT_TRUE(purged.isOk());
   EXPECT_EQ(*purged, 0u);
-  purged = store.purgeFinished(1000);
+  purged = store.purgeFinished(finishedBefore(1000));
   ASSERT_TRUE(purged.isOk());
   EXPECT_EQ(*purged, 2u);
 }
@@ -215,11 +222,11 @@ TEST(VolatileStoreTest, PurgingByAgeReleasesTheBytesItCounted) {
   VolatileStore store(ResultLimits{.max_count = 100, .max_bytes = 1 << 20});
   for (JobId id = 1; id <= 4; ++id) store.markFinished(finishedJob(id, 100 * id));
   std::uint64_t all = store.finishedBytes();
-  auto purged = store.purgeFinished(250);
+  auto purged = store.purgeFinished(finishedBefore(250));
   ASSERT_TRUE(purged.isOk());
   EXPECT_EQ(*purged, 2u);
   EXPECT_LT(store.finishedBytes(), all);
-  purged = store.purgeFinished(1000);
+  purged = store.purgeFinished(finishedBefore(1000));
   ASSERT_TRUE(purged.isOk());
   EXPECT_EQ(store.finishedBytes(), 0u);
   EXPECT_EQ(store.finishedCount(), 0u);
