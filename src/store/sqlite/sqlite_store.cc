@@ -269,6 +269,19 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     }
     has_meta = schema.integer(1) > 0;
   }
+  // A database of a newer broker is refused before anything here writes to it.
+  std::int64_t found_version = 0;
+  if (has_meta) {
+    Result<std::int64_t> version = store->readSchemaVersion();
+    if (!version) return version.status();
+    found_version = *version;
+    if (found_version > kSchemaVersion) {
+      return Status::error("unavailable", path + " has schema version " + std::to_string(found_version) +
+                                              ", newer than the version " + std::to_string(kSchemaVersion) +
+                                              " this broker reads: it was written by a newer Corvee (the file was "
+                                              "left untouched)");
+    }
+  }
   const char* sync_pragma = sync == SyncMode::kFull     ? "PRAGMA synchronous=FULL"
                             : sync == SyncMode::kNormal ? "PRAGMA synchronous=NORMAL"
                                                         : "PRAGMA synchronous=OFF";
@@ -278,13 +291,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   }
   // Takes the exclusive lock now (the first write does), so a second broker fails here.
   if (Status s = store->exec("BEGIN IMMEDIATE"); !s) return s;
-  if (has_meta) {
-    // An older database is upgraded in this same transaction, so a failure leaves it as it was;
-    // a newer one is refused before anything touches it.
-    Status upgraded = store->upgradeSchema();
-    if (!upgraded) {
+  if (found_version == 1) {
+    // In this same transaction as the rest of the schema, so a failure leaves the file as it was.
+    if (Status s = store->exec(kUpgradeFrom1); !s) {
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      return upgraded;
+      return s;
     }
   }
   if (Status s = store->exec(kSchema); !s) {
@@ -339,27 +350,15 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   return store;
 }
 
-Status SqliteStore::upgradeSchema() {
+Result<std::int64_t> SqliteStore::readSchemaVersion() {
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &raw, nullptr) != SQLITE_OK) {
     return sqliteError("reading the schema version");
   }
-  std::int64_t version = 0;
-  {
-    Statement read(raw);
-    int rc = read.step();
-    if (rc == SQLITE_ROW) version = read.integer(0);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqliteError("reading the schema version");
-  }
-  if (version > kSchemaVersion) {
-    return Status::error("unavailable", path_ + " has schema version " + std::to_string(version) +
-                                            ", newer than the version " + std::to_string(kSchemaVersion) +
-                                            " this broker reads: it was written by a newer Corvee (the file was "
-                                            "left untouched)");
-  }
-  if (version == 1) return exec(kUpgradeFrom1);
-  // The current version; or none yet, which kSchema and the check after it deal with.
-  return Status::ok();
+  Statement read(raw);
+  int rc = read.step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqliteError("reading the schema version");
+  return rc == SQLITE_ROW ? read.integer(0) : std::int64_t{0};
 }
 
 Status SqliteStore::sqliteError(const std::string& what) const {
@@ -836,7 +835,11 @@ Result<std::optional<JobRecord>> SqliteStore::find(JobId id) {
 }
 
 Result<std::vector<JobRecord>> SqliteStore::listFinished(const JobFilter& filter) {
-  std::string sql = std::string("SELECT ") + kColumnsListed + " FROM jobs WHERE " + kDone;
+  // For one state, the jobs_done index finds its jobs (a top-`limit` sort by id follows; a few
+  // thousand dead jobs, typically). For all of them, walking the table down from before_id stops
+  // after `limit` rows, where the index would have every finished job sorted first.
+  std::string sql = std::string("SELECT ") + kColumnsListed + (filter.state ? " FROM jobs" : " FROM jobs NOT INDEXED") +
+                    " WHERE " + kDone;
   // The state is one of our enum's values, not user text: it goes in as a number.
   if (filter.state) sql += " AND state = " + std::to_string(static_cast<int>(*filter.state));
   if (!filter.task.empty()) sql += " AND task = ?1";

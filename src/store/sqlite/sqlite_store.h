@@ -71,9 +71,8 @@ class SqliteStore final : public Store {
     JobRecord job;
   };
   SqliteStore(sqlite3* db, std::string path);
-  // Reads the schema version of an existing database: brings an older one to the current version
-  // inside the open transaction, and refuses a newer one.
-  Status upgradeSchema();
+  // The schema_version in `meta` (which must exist); 0 when it has none.
+  Result<std::int64_t> readSchemaVersion();
   Status prepareAll();
   // Prepares `sql` for one use (a query whose text depends on its filter). Null on failure.
   std::unique_ptr<Statement> prepareOnce(const std::string& sql);
