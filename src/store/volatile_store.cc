@@ -50,12 +50,16 @@ void VolatileStore::recordFailure(JobId id, const AttemptFailure& failure) {
 void VolatileStore::markRevived(JobId id) {
   auto it = finished_.find(id);
   if (it == finished_.end() || it->second.state != JobState::kDead) return;
-  // Live again, so no longer kept; what the next finished record needs from this one is.
+  // Live again, so no longer kept; what the next finished record needs from this one is. The
+  // record leaves the counts whole, before its fields move out.
+  auto node = finished_.extract(it);
+  JobRecord& record = node.mapped();
+  finished_bytes_ -= bytesOf(record);
+  --finished_counts_[slotOf(record.state)];
   LastRun& run = ran_[id];
-  run.worker = std::move(it->second.worker);
-  run.started_ms = it->second.started_ms;
-  run.failures = std::move(it->second.failures);
-  erase(it);
+  run.worker = std::move(record.worker);
+  run.started_ms = record.started_ms;
+  run.failures = std::move(record.failures);
 }
 
 void VolatileStore::setTaskPaused(std::string_view task, bool paused) {
