@@ -65,6 +65,7 @@ void MemoryStore::markRevived(JobId id) {
   JobRecord& job = it->second;
   job.state = JobState::kQueued;
   job.retried = 0;
+  job.run_at_ms = 0;
   job.finished_ms = 0;
   job.error_code.clear();
   job.error_message.clear();

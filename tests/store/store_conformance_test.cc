@@ -886,7 +886,7 @@ TEST_P(StoreConformanceTest, MarkRevivedQueuesADeadJobAgainKeepingItsAttemptsAnd
   want.attempt = 4;  // attempt numbers never repeat
   want.worker = "worker-a";
   want.started_ms = 160;
-  want.run_at_ms = 150;  // left as it was: nothing reads it while the job is queued
+  // run_at_ms was 150, from its retry: a queued job has no next attempt time.
   want.failures = {failureOf(1, 3), failureOf(1, 4)};
   expectSameRecord(found(1), want);
   EXPECT_EQ(found(2).state, JobState::kSucceeded);

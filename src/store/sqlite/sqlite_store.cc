@@ -413,8 +413,8 @@ Status SqliteStore::prepareAll() {
               "UPDATE jobs SET state = 6, run_at_ms = ?2, retried = ?3, error_code = ?4, error_message = ?5 "
               "WHERE id = ?1") &&
       prepare(revived_,
-              "UPDATE jobs SET state = 1, retried = 0, finished_ms = 0, error_code = '', error_message = '', "
-              "result = NULL WHERE id = ?1 AND state = 4") &&
+              "UPDATE jobs SET state = 1, retried = 0, run_at_ms = 0, finished_ms = 0, error_code = '', "
+              "error_message = '', result = NULL WHERE id = ?1 AND state = 4") &&
       prepare(pause_, "INSERT OR IGNORE INTO paused_tasks(task) VALUES (?1)") &&
       prepare(resume_, "DELETE FROM paused_tasks WHERE task = ?1") &&
       prepare(find_, std::string("SELECT ") + kColumns + " FROM jobs WHERE id = ?1") &&
@@ -784,6 +784,7 @@ std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRe
         if (!base || base->state != JobState::kDead) break;
         base->state = JobState::kQueued;
         base->retried = 0;
+        base->run_at_ms = 0;
         base->finished_ms = 0;
         base->error_code.clear();
         base->error_message.clear();
