@@ -92,6 +92,7 @@ void VolatileStore::markFinished(const JobRecord& job) {
   // A dead job may run again (`dead retry`), and the broker holds no other copy of its payload.
   if (job.state != JobState::kDead) std::string().swap(stored.payload);
   if (auto ran = ran_.find(job.id); ran != ran_.end()) {
+    // An entry that recordFailure() alone made holds failures but no run to show.
     if (!ran->second.worker.empty() || ran->second.started_ms != 0) {
       stored.worker = std::move(ran->second.worker);
       stored.started_ms = ran->second.started_ms;
