@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 
 #include "platform/random.h"
 #include "store/store.h"
@@ -17,16 +18,26 @@ class MemoryStore final : public Store {
   void insert(const JobRecord& job) override;
   void markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) override;
   void markQueued(JobId id) override;
+  void recordFailure(JobId id, const AttemptFailure& failure) override;
+  void markRetrying(JobId id, std::uint64_t run_at_ms, std::uint32_t retried, std::string_view error_code,
+                    std::string_view error_message) override;
+  void markRevived(JobId id) override;
+  void setTaskPaused(std::string_view task, bool paused) override;
   void markFinished(const JobRecord& job) override;
   Status commit() override { return Status::ok(); }
   Result<std::optional<JobRecord>> find(JobId id) override;
   Result<std::string> loadPayload(JobId id) override;
-  Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) override;
+  Result<std::vector<JobRecord>> listFinished(const JobFilter& filter) override;
+  Result<std::uint64_t> purgeFinished(const PurgeFilter& filter) override;
+  Result<std::uint64_t> countFinished(JobState state) override;
+  Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override;
+  Result<std::vector<std::string>> pausedTasks() override;
   std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "memory"; }
 
  private:
   std::map<JobId, JobRecord> jobs_;  // ordered, so recover() visits in id order
+  std::set<std::string, std::less<>> paused_;  // every change is committed at once here
   JobId max_id_ = 0;
   std::uint64_t identity_ = randomNonZeroU64();  // nothing survives this object, so neither does its name
 };

@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 
 #include "platform/memory.h"
+#include "store/job_filters.h"
 
 namespace corvee {
 
@@ -35,24 +37,72 @@ void VolatileStore::markRunning(JobId id, std::uint32_t, std::string_view worker
   run.started_ms = started_ms;
 }
 
+void VolatileStore::recordFailure(JobId id, const AttemptFailure& failure) {
+  // The job is live (a failure ends an attempt before the job finishes); its record comes later.
+  std::vector<AttemptFailure>& failures = ran_[id].failures;
+  if (!failures.empty() && failures.back().attempt == failure.attempt) {
+    failures.back() = failure;
+  } else {
+    failures.push_back(failure);
+  }
+}
+
+void VolatileStore::markRevived(JobId id) {
+  auto it = finished_.find(id);
+  if (it == finished_.end() || it->second.state != JobState::kDead) return;
+  // Live again, so no longer kept; what the next finished record needs from this one is. The
+  // record leaves the counts whole, before its fields move out.
+  auto node = finished_.extract(it);
+  JobRecord& record = node.mapped();
+  finished_bytes_ -= bytesOf(record);
+  --finished_counts_[slotOf(record.state)];
+  LastRun& run = ran_[id];
+  run.worker = std::move(record.worker);
+  run.started_ms = record.started_ms;
+  run.failures = std::move(record.failures);
+}
+
+void VolatileStore::setTaskPaused(std::string_view task, bool paused) {
+  if (paused) {
+    paused_.emplace(task);
+  } else if (auto it = paused_.find(task); it != paused_.end()) {
+    paused_.erase(it);
+  }
+}
+
 std::uint64_t VolatileStore::bytesOf(const JobRecord& job) {
-  return kRecordOverhead + job.task.size() + job.worker.size() + job.result.size() + job.error_code.size() +
-         job.error_message.size();
+  std::uint64_t bytes = kRecordOverhead + job.task.size() + job.payload.size() + job.worker.size() +
+                        job.result.size() + job.error_code.size() + job.error_message.size();
+  for (const AttemptFailure& failure : job.failures) {
+    bytes += sizeof(AttemptFailure) + failure.worker.size() + failure.error_code.size() + failure.error_message.size();
+  }
+  return bytes;
 }
 
 void VolatileStore::markFinished(const JobRecord& job) {
+  if (!isFinished(job.state)) return;  // not an outcome: nothing to keep
   auto [it, inserted] = finished_.try_emplace(job.id);
   JobRecord& stored = it->second;
-  if (!inserted) finished_bytes_ -= bytesOf(stored);  // finished twice: the last record counts
+  if (!inserted) {  // finished twice: the last record counts
+    finished_bytes_ -= bytesOf(stored);
+    --finished_counts_[slotOf(stored.state)];
+  }
   stored = job;
-  std::string().swap(stored.payload);
+  stored.failures.clear();  // recordFailure() alone writes them
+  // A dead job may run again (`dead retry`), and the broker holds no other copy of its payload.
+  if (job.state != JobState::kDead) std::string().swap(stored.payload);
   if (auto ran = ran_.find(job.id); ran != ran_.end()) {
-    stored.worker = std::move(ran->second.worker);
-    stored.started_ms = ran->second.started_ms;
+    // An entry that recordFailure() alone made holds failures but no run to show.
+    if (!ran->second.worker.empty() || ran->second.started_ms != 0) {
+      stored.worker = std::move(ran->second.worker);
+      stored.started_ms = ran->second.started_ms;
+    }
+    stored.failures = std::move(ran->second.failures);
     ran_.erase(ran);
   }
   finished_bytes_ += bytesOf(stored);
-  finish_order_.emplace_back(job.finished_ms, job.id);
+  ++finished_counts_[slotOf(stored.state)];
+  finish_order_[slotOf(stored.state)].emplace_back(stored.finished_ms, stored.id);
   enforceLimits();
 }
 
@@ -65,8 +115,15 @@ void VolatileStore::enforceLimits() {
   std::uint64_t bytes_target = over_bytes ? lowWater(limits_.max_bytes) : kNone;
   std::uint64_t freed = 0;
   std::size_t count_before = finished_.size();
-  while (!finish_order_.empty() && (finished_.size() > count_target || finished_bytes_ > bytes_target)) {
-    freed += dropOldest();
+  while (finished_.size() > count_target || finished_bytes_ > bytes_target) {
+    // The job that finished first, whatever its state: the bounds hold for all of them together.
+    std::size_t oldest = kSlots;
+    for (std::size_t slot = 0; slot < kSlots; ++slot) {
+      if (finish_order_[slot].empty()) continue;
+      if (oldest == kSlots || finish_order_[slot].front().first < finish_order_[oldest].front().first) oldest = slot;
+    }
+    if (oldest == kSlots) break;
+    freed += dropFront(oldest);
   }
   std::size_t dropped = count_before - finished_.size();
   std::string why;
@@ -79,13 +136,20 @@ void VolatileStore::enforceLimits() {
   afterPurge(freed);
 }
 
-std::uint64_t VolatileStore::dropOldest() {
-  JobId id = finish_order_.front().second;
-  finish_order_.pop_front();
+std::uint64_t VolatileStore::dropFront(std::size_t slot) {
+  auto [finished_ms, id] = finish_order_[slot].front();
+  finish_order_[slot].pop_front();
   auto it = finished_.find(id);
-  if (it == finished_.end()) return 0;  // purged already, or listed twice
+  if (it == finished_.end()) return 0;  // purged already, or revived
+  // Revived and finished again since: its current entry is a later one.
+  if (slotOf(it->second.state) != slot || it->second.finished_ms != finished_ms) return 0;
+  return erase(it);
+}
+
+std::uint64_t VolatileStore::erase(std::unordered_map<JobId, JobRecord>::iterator it) {
   std::uint64_t bytes = bytesOf(it->second);
   finished_bytes_ -= bytes;
+  --finished_counts_[slotOf(it->second.state)];
   finished_.erase(it);
   return bytes;
 }
@@ -105,14 +169,67 @@ Result<std::optional<JobRecord>> VolatileStore::find(JobId id) {
   return std::optional<JobRecord>(it->second);
 }
 
-Result<std::uint64_t> VolatileStore::purgeFinished(std::uint64_t finished_before_ms) {
-  // Finish times rise along finish_order_ unless the wall clock stepped back; then a few records
-  // wait for the next purge, which is harmless.
+Result<std::vector<JobRecord>> VolatileStore::listFinished(const JobFilter& filter) {
+  // finished_ has no order: take the matches, then the newest `limit` of them.
+  std::vector<const JobRecord*> matches;
+  for (const auto& [id, job] : finished_) {
+    if (listedBy(filter, job)) matches.push_back(&job);
+  }
+  std::size_t count = std::min<std::size_t>(matches.size(), filter.limit);
+  auto newer = [](const JobRecord* a, const JobRecord* b) { return a->id > b->id; };
+  std::partial_sort(matches.begin(), matches.begin() + static_cast<std::ptrdiff_t>(count), matches.end(), newer);
+  std::vector<JobRecord> listed;
+  listed.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) listed.push_back(listedCopy(*matches[i]));
+  return listed;
+}
+
+Result<std::uint64_t> VolatileStore::purgeFinished(const PurgeFilter& filter) {
   std::size_t count_before = finished_.size();
   std::uint64_t freed = 0;
-  while (!finish_order_.empty() && finish_order_.front().first < finished_before_ms) freed += dropOldest();
+  if (filter.task.empty()) {
+    // The retention purge: the front of each state's finish order. Finish times rise along it
+    // unless the wall clock stepped back; then a few records wait for the next purge, which is
+    // harmless.
+    for (std::size_t slot = 0; slot < kSlots; ++slot) {
+      JobState state = static_cast<JobState>(slot + static_cast<std::size_t>(JobState::kSucceeded));
+      if (!filter.states.empty() && std::find(filter.states.begin(), filter.states.end(), state) == filter.states.end()) {
+        continue;
+      }
+      auto& order = finish_order_[slot];
+      while (!order.empty() && (filter.finished_before_ms == 0 || order.front().first < filter.finished_before_ms)) {
+        freed += dropFront(slot);
+      }
+    }
+  } else {
+    // By task, an operator's request: a scan. The entries it leaves in finish_order_ are stale.
+    for (auto it = finished_.begin(); it != finished_.end();) {
+      auto next = std::next(it);
+      if (purgedBy(filter, it->second)) freed += erase(it);
+      it = next;
+    }
+  }
   afterPurge(freed);
-  return count_before - finished_.size();
+  return static_cast<std::uint64_t>(count_before - finished_.size());
+}
+
+Result<std::uint64_t> VolatileStore::countFinished(JobState state) {
+  if (!isFinished(state)) return std::uint64_t{0};
+  return finished_counts_[slotOf(state)];
+}
+
+Result<std::uint64_t> VolatileStore::trimFinished(JobState state, std::uint64_t keep) {
+  if (!isFinished(state)) return std::uint64_t{0};
+  std::size_t slot = slotOf(state);
+  std::uint64_t count_before = finished_counts_[slot];
+  std::uint64_t freed = 0;
+  while (finished_counts_[slot] > keep && !finish_order_[slot].empty()) freed += dropFront(slot);
+  afterPurge(freed);
+  return count_before - finished_counts_[slot];
+}
+
+Result<std::vector<std::string>> VolatileStore::pausedTasks() {
+  return std::vector<std::string>(paused_.begin(), paused_.end());
 }
 
 }  // namespace corvee

@@ -1,21 +1,25 @@
 // VolatileStore: the store behind `corvee broker --store memory`. Nothing survives the process, so
 // journaling live jobs would only hold a second copy of what the broker already keeps in memory
 // (twice the RAM per queued job, for nothing). It keeps what the broker does not: finished jobs for
-// the result retention, and the worker and start time of jobs that ran, which a finished record
-// shows.
+// the result retention (dead ones with their payload, for `dead retry`), and the worker, start time
+// and failed attempts of jobs that ran, which a finished record shows.
 //
 // Its contract differs from the journaling stores' on purpose: recover() never finds anything,
 // find() knows finished jobs only, and loadPayload() has nothing to load, which journalsLiveJobs()
-// announces so the broker keeps every payload itself. The full in-memory journal for tests is
+// announces so the broker keeps every payload itself. markRetrying() and markQueued() change
+// nothing it keeps, and markRevived() turns a dead record back into a live job, which it then
+// forgets but for its last run and its failures. The full in-memory journal for tests is
 // MemoryStore.
 //
-// Finished jobs are bounded by count and bytes (ResultLimits) as well as by the TTL, since they
-// live in the broker's memory: past a bound the oldest are dropped, down to nine tenths of it, so
-// that purges come in batches (one log line, and one trim of the heap when much was freed) rather
-// than one per finished job.
+// Finished jobs of every state (succeeded, dead, cancelled) are bounded together by count and
+// bytes (ResultLimits) as well as by their TTLs, since they live in the broker's memory: past a
+// bound the oldest are dropped, down to nine tenths of it, so that purges come in batches (one log
+// line, and one trim of the heap when much was freed) rather than one per finished job.
 #pragma once
 
+#include <array>
 #include <deque>
+#include <set>
 #include <unordered_map>
 
 #include "platform/random.h"
@@ -30,39 +34,62 @@ class VolatileStore final : public Store {
   void insert(const JobRecord& job) override;
   void markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) override;
   void markQueued(JobId) override {}
+  void recordFailure(JobId id, const AttemptFailure& failure) override;
+  void markRetrying(JobId, std::uint64_t, std::uint32_t, std::string_view, std::string_view) override {}
+  void markRevived(JobId id) override;
+  void setTaskPaused(std::string_view task, bool paused) override;
   void markFinished(const JobRecord& job) override;
   Status commit() override { return Status::ok(); }
   Result<std::string> loadPayload(JobId id) override;
   Result<std::optional<JobRecord>> find(JobId id) override;
-  Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) override;
+  Result<std::vector<JobRecord>> listFinished(const JobFilter& filter) override;
+  Result<std::uint64_t> purgeFinished(const PurgeFilter& filter) override;
+  Result<std::uint64_t> countFinished(JobState state) override;
+  Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override;
+  Result<std::vector<std::string>> pausedTasks() override;
   std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "memory"; }
   bool journalsLiveJobs() const override { return false; }
 
   // What a finished record counts against ResultLimits::max_bytes: its variable-length fields
-  // plus the fixed cost of a record and its index entries.
+  // (a dead job's payload and failures included) plus the fixed cost of a record and its index
+  // entries.
   static std::uint64_t bytesOf(const JobRecord& job);
   // Finished jobs kept now, and their bytes as bytesOf() counts them.
   std::size_t finishedCount() const { return finished_.size(); }
   std::uint64_t finishedBytes() const { return finished_bytes_; }
 
  private:
+  // The finished states, each with its own finish order: 0 succeeded, 1 dead, 2 cancelled.
+  static constexpr std::size_t kSlots = 3;
+  static std::size_t slotOf(JobState state) {
+    return static_cast<std::size_t>(state) - static_cast<std::size_t>(JobState::kSucceeded);
+  }
   // After a job finished: drops the oldest finished jobs if a bound is exceeded.
   void enforceLimits();
-  // Drops the job at the front of finish_order_; returns the bytes it freed.
-  std::uint64_t dropOldest();
+  // Drops the job at the front of finish_order_[slot]; returns the bytes it freed (0 for an entry
+  // whose record went already, or finished again since).
+  std::uint64_t dropFront(std::size_t slot);
+  // Takes the record `it` out of finished_ and its counts; returns the bytes it freed.
+  std::uint64_t erase(std::unordered_map<JobId, JobRecord>::iterator it);
   // Hands memory back to the system after a purge that freed a lot.
   static void afterPurge(std::uint64_t freed_bytes);
 
   struct LastRun {
     std::string worker;
     std::uint64_t started_ms = 0;
+    std::vector<AttemptFailure> failures;  // oldest first
   };
-  std::unordered_map<JobId, LastRun> ran_;        // unfinished jobs that have started at least once
-  std::unordered_map<JobId, JobRecord> finished_;  // without payloads
-  // Finished ids in the order they finished, so a purge stops at the first one still kept.
-  std::deque<std::pair<std::uint64_t, JobId>> finish_order_;
+  // Unfinished jobs that have started at least once, failed an attempt, or were revived.
+  std::unordered_map<JobId, LastRun> ran_;
+  std::unordered_map<JobId, JobRecord> finished_;  // payloads for dead jobs only
+  // Per finished state, (finished_ms, id) in the order the jobs finished, so a purge or a trim stops
+  // at the first one still kept. An entry whose record was purged by a filter, revived, or finished
+  // again is stale and skipped when reached.
+  std::array<std::deque<std::pair<std::uint64_t, JobId>>, kSlots> finish_order_;
+  std::array<std::uint64_t, kSlots> finished_counts_{};  // records in finished_ per state
   std::uint64_t finished_bytes_ = 0;  // bytesOf() summed over finished_
+  std::set<std::string, std::less<>> paused_;
   ResultLimits limits_;
   JobId max_id_ = 0;
   std::uint64_t identity_ = randomNonZeroU64();

@@ -19,6 +19,13 @@ class SwitchableFullStore final : public Store {
     inner_.markRunning(id, attempt, worker, started_ms);
   }
   void markQueued(JobId id) override { inner_.markQueued(id); }
+  void recordFailure(JobId id, const AttemptFailure& failure) override { inner_.recordFailure(id, failure); }
+  void markRetrying(JobId id, std::uint64_t run_at_ms, std::uint32_t retried, std::string_view error_code,
+                    std::string_view error_message) override {
+    inner_.markRetrying(id, run_at_ms, retried, error_code, error_message);
+  }
+  void markRevived(JobId id) override { inner_.markRevived(id); }
+  void setTaskPaused(std::string_view task, bool paused) override { inner_.setTaskPaused(task, paused); }
   void markFinished(const JobRecord& job) override { inner_.markFinished(job); }
   Status commit() override {
     if (full_) return Status::error(errc::kStoreFull, "the disk is full (test)");
@@ -27,10 +34,18 @@ class SwitchableFullStore final : public Store {
   bool full() const override { return full_; }
   Result<std::string> loadPayload(JobId id) override { return inner_.loadPayload(id); }
   Result<std::optional<JobRecord>> find(JobId id) override { return inner_.find(id); }
-  Result<std::uint64_t> purgeFinished(std::uint64_t before_ms) override {
+  Result<std::vector<JobRecord>> listFinished(const JobFilter& filter) override { return inner_.listFinished(filter); }
+  // Deletions are writes too: while full they delete nothing, as Store says.
+  Result<std::uint64_t> purgeFinished(const PurgeFilter& filter) override {
     if (full_) return std::uint64_t{0};
-    return inner_.purgeFinished(before_ms);
+    return inner_.purgeFinished(filter);
   }
+  Result<std::uint64_t> countFinished(JobState state) override { return inner_.countFinished(state); }
+  Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override {
+    if (full_) return std::uint64_t{0};
+    return inner_.trimFinished(state, keep);
+  }
+  Result<std::vector<std::string>> pausedTasks() override { return inner_.pausedTasks(); }
   std::uint64_t identity() const override { return inner_.identity(); }
   std::string describe() const override { return "full-switchable:" + inner_.describe(); }
   bool journalsLiveJobs() const override { return inner_.journalsLiveJobs(); }

@@ -21,6 +21,13 @@ JobRecord makeJob(JobId id, std::string task = "echo") {
   return rec;
 }
 
+// The retention purge's filter: every finished job that finished before `ms`.
+PurgeFilter finishedBefore(std::uint64_t ms) {
+  PurgeFilter filter;
+  filter.finished_before_ms = ms;
+  return filter;
+}
+
 JobRecord found(MemoryStore& store, JobId id) {
   auto r = store.find(id);
   EXPECT_TRUE(r.isOk());
@@ -87,22 +94,37 @@ TEST(MemoryStoreTest, MarkFinishedTakesOutcomeAndDropsPayload) {
   store.insert(makeJob(1));
   store.markRunning(1, 1, "w", 5);
   JobRecord done = makeJob(1, "ignored-task");
-  done.state = JobState::kDead;
+  done.state = JobState::kCancelled;
   done.attempt = 1;
   done.finished_ms = 99;
   done.result = "";
-  done.error_code = "handler_error";
-  done.error_message = "boom";
+  done.error_code = "cancelled";
+  done.error_message = "by request";
   store.markFinished(done);
   JobRecord rec = found(store, 1);
-  EXPECT_EQ(rec.state, JobState::kDead);
+  EXPECT_EQ(rec.state, JobState::kCancelled);
   EXPECT_EQ(rec.finished_ms, 99u);
-  EXPECT_EQ(rec.error_code, "handler_error");
-  EXPECT_EQ(rec.error_message, "boom");
+  EXPECT_EQ(rec.error_code, "cancelled");
+  EXPECT_EQ(rec.error_message, "by request");
   EXPECT_EQ(rec.payload, "");          // no longer needed; bounds retention memory
   EXPECT_EQ(rec.task, "echo");         // identity fields are not rewritten
   EXPECT_EQ(rec.worker, "w");
   EXPECT_EQ(rec.started_ms, 5u);
+}
+
+TEST(MemoryStoreTest, MarkFinishedDeadKeepsThePayloadForDeadRetry) {
+  MemoryStore store;
+  store.insert(makeJob(1));
+  JobRecord dead = makeJob(1);
+  dead.state = JobState::kDead;
+  dead.finished_ms = 99;
+  dead.error_code = "handler_error";
+  store.markFinished(dead);
+  EXPECT_EQ(found(store, 1).payload, "payload-1");
+  store.markRevived(1);
+  auto payload = store.loadPayload(1);
+  ASSERT_TRUE(payload.isOk()) << payload.status().toString();
+  EXPECT_EQ(*payload, "payload-1");
 }
 
 TEST(MemoryStoreTest, MarkFinishedSucceededKeepsResult) {
@@ -184,14 +206,14 @@ TEST(MemoryStoreTest, PurgeFinishedDeletesOnlyFinishedJobsOlderThanTheCut) {
   store.markFinished(finishedAt(2, 199));
   store.markFinished(finishedAt(3, 200));  // exactly at the cut: kept
   // Job 4 stays queued; its finished_ms of 0 must not make it look old.
-  auto purged = store.purgeFinished(200);
+  auto purged = store.purgeFinished(finishedBefore(200));
   ASSERT_TRUE(purged.isOk());
   EXPECT_EQ(*purged, 2u);
   EXPECT_FALSE(store.find(1)->has_value());
   EXPECT_FALSE(store.find(2)->has_value());
   EXPECT_TRUE(store.find(3)->has_value());
   EXPECT_TRUE(store.find(4)->has_value());
-  EXPECT_EQ(*store.purgeFinished(200), 0u);
+  EXPECT_EQ(*store.purgeFinished(finishedBefore(200)), 0u);
 }
 
 TEST(MemoryStoreTest, PurgingTheHighestIdDoesNotLetIdsRepeat) {
@@ -199,7 +221,7 @@ TEST(MemoryStoreTest, PurgingTheHighestIdDoesNotLetIdsRepeat) {
   store.insert(makeJob(1));
   store.insert(makeJob(8));
   store.markFinished(finishedAt(8, 10));
-  ASSERT_EQ(*store.purgeFinished(1000), 1u);
+  ASSERT_EQ(*store.purgeFinished(finishedBefore(1000)), 1u);
   JobId max_id = 0;
   EXPECT_EQ(recoveredIds(store, &max_id), (std::vector<JobId>{1}));
   EXPECT_EQ(max_id, 8u);

@@ -38,6 +38,13 @@ JobRecord makeJob(JobId id, std::size_t payload_size = 16) {
   return rec;
 }
 
+// The retention purge's filter: every finished job that finished before `ms`.
+PurgeFilter finishedBefore(std::uint64_t ms) {
+  PurgeFilter filter;
+  filter.finished_before_ms = ms;
+  return filter;
+}
+
 JobRecord finishedAt(JobId id, std::uint64_t finished_ms) {
   JobRecord rec = makeJob(id);
   rec.state = JobState::kSucceeded;
@@ -413,7 +420,7 @@ TEST(SqliteStoreTest, AFailedWriteFailsTheCommitRollsBackTheTurnAndRefusesLaterW
   // Until restart, nothing more is accepted: the broker must not acknowledge anything.
   store->insert(makeJob(3));
   EXPECT_FALSE(store->commit().isOk());
-  EXPECT_FALSE(store->purgeFinished(1'000).isOk());
+  EXPECT_FALSE(store->purgeFinished(finishedBefore(1'000)).isOk());
 
   store.reset();
   store = openOk(path);
@@ -540,7 +547,7 @@ TEST(SqliteStoreTest, FilesStayBoundedWhenFinishedJobsArePurged) {
     for (JobId id = first; id < first + kBatch; ++id) store->markFinished(finishedAt(id, now + 500));
     ASSERT_TRUE(store->commit().isOk()) << "cycle " << cycle;
     // Results are kept for one cycle, like a short --result-ttl.
-    auto purged = store->purgeFinished(now);
+    auto purged = store->purgeFinished(finishedBefore(now));
     ASSERT_TRUE(purged.isOk()) << purged.status().toString();
     EXPECT_EQ(*purged, cycle == 1 ? 0u : kBatch) << "cycle " << cycle;
     ASSERT_TRUE(store->commit().isOk()) << "cycle " << cycle;
@@ -640,7 +647,7 @@ TEST(SqliteStoreFullDiskTest, ACommitTheDiskHasNoRoomForIsKeptAndRetriedUntilItF
   EXPECT_EQ((*running)->state, JobState::kRunning);
   EXPECT_EQ((*running)->worker, "w1");
   // Purging is a write too: it waits.
-  auto purged = f.store->purgeFinished(1'000'000);
+  auto purged = f.store->purgeFinished(finishedBefore(1'000'000));
   ASSERT_TRUE(purged);
   EXPECT_EQ(*purged, 0u);
   // Still no room: still refused, nothing lost.
@@ -691,6 +698,321 @@ TEST(SqliteStoreFullDiskTest, AStoreOpenedOnAFullDiskStartsAndWaitsForRoom) {
   ASSERT_TRUE(store.commit());
   auto found = store.find(next);
   ASSERT_TRUE(found && found->has_value());
+}
+
+}  // namespace
+}  // namespace corvee
+
+// ---- schema versions (issue 10): version 1 is upgraded in place, a newer one refused ----
+
+namespace corvee {
+namespace {
+
+// The schema of version 1, as issue 8's broker created it.
+constexpr const char* kVersion1Schema = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+CREATE TABLE jobs (
+  id                INTEGER PRIMARY KEY,
+  task              TEXT    NOT NULL,
+  payload           BLOB,
+  priority          INTEGER NOT NULL,
+  state             INTEGER NOT NULL,
+  attempt           INTEGER NOT NULL,
+  timeout_ms        INTEGER NOT NULL,
+  run_timeout_ms    INTEGER NOT NULL,
+  assign_timeout_ms INTEGER NOT NULL,
+  submitted_ms      INTEGER NOT NULL,
+  started_ms        INTEGER NOT NULL,
+  finished_ms       INTEGER NOT NULL,
+  worker            TEXT    NOT NULL,
+  result            BLOB,
+  error_code        TEXT    NOT NULL,
+  error_message     TEXT    NOT NULL
+);
+CREATE INDEX jobs_unfinished ON jobs(id) WHERE state < 3;
+CREATE INDEX jobs_finished ON jobs(finished_ms) WHERE state >= 3;
+INSERT INTO meta(key, value) VALUES ('schema_version', 1), ('max_id', 0);
+)sql";
+
+// Runs `sql` on the database at `path` through SQLite directly, with the store closed.
+void execRaw(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  std::string message = error != nullptr ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+}
+
+// The first column of every row of `sql`, as text, read with the store closed.
+std::vector<std::string> queryRaw(const std::string& path, const std::string& sql) {
+  std::vector<std::string> rows;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  while (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(stmt, 0);
+    rows.emplace_back(text == nullptr ? "" : reinterpret_cast<const char*>(text));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return rows;
+}
+
+// A version 1 database as issue 8's broker left it: job 1 queued, job 2 failed (state 4, now
+// "dead", its payload cleared as version 1 did), job 3 succeeded, job 4 running.
+void writeVersion1Database(const std::string& path) {
+  execRaw(path, std::string(kVersion1Schema) + R"sql(
+INSERT INTO jobs VALUES (1, 'resize', X'00FF01', -2, 1, 0, 1000, 200, 300, 1700000000001, 0, 0, '', NULL, '', '');
+INSERT INTO jobs VALUES (2, 'email', NULL, 0, 4, 3, 0, 0, 0, 1700000000002, 1700000000500, 1700000000900,
+                        'worker-a', NULL, 'handler_error', 'smtp refused');
+INSERT INTO jobs VALUES (3, 'email', NULL, 1, 3, 1, 0, 0, 0, 1700000000003, 1700000000600, 1700000000700,
+                        'worker-b', X'6F6B', '', '');
+INSERT INTO jobs VALUES (4, 'resize', X'AA', 0, 2, 2, 0, 0, 0, 1700000000004, 1700000000800, 0, 'worker-c', NULL, '', '');
+UPDATE meta SET value = 4 WHERE key = 'max_id';
+INSERT INTO meta(key, value) VALUES ('store_id', 123456789);
+)sql");
+}
+
+TEST(SqliteStoreSchemaTest, AVersion1DatabaseIsUpgradedInPlaceKeepingEveryJob) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  writeVersion1Database(path);
+  {
+    auto store = openOk(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->identity(), 123456789u) << "the upgrade keeps the store's name";
+    std::vector<JobRecord> live;
+    auto max_id = store->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); });
+    ASSERT_TRUE(max_id.isOk()) << max_id.status().toString();
+    EXPECT_EQ(*max_id, 4u);
+    ASSERT_EQ(live.size(), 2u);
+    EXPECT_EQ(live[0].id, 1u);
+    EXPECT_EQ(live[0].task, "resize");
+    EXPECT_EQ(live[0].state, JobState::kQueued);
+    EXPECT_EQ(live[0].priority, -2);
+    EXPECT_EQ(live[0].timeout_ms, 1000u);
+    // The new columns read as their defaults: no retries, SubmitOptions' backoff.
+    EXPECT_EQ(live[0].retries, 0u);
+    EXPECT_EQ(live[0].retried, 0u);
+    EXPECT_EQ(live[0].backoff_ms, 1000u);
+    EXPECT_EQ(live[0].backoff_max_ms, 3'600'000u);
+    EXPECT_EQ(live[0].run_at_ms, 0u);
+    EXPECT_TRUE(live[0].failures.empty());
+    auto payload = store->loadPayload(1);
+    ASSERT_TRUE(payload.isOk()) << payload.status().toString();
+    EXPECT_EQ(*payload, std::string("\x00\xff\x01", 3));
+    EXPECT_EQ(live[1].id, 4u);
+    EXPECT_EQ(live[1].state, JobState::kRunning);
+    EXPECT_EQ(live[1].worker, "worker-c");
+
+    auto failed = store->find(2);
+    ASSERT_TRUE(failed.isOk() && failed->has_value());
+    EXPECT_EQ((*failed)->state, JobState::kDead) << "version 1's failed state is the dead state";
+    EXPECT_EQ((*failed)->attempt, 3u);
+    EXPECT_EQ((*failed)->error_message, "smtp refused");
+    auto done = store->find(3);
+    ASSERT_TRUE(done.isOk() && done->has_value());
+    EXPECT_EQ((*done)->result, "ok");
+
+    // The new operations work on the upgraded database.
+    auto dead = store->listFinished({.state = JobState::kDead});
+    ASSERT_TRUE(dead.isOk()) << dead.status().toString();
+    ASSERT_EQ(dead->size(), 1u);
+    EXPECT_EQ((*dead)[0].id, 2u);
+    EXPECT_EQ(*store->countFinished(JobState::kDead), 1u);
+    EXPECT_EQ(*store->countFinished(JobState::kSucceeded), 1u);
+    store->recordFailure(4, AttemptFailure{2, "worker-c", 1'700'000'000'800ULL, 1'700'000'000'850ULL, "run_timeout", "slow"});
+    store->markRetrying(4, 1'700'000'009'000ULL, 1, "run_timeout", "slow");
+    store->setTaskPaused("email", true);
+    store->markRevived(2);
+    ASSERT_TRUE(store->commit().isOk());
+    EXPECT_EQ(*store->countFinished(JobState::kDead), 0u);
+    auto trimmed = store->trimFinished(JobState::kSucceeded, 0);
+    ASSERT_TRUE(trimmed.isOk()) << trimmed.status().toString();
+    EXPECT_EQ(*trimmed, 1u);
+    ASSERT_TRUE(store->commit().isOk());
+  }
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"2"}));
+  EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'jobs_%' ORDER BY name"),
+            (std::vector<std::string>{"jobs_done", "jobs_live"}))
+      << "version 1's indexes, whose predicates took retrying jobs for finished ones, are gone";
+
+  // Opened again as version 2: nothing is upgraded twice, and every change is there.
+  auto store = openOk(path);
+  ASSERT_NE(store, nullptr);
+  std::vector<JobRecord> live;
+  ASSERT_TRUE(store->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); }).isOk());
+  ASSERT_EQ(live.size(), 3u);
+  EXPECT_EQ(live[0].id, 1u);
+  EXPECT_EQ(live[1].id, 2u);
+  EXPECT_EQ(live[1].state, JobState::kQueued);
+  EXPECT_EQ(live[2].id, 4u);
+  EXPECT_EQ(live[2].state, JobState::kRetrying);
+  EXPECT_EQ(live[2].run_at_ms, 1'700'000'009'000ULL);
+  ASSERT_EQ(live[2].failures.size(), 1u);
+  EXPECT_EQ(live[2].failures[0].error_message, "slow");
+  EXPECT_EQ(*store->pausedTasks(), (std::vector<std::string>{"email"}));
+  auto gone = store->find(3);
+  ASSERT_TRUE(gone.isOk());
+  EXPECT_FALSE(gone->has_value());
+}
+
+TEST(SqliteStoreSchemaTest, ANewerSchemaVersionIsRefusedAndLeftUntouched) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  writeVersion1Database(path);
+  execRaw(path, "UPDATE meta SET value = 3 WHERE key = 'schema_version'");
+  const std::string before = readFile(path);
+  auto opened = SqliteStore::open(path, SyncMode::kFull);
+  ASSERT_FALSE(opened.isOk()) << "a database of a newer broker must not be read as this version";
+  EXPECT_EQ(opened.status().code(), "unavailable");
+  const std::string& message = opened.status().message();
+  EXPECT_TRUE(contains(message, path)) << message;
+  EXPECT_TRUE(contains(message, "schema version 3")) << message;
+  EXPECT_TRUE(contains(message, "newer")) << message;
+  EXPECT_TRUE(readFile(path) == before) << "the refused database was modified";
+  EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE name IN ('failures', 'paused_tasks')"),
+            (std::vector<std::string>{}));
+}
+
+// Regression: with `state IN (...)` conditions on the partial indexes, every insert and update of
+// a job built a temporary table for the list, and inserts took 2.5 times as long.
+TEST(SqliteStoreSchemaTest, PartialIndexConditionsAreNotInLists) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  ASSERT_NE(openOk(path), nullptr);
+  auto indexes = queryRaw(path, "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE%'");
+  ASSERT_EQ(indexes.size(), 2u);
+  for (const std::string& sql : indexes) EXPECT_FALSE(contains(sql, " IN ")) << sql;
+}
+
+TEST(SqliteStoreTest, DeletingJobsDeletesTheirFailures) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  {
+    auto store = openOk(path);
+    ASSERT_NE(store, nullptr);
+    for (JobId id = 1; id <= 6; ++id) {
+      store->insert(makeJob(id));
+      store->recordFailure(id, AttemptFailure{1, "w", 1, 2, "handler_error", "x"});
+      store->recordFailure(id, AttemptFailure{2, "w", 3, 4, "handler_error", "y"});
+    }
+    JobRecord dead = finishedAt(1, 100);
+    dead.state = JobState::kDead;
+    for (JobId id : {1, 2, 3}) {
+      dead.id = id;
+      dead.finished_ms = 100 * id;
+      store->markFinished(dead);
+    }
+    store->markFinished(finishedAt(4, 100));
+    ASSERT_TRUE(store->commit().isOk());
+    ASSERT_EQ(*store->trimFinished(JobState::kDead, 1), 2u);         // jobs 1 and 2
+    ASSERT_EQ(*store->purgeFinished(PurgeFilter{{JobState::kSucceeded}, "", 0}), 1u);  // job 4
+    ASSERT_TRUE(store->commit().isOk());
+  }
+  EXPECT_EQ(queryRaw(path, "SELECT DISTINCT job_id FROM failures ORDER BY job_id"),
+            (std::vector<std::string>{"3", "5", "6"}));
+}
+
+TEST(SqliteStoreTest, OnlyCommittedPausesSurviveACrash) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  auto store = openOk(path);
+  ASSERT_NE(store, nullptr);
+  store->setTaskPaused("committed", true);
+  store->setTaskPaused("resumed", true);
+  ASSERT_TRUE(store->commit().isOk());
+  store->setTaskPaused("resumed", false);
+  ASSERT_TRUE(store->commit().isOk());
+  // A turn still open when the process dies.
+  store->setTaskPaused("uncommitted", true);
+  store->setTaskPaused("committed", false);
+  EXPECT_EQ(*store->pausedTasks(), (std::vector<std::string>{"committed"})) << "the committed set, not the turn's";
+
+  const std::string crashed = dir.file("crashed.db");
+  std::filesystem::copy_file(path, crashed);
+  if (std::filesystem::exists(path + "-wal")) std::filesystem::copy_file(path + "-wal", crashed + "-wal");
+  store.reset();
+  auto after = openOk(crashed);
+  ASSERT_NE(after, nullptr);
+  EXPECT_EQ(*after->pausedTasks(), (std::vector<std::string>{"committed"}));
+}
+
+// ---- the full disk and the changes of issue 10 ----
+
+TEST(SqliteStoreFullDiskTest, RetriesFailuresRevivalsAndPausesWaitForRoomAndAreReplayed) {
+  FullDiskFixture f;
+  if (!f.disk.available()) GTEST_SKIP() << f.disk.why();
+  auto opened = SqliteStore::open(f.disk.path() + "/corvee.db", SyncMode::kFull);
+  ASSERT_TRUE(opened) << opened.status().toString();
+  f.store = std::move(*opened);
+  for (JobId id = 1; id <= 3; ++id) f.store->insert(makeJob(id));
+  JobRecord dead3 = finishedAt(3, 50);
+  dead3.state = JobState::kDead;
+  dead3.result.clear();
+  dead3.error_code = "handler_error";
+  f.store->markFinished(dead3);
+  f.store->markFinished(finishedAt(2, 60));
+  ASSERT_TRUE(f.store->commit());
+  ASSERT_TRUE(f.disk.fill(512 * 1024));
+  JobId next = 4;
+  ASSERT_NE(f.insertUntilFull(next), 0u) << "the disk never filled";
+  ASSERT_TRUE(f.store->full());
+
+  // Every new kind of change is taken while full, and find() shows it.
+  const AttemptFailure failure{1, "w1", 10, 20, "handler_error", "boom"};
+  f.store->markRunning(1, 1, "w1", 10);
+  f.store->recordFailure(1, failure);
+  f.store->markRetrying(1, 9'000, 1, "handler_error", "boom");
+  f.store->markRevived(3);
+  f.store->setTaskPaused("paused-while-full", true);
+  auto one = f.store->find(1);
+  ASSERT_TRUE(one && one->has_value());
+  EXPECT_EQ((*one)->state, JobState::kRetrying);
+  EXPECT_EQ((*one)->run_at_ms, 9'000u);
+  EXPECT_EQ((*one)->retried, 1u);
+  ASSERT_EQ((*one)->failures.size(), 1u);
+  EXPECT_EQ((*one)->failures[0].error_message, "boom");
+  auto three = f.store->find(3);
+  ASSERT_TRUE(three && three->has_value());
+  EXPECT_EQ((*three)->state, JobState::kQueued);
+  EXPECT_EQ((*three)->finished_ms, 0u);
+  EXPECT_EQ((*three)->error_code, "");
+  EXPECT_TRUE(f.store->pausedTasks()->empty()) << "not committed yet";
+  // Deletions are writes: they wait.
+  EXPECT_EQ(*f.store->trimFinished(JobState::kSucceeded, 0), 0u);
+  EXPECT_EQ(*f.store->purgeFinished(PurgeFilter{}), 0u);
+
+  f.disk.release();
+  Status committed = f.store->commit();
+  ASSERT_TRUE(committed) << committed.toString();
+  EXPECT_EQ(*f.store->pausedTasks(), (std::vector<std::string>{"paused-while-full"}));
+
+  f.store.reset();
+  auto reopened = SqliteStore::open(f.disk.path() + "/corvee.db", SyncMode::kFull);
+  ASSERT_TRUE(reopened) << reopened.status().toString();
+  std::vector<JobRecord> live;
+  ASSERT_TRUE((*reopened)->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); }));
+  ASSERT_GE(live.size(), 2u);
+  EXPECT_EQ(live[0].id, 1u);
+  EXPECT_EQ(live[0].state, JobState::kRetrying);
+  ASSERT_EQ(live[0].failures.size(), 1u);
+  EXPECT_EQ(live[0].failures[0].worker, "w1");
+  EXPECT_EQ(live[1].id, 3u);
+  EXPECT_EQ(live[1].state, JobState::kQueued);
+  auto payload = (*reopened)->loadPayload(3);
+  ASSERT_TRUE(payload) << payload.status().toString();
+  EXPECT_EQ(*payload, makeJob(3).payload) << "the dead job kept its payload through its revival";
+  EXPECT_EQ(*(*reopened)->pausedTasks(), (std::vector<std::string>{"paused-while-full"}));
+  auto two = (*reopened)->find(2);
+  ASSERT_TRUE(two && two->has_value()) << "the refused trim deleted nothing";
 }
 
 }  // namespace

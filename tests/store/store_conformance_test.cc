@@ -8,6 +8,7 @@
 // buffered, uncommitted changes are visible to them is not part of the contract.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -67,6 +68,9 @@ JobRecord makeJob(JobId id) {
   rec.run_timeout_ms = 2'000 + static_cast<std::uint32_t>(id);
   rec.assign_timeout_ms = 3'000 + static_cast<std::uint32_t>(id);
   rec.submitted_ms = 1'700'000'000'000ULL + id;
+  rec.retries = 1 + static_cast<std::uint32_t>(id % 4);
+  rec.backoff_ms = 100 + static_cast<std::uint32_t>(id);
+  rec.backoff_max_ms = 50'000 + static_cast<std::uint32_t>(id);
   return rec;
 }
 
@@ -84,6 +88,13 @@ JobRecord outcome(JobId id, JobState state, std::uint32_t attempt, std::uint64_t
   rec.submitted_ms = 1;
   rec.started_ms = 1;
   rec.worker = "not-the-worker";
+  rec.retries = 77;
+  rec.retried = 66;
+  rec.backoff_ms = 55;
+  rec.backoff_max_ms = 44;
+  rec.run_at_ms = 33;
+  rec.failures.push_back(AttemptFailure{});  // markFinished() ignores them
+  rec.failures.back().attempt = 99;
   rec.state = state;
   rec.attempt = attempt;
   rec.finished_ms = finished_ms;
@@ -96,12 +107,44 @@ JobRecord outcome(JobId id, JobState state, std::uint32_t attempt, std::uint64_t
   return rec;
 }
 
+// The retention purge's filter: every finished job that finished before `ms`.
+PurgeFilter finishedBefore(std::uint64_t ms) {
+  PurgeFilter filter;
+  filter.finished_before_ms = ms;
+  return filter;
+}
+
 // Every binary byte value, NULs at both ends and in the middle.
 std::string allBytes() {
   std::string bytes(1, '\0');
   for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
   bytes.push_back('\0');
   return bytes;
+}
+
+// One failed attempt of job `id`, distinct for each attempt.
+AttemptFailure failureOf(JobId id, std::uint32_t attempt) {
+  AttemptFailure failure;
+  failure.attempt = attempt;
+  failure.worker = "worker-" + std::to_string(attempt) + "@host";
+  failure.started_ms = 1'000 * id + 10 * attempt;
+  failure.ended_ms = 1'000 * id + 10 * attempt + 5;
+  failure.error_code = attempt % 2 == 0 ? "run_timeout" : "handler_error";
+  failure.error_message = "job " + std::to_string(id) + " attempt " + std::to_string(attempt) + " failed";
+  return failure;
+}
+
+void expectSameFailures(const std::vector<AttemptFailure>& got, const std::vector<AttemptFailure>& want,
+                        JobId id) {
+  ASSERT_EQ(got.size(), want.size()) << "failures of job " << id;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].attempt, want[i].attempt) << "job " << id << " failure " << i;
+    EXPECT_EQ(got[i].worker, want[i].worker) << "job " << id << " failure " << i;
+    EXPECT_EQ(got[i].started_ms, want[i].started_ms) << "job " << id << " failure " << i;
+    EXPECT_EQ(got[i].ended_ms, want[i].ended_ms) << "job " << id << " failure " << i;
+    EXPECT_EQ(got[i].error_code, want[i].error_code) << "job " << id << " failure " << i;
+    EXPECT_EQ(got[i].error_message, want[i].error_message) << "job " << id << " failure " << i;
+  }
 }
 
 void expectSameRecord(const JobRecord& got, const JobRecord& want) {
@@ -121,6 +164,12 @@ void expectSameRecord(const JobRecord& got, const JobRecord& want) {
   EXPECT_EQ(got.result, want.result) << "job " << want.id;
   EXPECT_EQ(got.error_code, want.error_code) << "job " << want.id;
   EXPECT_EQ(got.error_message, want.error_message) << "job " << want.id;
+  EXPECT_EQ(got.retries, want.retries) << "job " << want.id;
+  EXPECT_EQ(got.retried, want.retried) << "job " << want.id;
+  EXPECT_EQ(got.backoff_ms, want.backoff_ms) << "job " << want.id;
+  EXPECT_EQ(got.backoff_max_ms, want.backoff_max_ms) << "job " << want.id;
+  EXPECT_EQ(got.run_at_ms, want.run_at_ms) << "job " << want.id;
+  expectSameFailures(got.failures, want.failures, want.id);
 }
 
 // Every field but the payload, which a finished job no longer needs.
@@ -241,7 +290,7 @@ TEST_P(StoreConformanceTest, IdentityIsNonZeroAndDoesNotChangeWithWrites) {
   commit();
   store().markFinished(outcome(1, JobState::kSucceeded, 1, 5));
   commit();
-  ASSERT_TRUE(store().purgeFinished(10).isOk());
+  ASSERT_TRUE(store().purgeFinished(finishedBefore(10)).isOk());
   commit();
   EXPECT_EQ(store().identity(), identity);
 }
@@ -270,6 +319,8 @@ TEST_P(StoreConformanceTest, InsertThenFindRoundTripsEveryField) {
   full.result = "partial result";
   full.error_code = "lost";
   full.error_message = "worker vanished";
+  full.retried = 2;
+  full.run_at_ms = 1'700'000'000'789ULL;
   jobs.push_back(full);
   // The edges of every integer field's range.
   JobRecord extreme = makeJob(3);
@@ -280,7 +331,18 @@ TEST_P(StoreConformanceTest, InsertThenFindRoundTripsEveryField) {
   extreme.assign_timeout_ms = std::numeric_limits<std::uint32_t>::max();
   extreme.submitted_ms = std::numeric_limits<std::uint64_t>::max();
   extreme.started_ms = std::numeric_limits<std::uint64_t>::max() - 1;
+  extreme.retries = std::numeric_limits<std::uint32_t>::max();
+  extreme.retried = std::numeric_limits<std::uint32_t>::max();
+  extreme.backoff_ms = std::numeric_limits<std::uint32_t>::max();
+  extreme.backoff_max_ms = std::numeric_limits<std::uint32_t>::max();
+  extreme.run_at_ms = std::numeric_limits<std::uint64_t>::max();
   jobs.push_back(extreme);
+  // No retries, and a zero backoff: defaults are not assumed.
+  JobRecord plain = makeJob(6);
+  plain.retries = 0;
+  plain.backoff_ms = 0;
+  plain.backoff_max_ms = 0;
+  jobs.push_back(plain);
   JobRecord high = makeJob(4);
   high.priority = std::numeric_limits<std::int32_t>::max();
   jobs.push_back(high);
@@ -291,6 +353,11 @@ TEST_P(StoreConformanceTest, InsertThenFindRoundTripsEveryField) {
   jobs.push_back(utf8);
 
   for (const JobRecord& job : jobs) store().insert(job);
+  // insert() ignores failures: recordFailure() alone writes them.
+  JobRecord with_failure = makeJob(7);
+  with_failure.failures.push_back(failureOf(7, 1));
+  store().insert(with_failure);
+  jobs.push_back(makeJob(7));
   commit();
   for (const JobRecord& job : jobs) expectSameRecord(found(job.id), job);
 }
@@ -523,7 +590,7 @@ TEST_P(StoreConformanceTest, LoadPayloadOfUnknownFinishedOrPurgedJobsIsNotFound)
   store().markFinished(outcome(2, JobState::kSucceeded, 1, 10));
   store().markFinished(outcome(3, JobState::kDead, 1, 10));
   commit();
-  ASSERT_TRUE(store().purgeFinished(100).isOk());
+  ASSERT_TRUE(store().purgeFinished(finishedBefore(100)).isOk());
   store().insert(makeJob(4));
   store().markFinished(outcome(4, JobState::kSucceeded, 1, 500));
   commit();
@@ -598,7 +665,7 @@ TEST_P(StoreConformanceTest, RecoverReturnsTheHighestIdAfterEveryJobWasPurged) {
   commit();
   for (JobId id = 1; id <= 5; ++id) store().markFinished(outcome(id, JobState::kSucceeded, 1, 100 + id));
   commit();
-  auto purged = store().purgeFinished(1'000);
+  auto purged = store().purgeFinished(finishedBefore(1'000));
   ASSERT_TRUE(purged.isOk()) << purged.status().toString();
   EXPECT_EQ(*purged, 5u);
   commit();
@@ -624,7 +691,7 @@ TEST_P(StoreConformanceTest, PurgeFinishedDeletesOnlyFinishedJobsOlderThanTheCut
   // Job 7 stays queued.
   commit();
 
-  auto purged = store().purgeFinished(200);
+  auto purged = store().purgeFinished(finishedBefore(200));
   ASSERT_TRUE(purged.isOk()) << purged.status().toString();
   EXPECT_EQ(*purged, 2u);
   commit();
@@ -636,12 +703,12 @@ TEST_P(StoreConformanceTest, PurgeFinishedDeletesOnlyFinishedJobsOlderThanTheCut
   EXPECT_TRUE(exists(6));
   EXPECT_TRUE(exists(7));
 
-  auto again = store().purgeFinished(200);
+  auto again = store().purgeFinished(finishedBefore(200));
   ASSERT_TRUE(again.isOk()) << again.status().toString();
   EXPECT_EQ(*again, 0u);
   commit();
 
-  auto later = store().purgeFinished(10'000);
+  auto later = store().purgeFinished(finishedBefore(10'000));
   ASSERT_TRUE(later.isOk()) << later.status().toString();
   EXPECT_EQ(*later, 2u);
   commit();
@@ -651,12 +718,12 @@ TEST_P(StoreConformanceTest, PurgeFinishedDeletesOnlyFinishedJobsOlderThanTheCut
 }
 
 TEST_P(StoreConformanceTest, PurgeFinishedOnAStoreWithoutFinishedJobsReturnsZero) {
-  auto empty = store().purgeFinished(1'000'000);
+  auto empty = store().purgeFinished(finishedBefore(1'000'000));
   ASSERT_TRUE(empty.isOk()) << empty.status().toString();
   EXPECT_EQ(*empty, 0u);
   store().insert(makeJob(1));
   commit();
-  auto none = store().purgeFinished(std::numeric_limits<std::int64_t>::max());
+  auto none = store().purgeFinished(finishedBefore(std::numeric_limits<std::int64_t>::max()));
   ASSERT_TRUE(none.isOk()) << none.status().toString();
   EXPECT_EQ(*none, 0u);
   commit();
@@ -668,7 +735,7 @@ TEST_P(StoreConformanceTest, NewJobsAfterAPurgeAreStoredNormally) {
   commit();
   store().markFinished(outcome(1, JobState::kSucceeded, 1, 10));
   commit();
-  ASSERT_TRUE(store().purgeFinished(100).isOk());
+  ASSERT_TRUE(store().purgeFinished(finishedBefore(100)).isOk());
   commit();
   store().insert(makeJob(2));
   commit();
@@ -676,6 +743,383 @@ TEST_P(StoreConformanceTest, NewJobsAfterAPurgeAreStoredNormally) {
   JobId max_id = 0;
   EXPECT_EQ(idsOf(recovered(&max_id)), (std::vector<JobId>{2}));
   EXPECT_EQ(max_id, 2u);
+}
+
+// ---- retries: failures, markRetrying, markRevived ----
+
+TEST_P(StoreConformanceTest, MarkRetryingRecordsTheNextAttemptTimeAndTheLastError) {
+  store().insert(makeJob(1));
+  store().markRunning(1, 1, "worker-a", 100);
+  commit();
+  store().recordFailure(1, failureOf(1, 1));
+  store().markRetrying(1, 1'700'000'005'000ULL, 1, "handler_error", "job 1 attempt 1 failed");
+  commit();
+
+  JobRecord want = makeJob(1);
+  want.state = JobState::kRetrying;
+  want.attempt = 1;
+  want.worker = "worker-a";
+  want.started_ms = 100;
+  want.run_at_ms = 1'700'000'005'000ULL;
+  want.retried = 1;
+  want.error_code = "handler_error";
+  want.error_message = "job 1 attempt 1 failed";
+  want.failures = {failureOf(1, 1)};
+  expectSameRecord(found(1), want);
+
+  // Retrying is unfinished: the payload is still there for the next attempt.
+  auto payload = store().loadPayload(1);
+  ASSERT_TRUE(payload.isOk()) << payload.status().toString();
+  EXPECT_EQ(*payload, makeJob(1).payload);
+
+  // Its retry comes due: back to the queue, keeping what it has used.
+  store().markQueued(1);
+  store().markRunning(1, 2, "worker-b", 6'000);
+  commit();
+  JobRecord rec = found(1);
+  EXPECT_EQ(rec.state, JobState::kRunning);
+  EXPECT_EQ(rec.attempt, 2u);
+  EXPECT_EQ(rec.retried, 1u);
+  expectSameFailures(rec.failures, {failureOf(1, 1)}, 1);
+}
+
+TEST_P(StoreConformanceTest, FailuresAreKeptOldestFirstThroughFindRecoverAndMarkFinished) {
+  for (JobId id = 1; id <= 5; ++id) store().insert(makeJob(id));
+  commit();
+  // Job 1 dies after two failed attempts; job 2 never failed; job 3 is retrying after one; job 4
+  // failed twice and runs again; job 5 failed once and then succeeded.
+  for (std::uint32_t attempt = 1; attempt <= 2; ++attempt) {
+    store().markRunning(1, attempt, "w", attempt);
+    store().recordFailure(1, failureOf(1, attempt));
+  }
+  store().markFinished(outcome(1, JobState::kDead, 2, 500));
+  store().markRunning(3, 1, "w", 10);
+  store().recordFailure(3, failureOf(3, 1));
+  store().markRetrying(3, 9'000, 1, "handler_error", "job 3 attempt 1 failed");
+  for (std::uint32_t attempt = 1; attempt <= 2; ++attempt) {
+    store().markRunning(4, attempt, "w", attempt);
+    store().recordFailure(4, failureOf(4, attempt));
+    store().markRetrying(4, 100 * attempt, attempt, "e", "m");
+    commit();  // across turns too
+  }
+  store().markQueued(4);
+  store().markRunning(4, 3, "worker-c", 700);
+  store().markRunning(5, 1, "w", 1);
+  store().recordFailure(5, failureOf(5, 1));
+  store().markRunning(5, 2, "w", 2);
+  store().markFinished(outcome(5, JobState::kSucceeded, 2, 600));
+  commit();
+
+  expectSameFailures(found(1).failures, {failureOf(1, 1), failureOf(1, 2)}, 1);
+  EXPECT_TRUE(found(2).failures.empty());
+  expectSameFailures(found(3).failures, {failureOf(3, 1)}, 3);
+  expectSameFailures(found(4).failures, {failureOf(4, 1), failureOf(4, 2)}, 4);
+  expectSameFailures(found(5).failures, {failureOf(5, 1)}, 5);
+
+  // recover() hands each live job over with its own failures, and a retrying job with its
+  // next attempt's time and its retries used.
+  auto records = recovered();
+  ASSERT_EQ(idsOf(records), (std::vector<JobId>{2, 3, 4}));
+  EXPECT_TRUE(records[0].failures.empty());
+  EXPECT_EQ(records[1].state, JobState::kRetrying);
+  EXPECT_EQ(records[1].run_at_ms, 9'000u);
+  EXPECT_EQ(records[1].retried, 1u);
+  EXPECT_EQ(records[1].error_message, "job 3 attempt 1 failed");
+  expectSameFailures(records[1].failures, {failureOf(3, 1)}, 3);
+  EXPECT_EQ(records[2].state, JobState::kRunning);
+  EXPECT_EQ(records[2].retried, 2u);
+  expectSameFailures(records[2].failures, {failureOf(4, 1), failureOf(4, 2)}, 4);
+}
+
+TEST_P(StoreConformanceTest, ADeadJobKeepsItsPayloadAndFailures) {
+  JobRecord binary = makeJob(1);
+  binary.payload = allBytes();
+  store().insert(binary);
+  store().insert(makeJob(2));
+  store().markRunning(1, 1, "worker-a", 100);
+  store().recordFailure(1, failureOf(1, 1));
+  commit();
+  JobRecord dead = outcome(1, JobState::kDead, 1, 200);
+  dead.payload = allBytes();  // as the broker hands a dead job over
+  store().markFinished(dead);
+  store().markFinished(outcome(2, JobState::kSucceeded, 0, 200));
+  commit();
+
+  JobRecord want = binary;
+  want.state = JobState::kDead;
+  want.attempt = 1;
+  want.worker = "worker-a";
+  want.started_ms = 100;
+  want.finished_ms = 200;
+  want.error_code = "handler_error";
+  want.error_message = "job 1 failed";
+  want.failures = {failureOf(1, 1)};
+  expectSameRecord(found(1), want);  // payload included: `dead retry` needs it
+  EXPECT_TRUE(recovered().empty());
+}
+
+TEST_P(StoreConformanceTest, MarkRevivedQueuesADeadJobAgainKeepingItsAttemptsAndFailures) {
+  for (JobId id = 1; id <= 4; ++id) store().insert(makeJob(id));
+  commit();
+  store().markRunning(1, 3, "worker-a", 100);
+  store().recordFailure(1, failureOf(1, 3));
+  store().markRetrying(1, 150, 2, "handler_error", "x");
+  store().markQueued(1);
+  store().markRunning(1, 4, "worker-a", 160);
+  store().recordFailure(1, failureOf(1, 4));
+  JobRecord dead = outcome(1, JobState::kDead, 4, 200);
+  dead.payload = makeJob(1).payload;
+  store().markFinished(dead);
+  store().markFinished(outcome(2, JobState::kSucceeded, 1, 200));
+  store().markFinished(outcome(3, JobState::kCancelled, 0, 200));
+  commit();
+
+  store().markRevived(1);
+  // Only a dead job is revived: the others are left alone.
+  store().markRevived(2);
+  store().markRevived(3);
+  store().markRevived(4);
+  commit();
+
+  JobRecord want = makeJob(1);
+  want.state = JobState::kQueued;
+  want.attempt = 4;  // attempt numbers never repeat
+  want.worker = "worker-a";
+  want.started_ms = 160;
+  // run_at_ms was 150, from its retry: a queued job has no next attempt time.
+  want.failures = {failureOf(1, 3), failureOf(1, 4)};
+  expectSameRecord(found(1), want);
+  EXPECT_EQ(found(2).state, JobState::kSucceeded);
+  EXPECT_EQ(found(2).result, "result-2");
+  EXPECT_EQ(found(3).state, JobState::kCancelled);
+  EXPECT_EQ(found(3).finished_ms, 200u);
+  expectSameRecord(found(4), makeJob(4));
+
+  auto records = recovered();
+  ASSERT_EQ(idsOf(records), (std::vector<JobId>{1, 4}));
+  expectRecoveredRecord(records[0], want);
+
+  // It runs again and dies again: every attempt's failure is there.
+  store().markRunning(1, 5, "worker-b", 300);
+  store().recordFailure(1, failureOf(1, 5));
+  store().markFinished(outcome(1, JobState::kDead, 5, 400));
+  commit();
+  JobRecord again = found(1);
+  EXPECT_EQ(again.state, JobState::kDead);
+  EXPECT_EQ(again.finished_ms, 400u);
+  EXPECT_EQ(again.payload, makeJob(1).payload);
+  expectSameFailures(again.failures, {failureOf(1, 3), failureOf(1, 4), failureOf(1, 5)}, 1);
+}
+
+TEST_P(StoreConformanceTest, NewChangesToUnknownJobsNeitherCreateJobsNorFailTheStore) {
+  store().insert(makeJob(1));
+  commit();
+  store().recordFailure(5, failureOf(5, 1));
+  store().markRetrying(6, 10, 1, "e", "m");
+  store().markRevived(7);
+  Status committed = store().commit();
+  ASSERT_TRUE(committed.isOk()) << committed.toString();
+  EXPECT_FALSE(exists(5));
+  EXPECT_FALSE(exists(6));
+  EXPECT_FALSE(exists(7));
+  EXPECT_EQ(idsOf(recovered()), (std::vector<JobId>{1}));
+  // A failure recorded for an unknown job is not kept for a job of that id stored later.
+  store().insert(makeJob(5));
+  commit();
+  EXPECT_TRUE(found(5).failures.empty());
+}
+
+// ---- listFinished ----
+
+// Finished jobs 1..9 of two tasks and three states, with live jobs 10 and 11 among them.
+void finishMixedJobs(Store& store) {
+  for (JobId id = 1; id <= 11; ++id) {
+    JobRecord job = makeJob(id);
+    job.task = id % 2 == 0 ? "even" : "odd";
+    store.insert(job);
+  }
+  const JobState states[] = {JobState::kSucceeded, JobState::kDead, JobState::kCancelled};
+  for (JobId id = 1; id <= 9; ++id) {
+    store.recordFailure(id, failureOf(id, 1));
+    store.markFinished(outcome(id, states[id % 3], 1, 1'000 - id));
+  }
+  store.markRunning(11, 1, "w", 5);
+}
+
+TEST_P(StoreConformanceTest, ListFinishedIsNewestFirstWithoutPayloadOrResult) {
+  finishMixedJobs(store());
+  commit();
+  auto all = store().listFinished(JobFilter{});
+  ASSERT_TRUE(all.isOk()) << all.status().toString();
+  EXPECT_EQ(idsOf(*all), (std::vector<JobId>{9, 8, 7, 6, 5, 4, 3, 2, 1}));
+  for (const JobRecord& rec : *all) {
+    EXPECT_TRUE(rec.payload.empty()) << "job " << rec.id;
+    EXPECT_TRUE(rec.result.empty()) << "job " << rec.id;
+    EXPECT_TRUE(isFinished(rec.state)) << "job " << rec.id;
+    EXPECT_EQ(rec.task, rec.id % 2 == 0 ? "even" : "odd");
+    EXPECT_EQ(rec.finished_ms, 1'000 - rec.id);
+    EXPECT_EQ(rec.submitted_ms, makeJob(rec.id).submitted_ms);
+    EXPECT_EQ(rec.retries, makeJob(rec.id).retries);
+    if (rec.state != JobState::kSucceeded) {
+      EXPECT_EQ(rec.error_code, "handler_error") << "job " << rec.id;
+    }
+  }
+}
+
+TEST_P(StoreConformanceTest, ListFinishedFiltersByTaskStateAndBeforeIdAndStopsAtTheLimit) {
+  finishMixedJobs(store());
+  commit();
+  auto list = [&](JobFilter filter) {
+    auto listed = store().listFinished(filter);
+    EXPECT_TRUE(listed.isOk()) << listed.status().toString();
+    return listed.isOk() ? idsOf(*listed) : std::vector<JobId>{};
+  };
+  // Ids 3, 6, 9 are succeeded; 1, 4, 7 dead; 2, 5, 8 cancelled.
+  EXPECT_EQ(list({.state = JobState::kDead}), (std::vector<JobId>{7, 4, 1}));
+  EXPECT_EQ(list({.state = JobState::kCancelled}), (std::vector<JobId>{8, 5, 2}));
+  EXPECT_EQ(list({.task = "even"}), (std::vector<JobId>{8, 6, 4, 2}));
+  EXPECT_EQ(list({.task = "odd", .state = JobState::kSucceeded}), (std::vector<JobId>{9, 3}));
+  EXPECT_EQ(list({.task = "nobody"}), (std::vector<JobId>{}));
+  // Live jobs are never listed, whatever the filter.
+  EXPECT_EQ(list({.state = JobState::kRunning}), (std::vector<JobId>{}));
+  EXPECT_EQ(list({.state = JobState::kQueued}), (std::vector<JobId>{}));
+  // Paging: at most `limit`, then from below the last id seen.
+  EXPECT_EQ(list({.limit = 4}), (std::vector<JobId>{9, 8, 7, 6}));
+  EXPECT_EQ(list({.limit = 4, .before_id = 6}), (std::vector<JobId>{5, 4, 3, 2}));
+  EXPECT_EQ(list({.limit = 4, .before_id = 2}), (std::vector<JobId>{1}));
+  EXPECT_EQ(list({.limit = 4, .before_id = 1}), (std::vector<JobId>{}));
+  EXPECT_EQ(list({.state = JobState::kDead, .limit = 1, .before_id = 7}), (std::vector<JobId>{4}));
+  EXPECT_EQ(list({.limit = 0}), (std::vector<JobId>{}));
+  EXPECT_EQ(list({.before_id = 100}), (std::vector<JobId>{9, 8, 7, 6, 5, 4, 3, 2, 1}));
+}
+
+// ---- purgeFinished with a filter ----
+
+TEST_P(StoreConformanceTest, PurgeFinishedFiltersByStatesTaskAndAge) {
+  finishMixedJobs(store());
+  commit();
+  auto purge = [&](PurgeFilter filter) {
+    auto purged = store().purgeFinished(filter);
+    EXPECT_TRUE(purged.isOk()) << purged.status().toString();
+    commit();
+    return purged.isOk() ? *purged : ~std::uint64_t{0};
+  };
+  auto remaining = [&] {
+    auto listed = store().listFinished(JobFilter{});
+    EXPECT_TRUE(listed.isOk());
+    return listed.isOk() ? idsOf(*listed) : std::vector<JobId>{};
+  };
+  // Finish times: job id finished at 1000 - id, so a lower id finished later.
+  // Dead jobs (1, 4, 7) that finished before 995: only 7.
+  EXPECT_EQ(purge({.states = {JobState::kDead}, .task = "", .finished_before_ms = 995}), 1u);
+  EXPECT_EQ(remaining(), (std::vector<JobId>{9, 8, 6, 5, 4, 3, 2, 1}));
+  // Succeeded and cancelled jobs of task "even", at any age: 8, 6, 2.
+  EXPECT_EQ(purge({.states = {JobState::kSucceeded, JobState::kCancelled}, .task = "even"}), 3u);
+  EXPECT_EQ(remaining(), (std::vector<JobId>{9, 5, 4, 3, 1}));
+  // A state that is not finished selects nothing.
+  EXPECT_EQ(purge({.states = {JobState::kQueued, JobState::kRunning, JobState::kRetrying}, .task = ""}), 0u);
+  // Every finished state, finished before 997: 9 and 5... and 4 (996).
+  EXPECT_EQ(purge({.states = {}, .task = "", .finished_before_ms = 997}), 3u);
+  EXPECT_EQ(remaining(), (std::vector<JobId>{3, 1}));
+  // No condition at all: every finished job, and no live one.
+  EXPECT_EQ(purge(PurgeFilter{}), 2u);
+  EXPECT_EQ(remaining(), (std::vector<JobId>{}));
+  for (JobId id = 1; id <= 9; ++id) EXPECT_FALSE(exists(id)) << "job " << id;
+  EXPECT_EQ(idsOf(recovered()), (std::vector<JobId>{10, 11}));
+  EXPECT_EQ(found(10).state, JobState::kQueued);
+}
+
+// ---- countFinished / trimFinished ----
+
+TEST_P(StoreConformanceTest, CountFinishedCountsOneFinishedState) {
+  auto count = [&](JobState state) {
+    auto counted = store().countFinished(state);
+    EXPECT_TRUE(counted.isOk()) << counted.status().toString();
+    return counted.isOk() ? *counted : ~std::uint64_t{0};
+  };
+  EXPECT_EQ(count(JobState::kDead), 0u);
+  finishMixedJobs(store());
+  commit();
+  EXPECT_EQ(count(JobState::kSucceeded), 3u);
+  EXPECT_EQ(count(JobState::kDead), 3u);
+  EXPECT_EQ(count(JobState::kCancelled), 3u);
+  EXPECT_EQ(count(JobState::kQueued), 0u) << "live jobs are not counted";
+  EXPECT_EQ(count(JobState::kRunning), 0u);
+  store().markRevived(4);
+  commit();
+  EXPECT_EQ(count(JobState::kDead), 2u);
+}
+
+TEST_P(StoreConformanceTest, TrimFinishedDropsTheFirstFinishedBeyondTheNewestKept) {
+  for (JobId id = 1; id <= 8; ++id) store().insert(makeJob(id));
+  commit();
+  // Dead jobs finishing out of id order (and two at the same time), plus a succeeded one.
+  const std::vector<std::pair<JobId, std::uint64_t>> dead = {{1, 500}, {2, 100}, {3, 300}, {4, 300}, {5, 50}, {6, 900}};
+  for (auto [id, at] : dead) {
+    store().recordFailure(id, failureOf(id, 1));
+    store().markFinished(outcome(id, JobState::kDead, 1, at));
+  }
+  store().markFinished(outcome(7, JobState::kSucceeded, 1, 1));
+  commit();
+
+  auto trim = [&](JobState state, std::uint64_t keep) {
+    auto trimmed = store().trimFinished(state, keep);
+    EXPECT_TRUE(trimmed.isOk()) << trimmed.status().toString();
+    commit();
+    return trimmed.isOk() ? *trimmed : ~std::uint64_t{0};
+  };
+  EXPECT_EQ(trim(JobState::kDead, 6), 0u);
+  EXPECT_EQ(trim(JobState::kDead, 100), 0u);
+  // Keep 4: jobs 5 (50) and 2 (100) finished first.
+  EXPECT_EQ(trim(JobState::kDead, 4), 2u);
+  EXPECT_FALSE(exists(5));
+  EXPECT_FALSE(exists(2));
+  EXPECT_EQ(*store().countFinished(JobState::kDead), 4u);
+  // Keep 1: job 6 (900) finished last.
+  EXPECT_EQ(trim(JobState::kDead, 1), 3u);
+  for (JobId id : {1, 3, 4}) EXPECT_FALSE(exists(id)) << "job " << id;
+  expectSameFailures(found(6).failures, {failureOf(6, 1)}, 6);
+  // Other states and live jobs are untouched.
+  EXPECT_EQ(found(7).state, JobState::kSucceeded);
+  EXPECT_EQ(found(8).state, JobState::kQueued);
+  EXPECT_EQ(trim(JobState::kSucceeded, 0), 1u);
+  EXPECT_FALSE(exists(7));
+  EXPECT_EQ(trim(JobState::kQueued, 0), 0u);
+  EXPECT_TRUE(exists(8));
+  EXPECT_EQ(trim(JobState::kDead, 0), 1u);
+  EXPECT_EQ(*store().countFinished(JobState::kDead), 0u);
+  EXPECT_EQ(idsOf(recovered()), (std::vector<JobId>{8}));
+}
+
+// ---- paused tasks ----
+
+std::vector<std::string> sorted(std::vector<std::string> tasks) {
+  std::sort(tasks.begin(), tasks.end());
+  return tasks;
+}
+
+TEST_P(StoreConformanceTest, PausedTasksAreTheTasksPausedAndNotResumed) {
+  auto paused = store().pausedTasks();
+  ASSERT_TRUE(paused.isOk()) << paused.status().toString();
+  EXPECT_TRUE(paused->empty());
+
+  store().setTaskPaused("resize", true);
+  store().setTaskPaused("email", true);
+  store().setTaskPaused("email", true);  // twice is once
+  store().setTaskPaused("t\xc3\xa2" "che", true);
+  store().setTaskPaused("never-paused", false);
+  commit();
+  paused = store().pausedTasks();
+  ASSERT_TRUE(paused.isOk()) << paused.status().toString();
+  EXPECT_EQ(sorted(*paused), (std::vector<std::string>{"email", "resize", "t\xc3\xa2" "che"}));
+
+  store().setTaskPaused("email", false);
+  store().setTaskPaused("resize", false);
+  store().setTaskPaused("resize", true);  // the last word counts
+  commit();
+  paused = store().pausedTasks();
+  ASSERT_TRUE(paused.isOk());
+  EXPECT_EQ(sorted(*paused), (std::vector<std::string>{"resize", "t\xc3\xa2" "che"}));
 }
 
 // ---- durability: destroy the store and open it again (durable backends only) ----
@@ -701,7 +1145,7 @@ TEST_P(StoreConformanceTest, ReopenKeepsEverythingCommitted) {
   commit();
   store().markFinished(outcome(6, JobState::kSucceeded, 1, 50));
   commit();
-  ASSERT_EQ(*store().purgeFinished(100), 1u);  // job 6
+  ASSERT_EQ(*store().purgeFinished(finishedBefore(100)), 1u);  // job 6
   commit();
 
   reopen();
@@ -751,7 +1195,7 @@ TEST_P(StoreConformanceTest, ReopenDropsChangesThatWereNeverCommitted) {
   store().markRunning(2, 1, "worker-b", 100);
   store().markQueued(2);
   store().markFinished(outcome(3, JobState::kDead, 1, 20));
-  ASSERT_TRUE(store().purgeFinished(1'000).isOk());  // would delete job 4
+  ASSERT_TRUE(store().purgeFinished(finishedBefore(1'000)).isOk());  // would delete job 4
   reopen();  // the destructor must not commit them
 
   JobId max_id = 0;
@@ -764,13 +1208,99 @@ TEST_P(StoreConformanceTest, ReopenDropsChangesThatWereNeverCommitted) {
   EXPECT_EQ(found(4).state, JobState::kSucceeded);
 }
 
+TEST_P(StoreConformanceTest, ReopenKeepsRetriesFailuresDeadPayloadsAndPausedTasks) {
+  SKIP_UNLESS_DURABLE();
+  for (JobId id = 1; id <= 3; ++id) store().insert(makeJob(id));
+  commit();
+  store().markRunning(1, 1, "worker-a", 100);
+  store().recordFailure(1, failureOf(1, 1));
+  store().markRetrying(1, 5'000, 1, "handler_error", "job 1 attempt 1 failed");
+  store().markRunning(2, 1, "worker-b", 100);
+  store().recordFailure(2, failureOf(2, 1));
+  JobRecord dead = outcome(2, JobState::kDead, 1, 300);
+  dead.payload = makeJob(2).payload;
+  store().markFinished(dead);
+  store().setTaskPaused("resize", true);
+  store().setTaskPaused("email", true);
+  commit();
+  store().setTaskPaused("email", false);
+  commit();
+
+  reopen();
+  auto records = recovered();
+  ASSERT_EQ(idsOf(records), (std::vector<JobId>{1, 3}));
+  JobRecord retrying = makeJob(1);
+  retrying.state = JobState::kRetrying;
+  retrying.attempt = 1;
+  retrying.worker = "worker-a";
+  retrying.started_ms = 100;
+  retrying.run_at_ms = 5'000;
+  retrying.retried = 1;
+  retrying.error_code = "handler_error";
+  retrying.error_message = "job 1 attempt 1 failed";
+  retrying.failures = {failureOf(1, 1)};
+  expectRecoveredRecord(records[0], retrying);
+  expectRecoveredRecord(records[1], makeJob(3));
+
+  JobRecord dead2 = found(2);
+  EXPECT_EQ(dead2.state, JobState::kDead);
+  EXPECT_EQ(dead2.payload, makeJob(2).payload);
+  expectSameFailures(dead2.failures, {failureOf(2, 1)}, 2);
+  auto paused = store().pausedTasks();
+  ASSERT_TRUE(paused.isOk()) << paused.status().toString();
+  EXPECT_EQ(*paused, (std::vector<std::string>{"resize"}));
+
+  // A dead job revived after the restart runs from its kept payload.
+  store().markRevived(2);
+  commit();
+  reopen();
+  records = recovered();
+  ASSERT_EQ(idsOf(records), (std::vector<JobId>{1, 2, 3}));
+  EXPECT_EQ(records[1].state, JobState::kQueued);
+  expectSameFailures(records[1].failures, {failureOf(2, 1)}, 2);
+  auto payload = store().loadPayload(2);
+  ASSERT_TRUE(payload.isOk()) << payload.status().toString();
+  EXPECT_EQ(*payload, makeJob(2).payload);
+}
+
+TEST_P(StoreConformanceTest, ReopenDropsNewKindsOfChangesThatWereNeverCommitted) {
+  SKIP_UNLESS_DURABLE();
+  store().insert(makeJob(1));
+  store().insert(makeJob(2));
+  commit();
+  store().markFinished(outcome(2, JobState::kDead, 0, 10));
+  store().setTaskPaused("kept", true);
+  commit();
+
+  store().recordFailure(1, failureOf(1, 1));
+  store().markRetrying(1, 99, 1, "e", "m");
+  store().markRevived(2);
+  store().setTaskPaused("kept", false);
+  store().setTaskPaused("lost", true);
+  // Uncommitted pauses do not show either: pausedTasks() is the committed set.
+  auto paused = store().pausedTasks();
+  ASSERT_TRUE(paused.isOk());
+  if (GetParam().durable) {
+    EXPECT_EQ(*paused, (std::vector<std::string>{"kept"}));
+  }
+  reopen();
+
+  auto records = recovered();
+  ASSERT_EQ(idsOf(records), (std::vector<JobId>{1}));
+  expectRecoveredRecord(records[0], makeJob(1));
+  EXPECT_EQ(found(2).state, JobState::kDead);
+  paused = store().pausedTasks();
+  ASSERT_TRUE(paused.isOk());
+  EXPECT_EQ(*paused, (std::vector<std::string>{"kept"}));
+}
+
 TEST_P(StoreConformanceTest, ReopenKeepsTheHighestIdAfterEveryJobWasPurged) {
   SKIP_UNLESS_DURABLE();
   for (JobId id = 1; id <= 9; ++id) store().insert(makeJob(id));
   commit();
   for (JobId id = 1; id <= 9; ++id) store().markFinished(outcome(id, JobState::kSucceeded, 1, id));
   commit();
-  ASSERT_EQ(*store().purgeFinished(100), 9u);
+  ASSERT_EQ(*store().purgeFinished(finishedBefore(100)), 9u);
   commit();
 
   reopen();

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cerrno>
+#include <functional>
 
 #include "platform/filesystem.h"
 #include "platform/random.h"
@@ -11,7 +12,9 @@ namespace corvee {
 
 namespace {
 
-constexpr std::int64_t kSchemaVersion = 1;
+// 1: issue 8's jobs table. 2: retry policy columns, the failures and paused_tasks tables, and
+// indexes that name the live and the finished states (docs/store-schema.md).
+constexpr std::int64_t kSchemaVersion = 2;
 // SQLite's own default for its automatic checkpoint, which this store runs itself (see open()).
 constexpr int kCheckpointPages = 1000;
 
@@ -24,6 +27,7 @@ constexpr const char* kPermissionHint =
 // immutable file, even for root), EROFS.
 bool permissionErrno(int error) { return error == EACCES || error == EPERM || error == EROFS; }
 
+// The current schema, created on a fresh database; an older one is brought here by kUpgrade first.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
@@ -45,20 +49,80 @@ CREATE TABLE IF NOT EXISTS jobs (
   worker            TEXT    NOT NULL,
   result            BLOB,
   error_code        TEXT    NOT NULL,
-  error_message     TEXT    NOT NULL
+  error_message     TEXT    NOT NULL,
+  retries           INTEGER NOT NULL DEFAULT 0,
+  retried           INTEGER NOT NULL DEFAULT 0,
+  backoff_ms        INTEGER NOT NULL DEFAULT 1000,
+  backoff_max_ms    INTEGER NOT NULL DEFAULT 3600000,
+  run_at_ms         INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(id) WHERE state < 3;
-CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_ms) WHERE state >= 3;
-INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 1), ('max_id', 0);
+CREATE TABLE IF NOT EXISTS failures (
+  job_id        INTEGER NOT NULL,
+  attempt       INTEGER NOT NULL,
+  worker        TEXT    NOT NULL,
+  started_ms    INTEGER NOT NULL,
+  ended_ms      INTEGER NOT NULL,
+  error_code    TEXT    NOT NULL,
+  error_message TEXT    NOT NULL,
+  PRIMARY KEY (job_id, attempt)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS paused_tasks (
+  task TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS jobs_live ON jobs(id) WHERE (state < 3 OR state = 6);
+CREATE INDEX IF NOT EXISTS jobs_done ON jobs(state, finished_ms) WHERE state BETWEEN 3 AND 5;
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 2), ('max_id', 0);
 )sql";
+
+// Version 1 to 2, run before kSchema in the same transaction. Adding a column with a constant
+// default rewrites no row, so this is quick on a big database; kSchema then creates the new
+// tables and indexes. The old indexes' predicates (state < 3, state >= 3) would file retrying jobs
+// (6) as finished and cancelled ones (5) rightly but by accident.
+constexpr const char* kUpgradeFrom1 = R"sql(
+ALTER TABLE jobs ADD COLUMN retries        INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN retried        INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN backoff_ms     INTEGER NOT NULL DEFAULT 1000;
+ALTER TABLE jobs ADD COLUMN backoff_max_ms INTEGER NOT NULL DEFAULT 3600000;
+ALTER TABLE jobs ADD COLUMN run_at_ms      INTEGER NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS jobs_unfinished;
+DROP INDEX IF EXISTS jobs_finished;
+UPDATE meta SET value = 2 WHERE key = 'schema_version';
+)sql";
+
+// The states' predicates, spelled exactly as in the partial indexes' WHERE clauses: SQLite uses a
+// partial index only for a query that repeats its condition. Not as IN lists: SQLite checks an
+// index's IN list against a temporary table it builds at every run of an INSERT or UPDATE, which
+// made each insert of a job 2.5 times slower (measured with SQLite 3.40 on 1M inserts).
+constexpr const char* kLive = "(state < 3 OR state = 6)";
+constexpr const char* kDone = "state BETWEEN 3 AND 5";
 
 constexpr const char* kColumns =
     "id, task, payload, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
-    "started_ms, finished_ms, worker, result, error_code, error_message";
+    "started_ms, finished_ms, worker, result, error_code, error_message, retries, retried, backoff_ms, "
+    "backoff_max_ms, run_at_ms";
 // The same columns in the same order, with NULL where the payload would be.
 constexpr const char* kColumnsPayloadless =
     "id, task, NULL, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
-    "started_ms, finished_ms, worker, result, error_code, error_message";
+    "started_ms, finished_ms, worker, result, error_code, error_message, retries, retried, backoff_ms, "
+    "backoff_max_ms, run_at_ms";
+// And with NULL for the result too, as listFinished() returns records.
+constexpr const char* kColumnsListed =
+    "id, task, NULL, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
+    "started_ms, finished_ms, worker, NULL, error_code, error_message, retries, retried, backoff_ms, "
+    "backoff_max_ms, run_at_ms";
+// A failure's columns after its job id, for Statement::failure().
+constexpr const char* kFailureColumns = "attempt, worker, started_ms, ended_ms, error_code, error_message";
+
+// Keeps `failures` in attempt order with one entry per attempt, as the table's primary key does.
+void addFailure(std::vector<AttemptFailure>& failures, const AttemptFailure& failure) {
+  auto at = failures.begin();
+  while (at != failures.end() && at->attempt < failure.attempt) ++at;
+  if (at != failures.end() && at->attempt == failure.attempt) {
+    *at = failure;
+  } else {
+    failures.insert(at, failure);
+  }
+}
 
 }  // namespace
 
@@ -118,7 +182,23 @@ class SqliteStore::Statement {
     r.result = text(13);
     r.error_code = text(14);
     r.error_message = text(15);
+    r.retries = static_cast<std::uint32_t>(integer(16));
+    r.retried = static_cast<std::uint32_t>(integer(17));
+    r.backoff_ms = static_cast<std::uint32_t>(integer(18));
+    r.backoff_max_ms = static_cast<std::uint32_t>(integer(19));
+    r.run_at_ms = static_cast<std::uint64_t>(integer(20));
     return r;
+  }
+  // Reads the `kFailureColumns` starting at column `first`.
+  AttemptFailure failure(int first) {
+    AttemptFailure f;
+    f.attempt = static_cast<std::uint32_t>(integer(first));
+    f.worker = text(first + 1);
+    f.started_ms = static_cast<std::uint64_t>(integer(first + 2));
+    f.ended_ms = static_cast<std::uint64_t>(integer(first + 3));
+    f.error_code = text(first + 4);
+    f.error_message = text(first + 5);
+    return f;
   }
 
  private:
@@ -136,8 +216,10 @@ SqliteStore::SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::mo
 
 SqliteStore::~SqliteStore() {
   // Statements first: sqlite3_close refuses while any is unfinalized.
-  begin_.reset(); commit_.reset(); rollback_.reset(); insert_.reset(); running_.reset(); queued_.reset();
-  finished_.reset(); find_.reset(); purge_.reset(); max_id_update_.reset(); payload_.reset();
+  for (auto* stmt : {&begin_, &commit_, &rollback_, &insert_, &running_, &queued_, &finished_, &failure_, &retrying_,
+                     &revived_, &pause_, &resume_, &find_, &find_failures_, &count_, &max_id_update_, &payload_}) {
+    stmt->reset();
+  }
   if (in_transaction_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   // A clean stop folds the WAL back into the database, so the next start reads one file.
   sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
@@ -174,6 +256,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   if (Status s = store->exec("PRAGMA locking_mode=EXCLUSIVE"); !s) return s;
   // Another application's database (tables, but no `meta`) is not ours: refuse it before the
   // pragmas below switch it to WAL and the schema adds Corvee's tables to it.
+  bool has_meta = false;
   {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db, "SELECT count(*), coalesce(sum(type = 'table' AND name = 'meta'), 0) FROM sqlite_master",
@@ -186,6 +269,20 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
       return Status::error("unavailable", path + ": holds tables of another application (the file is not a Corvee "
                                                  "database; it was left untouched)");
     }
+    has_meta = schema.integer(1) > 0;
+  }
+  // A database of a newer broker is refused before anything here writes to it.
+  std::int64_t found_version = 0;
+  if (has_meta) {
+    Result<std::int64_t> version = store->readSchemaVersion();
+    if (!version) return version.status();
+    found_version = *version;
+    if (found_version > kSchemaVersion) {
+      return Status::error("unavailable", path + " has schema version " + std::to_string(found_version) +
+                                              ", newer than the version " + std::to_string(kSchemaVersion) +
+                                              " this broker reads: it was written by a newer Corvee (the file was "
+                                              "left untouched)");
+    }
   }
   const char* sync_pragma = sync == SyncMode::kFull     ? "PRAGMA synchronous=FULL"
                             : sync == SyncMode::kNormal ? "PRAGMA synchronous=NORMAL"
@@ -196,6 +293,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   }
   // Takes the exclusive lock now (the first write does), so a second broker fails here.
   if (Status s = store->exec("BEGIN IMMEDIATE"); !s) return s;
+  if (found_version == 1) {
+    // In this same transaction as the rest of the schema, so a failure leaves the file as it was.
+    if (Status s = store->exec(kUpgradeFrom1); !s) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return s;
+    }
+  }
   if (Status s = store->exec(kSchema); !s) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
@@ -239,7 +343,24 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     return Status::error("unavailable", path + " has schema version " + std::to_string(version) +
                                             "; this broker reads version " + std::to_string(kSchemaVersion));
   }
+  if (sqlite3_prepare_v2(db, "SELECT task FROM paused_tasks", -1, &raw, nullptr) != SQLITE_OK) {
+    return store->sqliteError("reading the paused tasks");
+  }
+  Statement read_paused(raw);
+  while ((rc = read_paused.step()) == SQLITE_ROW) store->paused_.insert(read_paused.text(0));
+  if (rc != SQLITE_DONE) return store->sqliteError("reading the paused tasks");
   return store;
+}
+
+Result<std::int64_t> SqliteStore::readSchemaVersion() {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &raw, nullptr) != SQLITE_OK) {
+    return sqliteError("reading the schema version");
+  }
+  Statement read(raw);
+  int rc = read.step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqliteError("reading the schema version");
+  return rc == SQLITE_ROW ? read.integer(0) : std::int64_t{0};
 }
 
 Status SqliteStore::sqliteError(const std::string& what) const {
@@ -273,19 +394,42 @@ Status SqliteStore::prepareAll() {
     into = std::make_unique<Statement>(stmt);
     return true;
   };
-  bool ok = prepare(begin_, "BEGIN") && prepare(commit_, "COMMIT") && prepare(rollback_, "ROLLBACK") &&
-            prepare(insert_, std::string("INSERT INTO jobs(") + kColumns +
-                                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)") &&
-            prepare(running_, "UPDATE jobs SET state = 2, attempt = ?2, worker = ?3, started_ms = ?4 WHERE id = ?1") &&
-            prepare(queued_, "UPDATE jobs SET state = 1 WHERE id = ?1") &&
-            prepare(finished_,
-                    "UPDATE jobs SET state = ?2, attempt = ?3, finished_ms = ?4, result = ?5, error_code = ?6, "
-                    "error_message = ?7, payload = NULL WHERE id = ?1") &&
-            prepare(find_, std::string("SELECT ") + kColumns + " FROM jobs WHERE id = ?1") &&
-            prepare(purge_, "DELETE FROM jobs WHERE state >= 3 AND finished_ms < ?1") &&
-            prepare(max_id_update_, "UPDATE meta SET value = ?1 WHERE key = 'max_id'") &&
-            prepare(payload_, "SELECT payload FROM jobs WHERE id = ?1 AND state < 3");
+  bool ok =
+      prepare(begin_, "BEGIN") && prepare(commit_, "COMMIT") && prepare(rollback_, "ROLLBACK") &&
+      prepare(insert_, std::string("INSERT INTO jobs(") + kColumns +
+                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                           "?19, ?20, ?21)") &&
+      prepare(running_, "UPDATE jobs SET state = 2, attempt = ?2, worker = ?3, started_ms = ?4 WHERE id = ?1") &&
+      prepare(queued_, "UPDATE jobs SET state = 1 WHERE id = ?1") &&
+      // A dead job keeps its payload for markRevived(); no other finished job needs it again.
+      prepare(finished_,
+              "UPDATE jobs SET state = ?2, attempt = ?3, finished_ms = ?4, result = ?5, error_code = ?6, "
+              "error_message = ?7, payload = CASE WHEN ?2 = 4 THEN payload ELSE NULL END WHERE id = ?1") &&
+      // Only for a job the store holds (a failure of a purged job must not outlive it), and once
+      // per attempt.
+      prepare(failure_, std::string("INSERT OR REPLACE INTO failures(job_id, ") + kFailureColumns +
+                            ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?1)") &&
+      prepare(retrying_,
+              "UPDATE jobs SET state = 6, run_at_ms = ?2, retried = ?3, error_code = ?4, error_message = ?5 "
+              "WHERE id = ?1") &&
+      prepare(revived_,
+              "UPDATE jobs SET state = 1, retried = 0, run_at_ms = 0, finished_ms = 0, error_code = '', "
+              "error_message = '', result = NULL WHERE id = ?1 AND state = 4") &&
+      prepare(pause_, "INSERT OR IGNORE INTO paused_tasks(task) VALUES (?1)") &&
+      prepare(resume_, "DELETE FROM paused_tasks WHERE task = ?1") &&
+      prepare(find_, std::string("SELECT ") + kColumns + " FROM jobs WHERE id = ?1") &&
+      prepare(find_failures_,
+              std::string("SELECT ") + kFailureColumns + " FROM failures WHERE job_id = ?1 ORDER BY attempt") &&
+      prepare(count_, std::string("SELECT count(*) FROM jobs WHERE ") + kDone + " AND state = ?1") &&
+      prepare(max_id_update_, "UPDATE meta SET value = ?1 WHERE key = 'max_id'") &&
+      prepare(payload_, std::string("SELECT payload FROM jobs WHERE id = ?1 AND ") + kLive);
   return ok ? Status::ok() : sqliteError("preparing statements");
+}
+
+std::unique_ptr<SqliteStore::Statement> SqliteStore::prepareOnce(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) return nullptr;
+  return std::make_unique<Statement>(stmt);
 }
 
 void SqliteStore::fail(const std::string& what) {
@@ -304,15 +448,25 @@ bool SqliteStore::beginIfNeeded() {
 }
 
 Result<JobId> SqliteStore::recover(const std::function<void(JobRecord&&)>& visit) {
-  sqlite3_stmt* raw = nullptr;
   // Payloads stay on disk (NULL in their column here): the broker loads each when it deals the
   // job, so a restart with a million queued jobs reads and holds a fraction of the data.
-  std::string sql = std::string("SELECT ") + kColumnsPayloadless + " FROM jobs WHERE state < 3 ORDER BY id";
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) return sqliteError("reading jobs");
-  Statement scan(raw);
+  auto scan = prepareOnce(std::string("SELECT ") + kColumnsPayloadless + " FROM jobs WHERE " + kLive + " ORDER BY id");
+  // The failures, in the same job order: one scan merged with the jobs', not a query per job.
+  // Those of finished jobs are stepped over.
+  auto failures = prepareOnce(std::string("SELECT job_id, ") + kFailureColumns + " FROM failures ORDER BY job_id, attempt");
+  if (!scan || !failures) return sqliteError("reading jobs");
+  int failure_rc = failures->step();
   int rc;
-  while ((rc = scan.step()) == SQLITE_ROW) {
-    JobRecord record = scan.record();
+  while ((rc = scan->step()) == SQLITE_ROW) {
+    JobRecord record = scan->record();
+    while (failure_rc == SQLITE_ROW && static_cast<JobId>(failures->integer(0)) < record.id) {
+      failure_rc = failures->step();
+    }
+    while (failure_rc == SQLITE_ROW && static_cast<JobId>(failures->integer(0)) == record.id) {
+      record.failures.push_back(failures->failure(1));
+      failure_rc = failures->step();
+    }
+    if (failure_rc != SQLITE_ROW && failure_rc != SQLITE_DONE) return sqliteError("reading failures");
     max_id_ = std::max(max_id_, record.id);
     visit(std::move(record));
   }
@@ -342,17 +496,51 @@ void SqliteStore::markQueued(JobId id) {
   record(std::move(change));
 }
 
+void SqliteStore::recordFailure(JobId id, const AttemptFailure& failure) {
+  Change change{Change::Kind::kFailure, {}};
+  change.job.id = id;
+  change.job.failures.push_back(failure);
+  record(std::move(change));
+}
+
+void SqliteStore::markRetrying(JobId id, std::uint64_t run_at_ms, std::uint32_t retried, std::string_view error_code,
+                               std::string_view error_message) {
+  Change change{Change::Kind::kRetrying, {}};
+  change.job.id = id;
+  change.job.run_at_ms = run_at_ms;
+  change.job.retried = retried;
+  change.job.error_code = std::string(error_code);
+  change.job.error_message = std::string(error_message);
+  record(std::move(change));
+}
+
+void SqliteStore::markRevived(JobId id) {
+  Change change{Change::Kind::kRevived, {}};
+  change.job.id = id;
+  record(std::move(change));
+}
+
+void SqliteStore::setTaskPaused(std::string_view task, bool paused) {
+  Change change{paused ? Change::Kind::kPause : Change::Kind::kResume, {}};
+  change.job.task = std::string(task);
+  pauses_unsynced_ = true;
+  record(std::move(change));
+}
+
 void SqliteStore::markFinished(const JobRecord& job) { markFinished(JobRecord(job)); }
 
 void SqliteStore::markFinished(JobRecord&& job) {
   Change change{Change::Kind::kFinished, std::move(job)};
-  std::string().swap(change.job.payload);  // a finished job keeps no payload
+  // The row has the payload already (and keeps it for a dead job): no copy to hold for a replay.
+  std::string().swap(change.job.payload);
+  change.job.failures.clear();
   record(std::move(change));
 }
 
 void SqliteStore::record(Change&& change) {
   if (!failed_.isOk()) return;
   bytes_since_check_ += change.job.payload.size() + change.job.result.size() + change.job.error_message.size() + 256;
+  for (const AttemptFailure& failure : change.job.failures) bytes_since_check_ += failure.error_message.size();
   unsynced_.push_back(std::move(change));
   // While the disk is full the change only waits in unsynced_ for the replay; apply() switches to
   // that mode itself when this very change finds no room.
@@ -381,7 +569,12 @@ bool SqliteStore::apply(const Change& change) {
           .bindText(13, job.worker)
           .bindBlob(14, job.result)
           .bindText(15, job.error_code)
-          .bindText(16, job.error_message);
+          .bindText(16, job.error_message)
+          .bind(17, job.retries)
+          .bind(18, job.retried)
+          .bind(19, job.backoff_ms)
+          .bind(20, job.backoff_max_ms)
+          .bind(21, static_cast<std::int64_t>(job.run_at_ms));
       break;
     case Change::Kind::kRunning:
       stmt = running_.get();
@@ -404,10 +597,41 @@ bool SqliteStore::apply(const Change& change) {
           .bindText(6, job.error_code)
           .bindText(7, job.error_message);
       break;
+    case Change::Kind::kFailure: {
+      const AttemptFailure& failure = job.failures.front();
+      stmt = failure_.get();
+      stmt->bind(1, static_cast<std::int64_t>(job.id))
+          .bind(2, failure.attempt)
+          .bindText(3, failure.worker)
+          .bind(4, static_cast<std::int64_t>(failure.started_ms))
+          .bind(5, static_cast<std::int64_t>(failure.ended_ms))
+          .bindText(6, failure.error_code)
+          .bindText(7, failure.error_message);
+      break;
+    }
+    case Change::Kind::kRetrying:
+      stmt = retrying_.get();
+      stmt->bind(1, static_cast<std::int64_t>(job.id))
+          .bind(2, static_cast<std::int64_t>(job.run_at_ms))
+          .bind(3, job.retried)
+          .bindText(4, job.error_code)
+          .bindText(5, job.error_message);
+      break;
+    case Change::Kind::kRevived:
+      stmt = revived_.get();
+      stmt->bind(1, static_cast<std::int64_t>(job.id));
+      break;
+    case Change::Kind::kPause:
+    case Change::Kind::kResume:
+      stmt = change.kind == Change::Kind::kPause ? pause_.get() : resume_.get();
+      stmt->bindText(1, job.task);
+      break;
   }
   if (stmt->run() == SQLITE_DONE) return true;
   if (lastErrorIsFull()) {
     enterFull();
+  } else if (change.kind == Change::Kind::kPause || change.kind == Change::Kind::kResume) {
+    fail("recording that task '" + job.task + "' is " + (change.kind == Change::Kind::kPause ? "paused" : "resumed"));
   } else {
     fail((change.kind == Change::Kind::kInsert ? "inserting job " : "updating job ") + std::to_string(job.id));
   }
@@ -461,6 +685,13 @@ Status SqliteStore::commit() {
   }
   in_transaction_ = false;
   committed_max_id_ = max_id_;
+  if (pauses_unsynced_) {
+    for (const Change& change : unsynced_) {
+      if (change.kind == Change::Kind::kPause) paused_.insert(change.job.task);
+      if (change.kind == Change::Kind::kResume) paused_.erase(change.job.task);
+    }
+    pauses_unsynced_ = false;
+  }
   unsynced_.clear();
   checkpointIfDue();
   checkSpace(/*now=*/false);
@@ -510,7 +741,7 @@ Status SqliteStore::replay() {
 
 std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRecord> base) const {
   for (const Change& change : unsynced_) {
-    if (change.job.id != id) continue;
+    if (change.job.id != id || change.kind == Change::Kind::kPause || change.kind == Change::Kind::kResume) continue;
     switch (change.kind) {
       case Change::Kind::kInsert:
         base = change.job;
@@ -534,7 +765,33 @@ std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRe
         base->result = change.job.result;
         base->error_code = change.job.error_code;
         base->error_message = change.job.error_message;
-        base->payload.clear();
+        if (change.job.state != JobState::kDead) base->payload.clear();
+        break;
+      case Change::Kind::kFailure:
+        if (base) addFailure(base->failures, change.job.failures.front());
+        break;
+      case Change::Kind::kRetrying:
+        // The same columns as the `retrying_` statement sets.
+        if (!base) break;
+        base->state = JobState::kRetrying;
+        base->run_at_ms = change.job.run_at_ms;
+        base->retried = change.job.retried;
+        base->error_code = change.job.error_code;
+        base->error_message = change.job.error_message;
+        break;
+      case Change::Kind::kRevived:
+        // The same columns as the `revived_` statement sets.
+        if (!base || base->state != JobState::kDead) break;
+        base->state = JobState::kQueued;
+        base->retried = 0;
+        base->run_at_ms = 0;
+        base->finished_ms = 0;
+        base->error_code.clear();
+        base->error_message.clear();
+        base->result.clear();
+        break;
+      case Change::Kind::kPause:
+      case Change::Kind::kResume:
         break;
     }
   }
@@ -568,25 +825,104 @@ Result<std::optional<JobRecord>> SqliteStore::find(JobId id) {
   if (rc == SQLITE_ROW) found = find_->record();
   find_->reset();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqliteError("reading job " + std::to_string(id));
+  if (found) {
+    find_failures_->bind(1, static_cast<std::int64_t>(id));
+    while ((rc = find_failures_->step()) == SQLITE_ROW) found->failures.push_back(find_failures_->failure(0));
+    find_failures_->reset();
+    if (rc != SQLITE_DONE) return sqliteError("reading the failures of job " + std::to_string(id));
+  }
   // While full, the database misses the changes since the last commit; normally the open
   // transaction holds them and this read sees them already.
   if (full_) return withUnsynced(id, std::move(found));
   return found;
 }
 
-Result<std::uint64_t> SqliteStore::purgeFinished(std::uint64_t finished_before_ms) {
+Result<std::vector<JobRecord>> SqliteStore::listFinished(const JobFilter& filter) {
+  // For one state, the jobs_done index finds its jobs (a top-`limit` sort by id follows; a few
+  // thousand dead jobs, typically). For all of them, walking the table down from before_id stops
+  // after `limit` rows, where the index would have every finished job sorted first.
+  std::string sql = std::string("SELECT ") + kColumnsListed + (filter.state ? " FROM jobs" : " FROM jobs NOT INDEXED") +
+                    " WHERE " + kDone;
+  // The state is one of our enum's values, not user text: it goes in as a number.
+  if (filter.state) sql += " AND state = " + std::to_string(static_cast<int>(*filter.state));
+  if (!filter.task.empty()) sql += " AND task = ?1";
+  if (filter.before_id != 0) sql += " AND id < ?2";
+  sql += " ORDER BY id DESC LIMIT ?3";
+  auto list = prepareOnce(sql);
+  if (!list) return sqliteError("listing finished jobs");
+  if (!filter.task.empty()) list->bindText(1, filter.task);
+  if (filter.before_id != 0) list->bind(2, static_cast<std::int64_t>(filter.before_id));
+  list->bind(3, static_cast<std::int64_t>(filter.limit));
+  std::vector<JobRecord> listed;
+  int rc;
+  while ((rc = list->step()) == SQLITE_ROW) listed.push_back(list->record());
+  if (rc != SQLITE_DONE) return sqliteError("listing finished jobs");
+  return listed;
+}
+
+Result<std::uint64_t> SqliteStore::deleteJobs(const std::string& select_ids,
+                                              const std::function<void(Statement&)>& bind, const char* what) {
   if (full_) return std::uint64_t{0};
   if (!beginIfNeeded()) return failed_;
-  purge_->bind(1, static_cast<std::int64_t>(finished_before_ms));
-  if (purge_->run() != SQLITE_DONE) {
+  // Failures first, while the jobs that name them are still there to be selected.
+  for (const std::string& sql : {"DELETE FROM failures WHERE job_id IN (" + select_ids + ")",
+                                 "DELETE FROM jobs WHERE id IN (" + select_ids + ")"}) {
+    auto del = prepareOnce(sql);
+    if (!del) {
+      fail(what);
+      return failed_;
+    }
+    bind(*del);
+    if (del->run() == SQLITE_DONE) continue;
     if (lastErrorIsFull()) {
       enterFull();
       return std::uint64_t{0};
     }
-    fail("purging finished jobs");
+    fail(what);
     return failed_;
   }
   return static_cast<std::uint64_t>(sqlite3_changes64(db_));
+}
+
+Result<std::uint64_t> SqliteStore::purgeFinished(const PurgeFilter& filter) {
+  // Every state listed, even when all are meant: then jobs_done yields one finished_ms range per
+  // state, where a range of states would be read whole to test each entry's finished_ms.
+  std::string states;
+  for (JobState state : filter.states) states += (states.empty() ? "" : ", ") + std::to_string(static_cast<int>(state));
+  if (states.empty()) states = "3, 4, 5";
+  std::string select = std::string("SELECT id FROM jobs WHERE ") + kDone + " AND state IN (" + states + ")";
+  if (!filter.task.empty()) select += " AND task = ?1";
+  if (filter.finished_before_ms != 0) select += " AND finished_ms < ?2";
+  return deleteJobs(
+      select,
+      [&](Statement& del) {
+        if (!filter.task.empty()) del.bindText(1, filter.task);
+        if (filter.finished_before_ms != 0) del.bind(2, static_cast<std::int64_t>(filter.finished_before_ms));
+      },
+      "purging finished jobs");
+}
+
+Result<std::uint64_t> SqliteStore::countFinished(JobState state) {
+  count_->bind(1, static_cast<std::int64_t>(state));
+  int rc = count_->step();
+  std::uint64_t count = rc == SQLITE_ROW ? static_cast<std::uint64_t>(count_->integer(0)) : 0;
+  count_->reset();
+  if (rc != SQLITE_ROW) return sqliteError("counting finished jobs");
+  return count;
+}
+
+Result<std::uint64_t> SqliteStore::trimFinished(JobState state, std::uint64_t keep) {
+  // The jobs_done index holds (state, finished_ms, id) in order: the newest `keep` are skipped at
+  // its end and the rest read from there, with no sort.
+  std::string select = std::string("SELECT id FROM jobs WHERE ") + kDone +
+                       " AND state = " + std::to_string(static_cast<int>(state)) +
+                       " ORDER BY finished_ms DESC, id DESC LIMIT -1 OFFSET ?1";
+  return deleteJobs(
+      select, [&](Statement& del) { del.bind(1, static_cast<std::int64_t>(keep)); }, "trimming finished jobs");
+}
+
+Result<std::vector<std::string>> SqliteStore::pausedTasks() {
+  return std::vector<std::string>(paused_.begin(), paused_.end());
 }
 
 }  // namespace corvee

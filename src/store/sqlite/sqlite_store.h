@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,13 +36,24 @@ class SqliteStore final : public Store {
   void insert(JobRecord&& job) override;
   void markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) override;
   void markQueued(JobId id) override;
+  void recordFailure(JobId id, const AttemptFailure& failure) override;
+  void markRetrying(JobId id, std::uint64_t run_at_ms, std::uint32_t retried, std::string_view error_code,
+                    std::string_view error_message) override;
+  void markRevived(JobId id) override;
+  void setTaskPaused(std::string_view task, bool paused) override;
   void markFinished(const JobRecord& job) override;
   void markFinished(JobRecord&& job) override;
   Status commit() override;
   bool full() const override { return full_ || low_space_; }
+  // While the disk is full, find() adds the changes waiting in memory; listFinished() and
+  // countFinished() read the database alone (the finished jobs as last committed).
   Result<std::optional<JobRecord>> find(JobId id) override;
   Result<std::string> loadPayload(JobId id) override;
-  Result<std::uint64_t> purgeFinished(std::uint64_t finished_before_ms) override;
+  Result<std::vector<JobRecord>> listFinished(const JobFilter& filter) override;
+  Result<std::uint64_t> purgeFinished(const PurgeFilter& filter) override;
+  Result<std::uint64_t> countFinished(JobState state) override;
+  Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override;
+  Result<std::vector<std::string>> pausedTasks() override;
   std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "sqlite:" + path_; }
 
@@ -49,12 +61,25 @@ class SqliteStore final : public Store {
   class Statement;
   // One change since the last commit, kept so that a commit the full disk refused can be replayed.
   struct Change {
-    enum class Kind : std::uint8_t { kInsert, kRunning, kQueued, kFinished };
+    enum class Kind : std::uint8_t {
+      kInsert, kRunning, kQueued, kFinished, kFailure, kRetrying, kRevived, kPause, kResume
+    };
     Kind kind;
-    JobRecord job;  // kInsert, kFinished: the record; kRunning: id, attempt, worker, started_ms; kQueued: id
+    // kInsert, kFinished: the record; kRunning: id, attempt, worker, started_ms; kQueued, kRevived:
+    // id; kFailure: id and the one failure in `failures`; kRetrying: id, run_at_ms, retried,
+    // error_code, error_message; kPause, kResume: task.
+    JobRecord job;
   };
   SqliteStore(sqlite3* db, std::string path);
+  // The schema_version in `meta` (which must exist); 0 when it has none.
+  Result<std::int64_t> readSchemaVersion();
   Status prepareAll();
+  // Prepares `sql` for one use (a query whose text depends on its filter). Null on failure.
+  std::unique_ptr<Statement> prepareOnce(const std::string& sql);
+  // Deletes the finished jobs `select_ids` (a SELECT of job ids) names, and their failures, in the
+  // turn's transaction; returns how many jobs went. Binds with `bind` before each of the two runs.
+  Result<std::uint64_t> deleteJobs(const std::string& select_ids, const std::function<void(Statement&)>& bind,
+                                   const char* what);
   // Runs `sql` with no result rows. For schema and pragmas.
   Status exec(const char* sql);
   // Starts the turn's transaction if none is open. False once the store has failed.
@@ -90,13 +115,15 @@ class SqliteStore final : public Store {
   JobId committed_max_id_ = 0;
   Status failed_;
   std::vector<Change> unsynced_;  // changes since the last successful commit
+  std::set<std::string, std::less<>> paused_;  // the paused tasks as committed
+  bool pauses_unsynced_ = false;               // unsynced_ holds a kPause or kResume
   bool full_ = false;             // the disk is full; unsynced_ waits for a commit that fits
   int wal_pages_ = 0;             // frames in the WAL after the last commit (its wal hook says)
   std::uint64_t disk_reserve_ = 0;         // see open()
   bool low_space_ = false;                 // the disk's free space is below disk_reserve_
   std::uint64_t bytes_since_check_ = 0;    // journaled since the free space was last read
-  std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, find_, purge_,
-      max_id_update_, payload_;
+  std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, failure_, retrying_,
+      revived_, pause_, resume_, find_, find_failures_, count_, max_id_update_, payload_;
 };
 
 }  // namespace corvee
