@@ -165,8 +165,16 @@ Result<std::string> VolatileStore::loadPayload(JobId id) {
 
 Result<std::optional<JobRecord>> VolatileStore::find(JobId id) {
   auto it = finished_.find(id);
-  if (it == finished_.end()) return std::optional<JobRecord>();
-  return std::optional<JobRecord>(it->second);
+  if (it != finished_.end()) return std::optional<JobRecord>(it->second);
+  // An unfinished job: only what this store keeps of it, so the broker can show its history.
+  auto ran = ran_.find(id);
+  if (ran == ran_.end()) return std::optional<JobRecord>();
+  JobRecord partial;
+  partial.id = id;
+  partial.worker = ran->second.worker;
+  partial.started_ms = ran->second.started_ms;
+  partial.failures = ran->second.failures;
+  return std::optional<JobRecord>(std::move(partial));
 }
 
 Result<std::vector<JobRecord>> VolatileStore::listFinished(const JobFilter& filter) {

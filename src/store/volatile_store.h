@@ -5,7 +5,8 @@
 // and failed attempts of jobs that ran, which a finished record shows.
 //
 // Its contract differs from the journaling stores' on purpose: recover() never finds anything,
-// find() knows finished jobs only, and loadPayload() has nothing to load, which journalsLiveJobs()
+// find() knows finished jobs, and of an unfinished one only its last worker, start and failures
+// (a record with just those and its id), and loadPayload() has nothing to load, which journalsLiveJobs()
 // announces so the broker keeps every payload itself. markRetrying() and markQueued() change
 // nothing it keeps, and markRevived() turns a dead record back into a live job, which it then
 // forgets but for its last run and its failures. The full in-memory journal for tests is

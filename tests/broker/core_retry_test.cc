@@ -377,6 +377,10 @@ TEST_F(CoreRetryTest, TheVolatileStoreKeepsDeadPayloadsAndFailuresToo) {
   ASSERT_EQ(assigns(w).size(), 1u);
   fail(w, id, 1, "handler_error", "one");
   flush();
+  JobInfo retrying = fullStatus(c, id);  // the store keeps only the history of a live job
+  EXPECT_EQ(retrying.state, JobState::kRetrying);
+  ASSERT_EQ(retrying.failures.size(), 1u);
+  EXPECT_EQ(retrying.error_message, "one");
   advance(0);
   flush();
   ASSERT_EQ(assigns(w).size(), 1u);

@@ -53,7 +53,7 @@ TEST_F(CoreTest, WelcomeCarriesTheBrokersSettings) {
   ASSERT_EQ(frames.size(), 1u) << describe(frames);
   EXPECT_EQ(frames[0].request_id, rid);
   auto w = frames[0].as<protocol::WelcomeMsg>();
-  EXPECT_EQ(w.version, 1);
+  EXPECT_EQ(w.version, protocol::kVersion);
   EXPECT_EQ(w.heartbeat_ms, 1500u);
   EXPECT_EQ(w.peer_timeout_ms, 7000u);
   EXPECT_EQ(w.max_payload, 4096u);
@@ -1194,12 +1194,12 @@ TEST_F(CoreTest, StatsIsJsonWithTheCounts) {
 
   nlohmann::json s = stats(c);
   EXPECT_EQ(s["broker"], "stats-broker");
-  EXPECT_EQ(s["version"], 1);
+  EXPECT_EQ(s["version"], protocol::kVersion);
   EXPECT_EQ(s["uptime_ms"], 1234);
   EXPECT_EQ(s["jobs"]["queued"], 3);
   EXPECT_EQ(s["jobs"]["running"], 1);
   EXPECT_EQ(s["jobs"]["succeeded"], 1);
-  EXPECT_EQ(s["jobs"]["failed"], 1);
+  EXPECT_EQ(s["jobs"]["dead"], 1);
   EXPECT_EQ(s["jobs"]["stale_refused"], 1);
   EXPECT_EQ(s["clients"], 2);
   ASSERT_EQ(s["workers"].size(), 1u);
@@ -1316,7 +1316,7 @@ TEST_F(CoreTest, RecoverContinuesIdsAfterAPurgedMaximum) {
   JobRecord done = storedJob(41, JobState::kSucceeded, 0, 1, 0);
   done.finished_ms = 1;
   store_.markFinished(done);
-  ASSERT_EQ(*store_.purgeFinished(clock_.wallMillis()), 1u);
+  ASSERT_EQ(*store_.purgeFinished({{}, {}, clock_.wallMillis()}), 1u);
   ASSERT_TRUE(core().recover().isOk());
   EXPECT_EQ(core().counts().queued, 0u);
   PeerId c = client();
@@ -1498,8 +1498,8 @@ TEST(CoreDelivery, AcknowledgementsWaitForTheCommitAndWorkerFramesDoNot) {
   };
   core.onConnect(1, "client");
   core.onConnect(2, "worker");
-  deliver(1, protocol::HelloMsg{protocol::kMagic, 1, 1, "c"});
-  deliver(2, protocol::HelloMsg{protocol::kMagic, 1, 2, "w"});
+  deliver(1, protocol::HelloMsg{protocol::kMagic, protocol::kVersion, 1, "c"});
+  deliver(2, protocol::HelloMsg{protocol::kMagic, protocol::kVersion, 2, "w"});
   deliver(2, protocol::RegisterMsg{1, {"echo"}});
   deliver(1, protocol::SubmitMsg{"echo", {"x"}, 0, 0, 0, 0});
   core.deal();
