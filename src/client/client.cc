@@ -8,6 +8,7 @@
 #include "corvee/errors.h"
 #include "platform/clock.h"
 #include "platform/hostname.h"
+#include "client/job_info.h"
 #include "protocol/names.h"
 
 namespace corvee {
@@ -186,8 +187,14 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
   msg.timeout_ms = limit(options.timeout);
   msg.run_timeout_ms = limit(options.run_timeout);
   msg.assign_timeout_ms = limit(options.assign_timeout);
+  msg.retries = options.retries;
+  msg.backoff_ms = limit(options.backoff);
+  msg.backoff_max_ms = limit(options.backoff_max);
+  msg.flags = options.require_worker ? protocol::kSubmitRequireWorker : 0;
   Pending pending;
-  protocol::encode(pending.frame, 0, msg);
+  // Laid out before taking the lock (a payload may be large); checked again under it.
+  pending.version = version_.load(std::memory_order_relaxed);
+  protocol::encode(pending.frame, 0, msg, pending.version);
   pending.job = job;
 
   std::unique_lock lock(mutex_);
@@ -207,6 +214,12 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     lock.unlock();
     refuseJob(job, room);
     return handle;
+  }
+  if (pending.version != version_) {
+    // A reconnection to a broker of another version came between: lay it out again (rare).
+    pending.version = version_;
+    pending.frame.clear();
+    protocol::encode(pending.frame, 0, msg, pending.version);
   }
   ++unacked_submits_;
   enqueueLocked(std::move(pending));
@@ -232,68 +245,69 @@ JobHandle ClientImpl::watch(JobId id) {
   return handle;
 }
 
-Result<std::string> ClientImpl::request(std::string frame, MsgType expect) {
-  struct Reply {
+Result<ClientImpl::Reply> ClientImpl::request(const std::function<void(std::string&, std::uint16_t)>& encode,
+                                               MsgType sent, MsgType expect, std::uint16_t needs) {
+  struct Waiting {
     bool done = false;
     Status error;
-    std::string body;
+    Reply reply;
   };
-  auto reply = std::make_shared<Reply>();
+  auto waiting = std::make_shared<Waiting>();
   Pending pending;
-  pending.frame = std::move(frame);
-  pending.reply = [this, reply, expect](const Frame* frame, const Status& error) {
+  pending.reply = [this, waiting, expect](const Frame* frame, const Status& error) {
     std::lock_guard lock(mutex_);
-    reply->done = true;
+    waiting->done = true;
     if (frame == nullptr) {
-      reply->error = error;
+      waiting->error = error;
     } else if (frame->type != static_cast<std::uint8_t>(expect)) {
-      reply->error = Status::error(errc::kBadRequest, std::string("unexpected reply ") + protocol::msgTypeName(frame->type));
+      waiting->error =
+          Status::error(errc::kBadRequest, std::string("unexpected reply ") + protocol::msgTypeName(frame->type));
     } else {
-      reply->body.assign(frame->body);
+      waiting->reply.body.assign(frame->body);
     }
     changed_.notify_all();
   };
   std::unique_lock lock(mutex_);
   if (closed_) return Status::error(errc::kUnavailable, "the client is closed");
+  // Laid out under the lock, so the version cannot change between encoding and enqueueing.
+  std::uint16_t version = version_;
+  if (version < needs) {
+    return Status::error(errc::kUnsupportedVersion, std::string("the broker speaks protocol version ") +
+                                                        std::to_string(version) + ", and " +
+                                                        protocol::msgTypeName(static_cast<std::uint8_t>(sent)) +
+                                                        " needs version " + std::to_string(needs) +
+                                                        " (upgrade the broker)");
+  }
+  encode(pending.frame, version);
+  pending.version = version;
+  waiting->reply.version = version;
   std::uint32_t rid = enqueueLocked(std::move(pending));
-  Status reachable = waitReachable(lock, [&] { return reply->done; });
+  Status reachable = waitReachable(lock, [&] { return waiting->done; });
   if (!reachable) {
     pending_.erase(rid);
     return reachable;
   }
-  if (!reply->error.isOk()) return reply->error;
-  return std::move(reply->body);
+  if (!waiting->error.isOk()) return waiting->error;
+  return std::move(waiting->reply);
 }
 
-Result<JobInfo> ClientImpl::status(JobId id) {
-  std::string frame;
-  protocol::encode(frame, 0, protocol::StatusMsg{id});
-  Result<std::string> body = request(std::move(frame), MsgType::kJobInfo);
-  if (!body) return body.status();
-  auto msg = protocol::decode<protocol::JobInfoMsg>(*body);
-  if (!msg) return msg.status();
-  JobInfo info;
-  info.id = msg->job_id;
-  info.task = std::string(msg->task);
-  info.state = static_cast<JobState>(msg->state);
-  info.priority = msg->priority;
-  info.attempt = msg->attempt;
-  info.submitted_ms = msg->submitted_ms;
-  info.started_ms = msg->started_ms;
-  info.finished_ms = msg->finished_ms;
-  info.worker = std::string(msg->worker);
-  info.result = std::string(msg->result.data);
-  info.error_code = std::string(msg->error_code);
-  info.error_message = std::string(msg->error_message);
-  return info;
+Result<JobInfo> ClientImpl::status(JobId id, bool with_payload) {
+  protocol::StatusMsg msg{id, with_payload ? protocol::kStatusWithPayload : std::uint8_t{0}};
+  auto encode = [&msg](std::string& frame, std::uint16_t version) { protocol::encode(frame, 0, msg, version); };
+  Result<Reply> reply = request(encode, MsgType::kStatus, MsgType::kJobInfo);
+  if (!reply) return reply.status();
+  auto info = protocol::decode<protocol::JobInfoMsg>(reply->body, reply->version);
+  if (!info) return info.status();
+  return toJobInfo(*info);
 }
 
 Result<std::string> ClientImpl::stats() {
-  std::string frame;
-  protocol::encode(frame, 0, protocol::StatsMsg{});
-  Result<std::string> body = request(std::move(frame), MsgType::kStatsReply);
-  if (!body) return body.status();
-  auto msg = protocol::decode<protocol::StatsReplyMsg>(*body);
+  auto encode = [](std::string& frame, std::uint16_t version) {
+    protocol::encode(frame, 0, protocol::StatsMsg{}, version);
+  };
+  Result<Reply> reply = request(encode, MsgType::kStats, MsgType::kStatsReply);
+  if (!reply) return reply.status();
+  auto msg = protocol::decode<protocol::StatsReplyMsg>(reply->body, reply->version);
   if (!msg) return msg.status();
   return std::string(msg->json.data);
 }
@@ -304,8 +318,26 @@ void ClientImpl::onReady(const protocol::WelcomeMsg& welcome) {
   std::string frames;
   std::vector<std::shared_ptr<JobShared>> lost;
   Status gone;
+  std::vector<Pending> unsendable;  // laid out for another version than this session's
+  Status changed_version;
   {
     std::lock_guard lock(mutex_);
+    if (welcome.version != version_) {
+      changed_version = Status::error(
+          errc::kUnavailable, "the broker now speaks protocol version " + std::to_string(welcome.version) +
+                                  " (it spoke " + std::to_string(version_.load()) +
+                                  ") and the request was laid out for the old one; send it again");
+      version_ = welcome.version;
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.version != 0 && it->second.version != welcome.version) {
+          if (it->second.job && !it->second.job->acked) --unacked_submits_;
+          unsendable.push_back(std::move(it->second));
+          it = pending_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
     if (store_id_ != 0 && welcome.store_id != store_id_) {
       // The broker came back without our jobs (a memory store restarted): their ids may now name
       // other jobs, so every job we wait for is lost. Unacknowledged submissions are simply sent
@@ -348,6 +380,10 @@ void ClientImpl::onReady(const protocol::WelcomeMsg& welcome) {
     changed_.notify_all();
   }
   for (auto& job : lost) refuseJob(job, gone);
+  for (auto& pending : unsendable) {
+    if (pending.job) refuseJob(pending.job, changed_version);
+    if (pending.reply) pending.reply(nullptr, changed_version);
+  }
   link_->output() += frames;
   link_->flush();
 }
@@ -415,7 +451,7 @@ void ClientImpl::onFrame(const Frame& frame) {
   }
   if (!pending.job) return;
   if (type == MsgType::kSubmitted) {
-    auto msg = protocol::decode<protocol::SubmittedMsg>(frame.body);
+    auto msg = protocol::decode<protocol::SubmittedMsg>(frame.body, pending.version);
     {
       std::lock_guard lock(mutex_);
       --unacked_submits_;
@@ -426,6 +462,7 @@ void ClientImpl::onFrame(const Frame& frame) {
     if (msg) {
       pending.job->acked = true;
       pending.job->id = msg->job_id;
+      pending.job->unserved = (msg->flags & protocol::kSubmittedUnserved) != 0;
       // A thread in wait() wants the outcome, not the id: waking it here would be for nothing.
       if (pending.job->id_waiters > 0) pending.job->changed.notify_all();
     } else {
@@ -476,7 +513,18 @@ JobHandle Client::submit(std::string_view task, std::string payload, const Submi
   return impl_->submit(task, std::move(payload), options);
 }
 JobHandle Client::watch(JobId id) { return impl_->watch(id); }
-Result<JobInfo> Client::status(JobId id) { return impl_->status(id); }
+Result<JobOutcome> Client::wait(JobId id, std::chrono::milliseconds limit) { return impl_->watch(id).wait(limit); }
+Result<JobInfo> Client::status(JobId id, bool with_payload) { return impl_->status(id, with_payload); }
 Result<std::string> Client::stats() { return impl_->stats(); }
+Result<std::vector<JobInfo>> Client::jobs(const JobFilter& filter) { return impl_->jobs(filter); }
+Status Client::cancel(JobId id) { return impl_->cancel(id); }
+Result<std::uint64_t> Client::purge(std::string_view task) { return impl_->purge(task); }
+Status Client::pause(std::string_view task) { return impl_->pause(task, true); }
+Status Client::resume(std::string_view task) { return impl_->pause(task, false); }
+Result<std::uint64_t> Client::retryDead(JobId id) { return impl_->retryDead(id, {}); }
+Result<std::uint64_t> Client::retryAllDead(std::string_view task) { return impl_->retryDead(0, task); }
+Result<std::uint64_t> Client::purgeDead(std::string_view task, std::chrono::milliseconds older_than) {
+  return impl_->purgeDead(task, older_than);
+}
 
 }  // namespace corvee

@@ -4,6 +4,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -27,6 +28,7 @@ struct JobShared {
   std::mutex mutex;
   std::condition_variable changed;
   bool acked = false;              // the broker answered SUBMITTED (id is valid)
+  bool unserved = false;           // SUBMITTED said no connected worker serves the task
   std::uint32_t id_waiters = 0;    // threads in JobHandle::id(): only they care about `acked`
   JobId id = 0;
   std::optional<Status> refused;   // the submission was refused, or the client closed
@@ -50,8 +52,15 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
 
   JobHandle submit(std::string_view task, std::string payload, const SubmitOptions& options);
   JobHandle watch(JobId id);
-  Result<JobInfo> status(JobId id);
+  Result<JobInfo> status(JobId id, bool with_payload);
   Result<std::string> stats();
+  // Control and inspection (control.cc); see include/corvee/client.h.
+  Result<std::vector<JobInfo>> jobs(const JobFilter& filter);
+  Status cancel(JobId id);
+  Result<std::uint64_t> purge(std::string_view task);
+  Status pause(std::string_view task, bool paused);
+  Result<std::uint64_t> retryDead(JobId id, std::string_view task);
+  Result<std::uint64_t> purgeDead(std::string_view task, std::chrono::milliseconds older_than);
 
   // OK while the broker is reachable or has been unreachable for less than connect_timeout;
   // otherwise `unavailable` saying why.
@@ -62,6 +71,9 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   // reconnection.
   struct Pending {
     std::string frame;
+    // The protocol version `frame` is laid out for; 0 when its layout is the same in every version.
+    // A frame for another version than the next session's cannot be sent again (onReady).
+    std::uint16_t version = 0;
     std::shared_ptr<JobShared> job;  // SUBMIT or SUBSCRIBE
     // STATUS/STATS: called with the reply frame, or with nullptr and the error.
     std::function<void(const protocol::Frame*, const Status&)> reply;
@@ -78,9 +90,22 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   void onReady(const protocol::WelcomeMsg& welcome);
   void onFrame(const protocol::Frame& frame);
   void onLost(const Status& why);
-  // Sends a request and waits for its reply frame's body (copied), failing with the broker's
-  // ERROR, or `unavailable` once the broker has been unreachable for connect_timeout.
-  Result<std::string> request(std::string frame, protocol::MsgType expect);
+  // A reply's body (copied) and the protocol version it is laid out for.
+  struct Reply {
+    std::string body;
+    std::uint16_t version = protocol::kVersion;
+  };
+  // Sends the request `encode` appends to its frame for the session's version, and waits for the
+  // reply of type `expect`. Fails with the broker's ERROR; with unsupported_version, unsent, when
+  // the broker speaks a version older than `needs` (the first that defines the request); or with
+  // `unavailable` once the broker has been unreachable for connect_timeout.
+  Result<Reply> request(const std::function<void(std::string&, std::uint16_t)>& encode, protocol::MsgType sent,
+                        protocol::MsgType expect, std::uint16_t needs = 1);
+  // request() for a message whose reply is a bare OK, or a COUNT.
+  template <typename Msg>
+  Status requestOk(Msg msg, std::uint16_t needs);
+  template <typename Msg>
+  Result<std::uint64_t> requestCount(Msg msg, std::uint16_t needs);
   // Waits until `done()` holds, failing `unavailable` once the broker has been unreachable for
   // connect_timeout. REQUIRES: `lock` holds mutex_.
   Status waitReachable(std::unique_lock<std::mutex>& lock, const std::function<bool()>& done);
@@ -99,6 +124,9 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   Status last_error_;
   bool warned_unreachable_ = false;  // this outage was logged (once: retries are quiet)
   MonoTime unreachable_since_;  // when the broker last stopped being reachable
+  // The protocol version of the current (or last) session, as WELCOME chose it. Written under
+  // mutex_ (onReady); read without it by submit() to lay out its frame before taking the lock.
+  std::atomic<std::uint16_t> version_{protocol::kVersion};
   std::uint64_t store_id_ = 0;  // WELCOME.store_id of the first session: what our job ids belong to
   std::uint32_t next_request_ = 1;
   std::map<std::uint32_t, Pending> pending_;  // by request id: resent in order after reconnecting
@@ -108,5 +136,22 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   std::size_t unacked_submits_ = 0;
   std::unordered_map<JobId, std::vector<std::shared_ptr<JobShared>>> waiting_;  // acked, outcome not yet known
 };
+
+template <typename Msg>
+Status ClientImpl::requestOk(Msg msg, std::uint16_t needs) {
+  auto encode = [&msg](std::string& frame, std::uint16_t version) { protocol::encode(frame, 0, msg, version); };
+  Result<Reply> reply = request(encode, Msg::kType, protocol::MsgType::kOk, needs);
+  return reply ? Status::ok() : reply.status();
+}
+
+template <typename Msg>
+Result<std::uint64_t> ClientImpl::requestCount(Msg msg, std::uint16_t needs) {
+  auto encode = [&msg](std::string& frame, std::uint16_t version) { protocol::encode(frame, 0, msg, version); };
+  Result<Reply> reply = request(encode, Msg::kType, protocol::MsgType::kCount, needs);
+  if (!reply) return reply.status();
+  auto count = protocol::decode<protocol::CountMsg>(reply->body, reply->version);
+  if (!count) return count.status();
+  return count->count;
+}
 
 }  // namespace corvee::detail

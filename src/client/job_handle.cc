@@ -85,7 +85,7 @@ Result<JobState> JobHandle::status() const {
   if (!job_id) return job_id.status();
   auto client = shared_->client.lock();
   if (!client) return Status::error(errc::kUnavailable, "the client is closed");
-  Result<JobInfo> info = client->status(*job_id);
+  Result<JobInfo> info = client->status(*job_id, false);
   if (!info) return info.status();
   return info->state;
 }
@@ -101,6 +101,11 @@ Result<JobOutcome> JobHandle::wait(std::chrono::milliseconds limit) const {
   if (!waited) return waited;
   if (shared_->outcome) return *shared_->outcome;
   return *shared_->refused;
+}
+
+bool JobHandle::unserved() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->acked && shared_->unserved;
 }
 
 bool JobHandle::done() const {

@@ -136,6 +136,15 @@ void BrokerLink::onRead(const boost::system::error_code& error, std::size_t n) {
           lose(welcome.status());
           return;
         }
+        // The broker chooses at most the version HELLO offered; anything else is a broker this build
+        // cannot speak to, and its frames would be misread.
+        if (welcome->version < protocol::kMinVersion || welcome->version > protocol::kVersion) {
+          lose(Status::error("unsupported_version", "the broker chose protocol version " +
+                                                        std::to_string(welcome->version) + "; this build speaks " +
+                                                        std::to_string(protocol::kMinVersion) + " to " +
+                                                        std::to_string(protocol::kVersion)));
+          return;
+        }
         ready_ = true;
         refused_with_.clear();
         backoff_ = options_.reconnect_min;
