@@ -20,6 +20,7 @@ struct BrokerArgs {
   std::uint64_t heartbeat_ms = 1000;
   std::uint64_t peer_timeout_ms = 5000;
   std::uint64_t result_ttl_s = 24 * 3600;
+  std::uint64_t dead_ttl_ms = 7ULL * 24 * 3600 * 1000;
   std::string log_level = "info";
   std::string log_format = "text";
   StoreSettings store;
@@ -44,6 +45,7 @@ int runBroker(BrokerArgs& args) {
   options.heartbeat = std::chrono::milliseconds(args.heartbeat_ms);
   options.peer_timeout = std::chrono::milliseconds(args.peer_timeout_ms);
   options.result_ttl = std::chrono::seconds(args.result_ttl_s);
+  options.dead_ttl = std::chrono::milliseconds(args.dead_ttl_ms);
   if (options.peer_timeout <= options.heartbeat) {
     printError("--peer-timeout-ms must be longer than --heartbeat-ms");
     return kExitUsage;
@@ -135,6 +137,15 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
                   "only, sqlite keeps them for --result-ttl)")
       ->capture_default_str()
       ->transform(numberIn<std::uint64_t>(0, UINT64_MAX));
+  // The top (~136 years, as --result-ttl) keeps deadlines computed from it far from overflowing.
+  cmd->add_option("--dead-ttl", args->dead_ttl_ms,
+                  "how long a dead job is kept for `dead retry`: 30s, 15m, 2h, 7d or plain ms")
+      ->default_str("7d")
+      ->transform(duration(UINT32_MAX * 1000ULL));
+  cmd->add_option("--dead-max", args->options.dead_max,
+                  "most dead jobs kept; beyond it the oldest are dropped, with a log line (0: no bound)")
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>());
   cmd->add_option("--disk-reserve", args->store.disk_reserve,
                   "sqlite: free disk bytes kept for finishing jobs; below it new jobs are refused with "
                   "store_full until space returns (0: refuse only when a write fails)")

@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "cli/common.h"
+#include "cli/outcome.h"
 #include "cli/validators.h"
 #include "corvee/client.h"
 
@@ -19,6 +20,8 @@ struct SubmitArgs {
   std::int64_t timeout_ms = 0;
   std::int64_t run_timeout_ms = 0;
   std::int64_t assign_timeout_ms = 0;
+  std::uint64_t backoff_ms = 1000;
+  std::uint64_t backoff_max_ms = 3600 * 1000;
   bool wait = false;
   std::uint64_t connect_timeout_ms = 5000;
 };
@@ -30,6 +33,8 @@ int runSubmit(SubmitArgs& args) {
   args.submit.timeout = std::chrono::milliseconds(args.timeout_ms);
   args.submit.run_timeout = std::chrono::milliseconds(args.run_timeout_ms);
   args.submit.assign_timeout = std::chrono::milliseconds(args.assign_timeout_ms);
+  args.submit.backoff = std::chrono::milliseconds(args.backoff_ms);
+  args.submit.backoff_max = std::chrono::milliseconds(args.backoff_max_ms);
   ClientOptions options;
   options.endpoint = args.endpoint;
   options.connect_timeout = std::chrono::milliseconds(args.connect_timeout_ms);
@@ -47,25 +52,18 @@ int runSubmit(SubmitArgs& args) {
     printError("submission refused: " + id.status().toString());
     return kExitUnavailable;
   }
+  if (job.unserved()) {
+    // Queued all the same (a worker may come later), but a typo in the task name would otherwise
+    // go unnoticed until someone wonders why the job never runs.
+    std::cerr << "warning: no connected worker serves task '" << args.task
+              << "'; the job waits in the queue until one does" << std::endl;
+  }
   if (!args.wait) {
     std::cout << *id << std::endl;
     return kExitOk;
   }
   // The job's own limits bound how long this takes; without any, wait as long as it runs.
-  Result<JobOutcome> outcome = job.wait(std::chrono::hours(24 * 365));
-  if (!outcome) {
-    printError("job " + std::to_string(*id) + ": " + outcome.status().toString());
-    return kExitUnavailable;
-  }
-  if (!outcome->succeeded()) {
-    std::cerr << outcome->error_code << ": " << outcome->error_message << std::endl;
-    return kExitJobFailed;
-  }
-  // Exactly the result's bytes, with no newline added: a result may be binary, and what a shell
-  // pipeline gets must be what the worker returned.
-  std::cout.write(outcome->result.data(), static_cast<std::streamsize>(outcome->result.size()));
-  std::cout.flush();
-  return kExitOk;
+  return printOutcome(*id, job.wait(std::chrono::hours(24 * 365)));
 }
 
 }  // namespace
@@ -86,6 +84,20 @@ void addSubmitCommand(CLI::App& app, int& exit_code) {
       ->transform(numberIn<std::int64_t>(0, UINT32_MAX));
   cmd->add_option("--assign-timeout", args->assign_timeout_ms, "ms the job may wait for a worker (0: none)")
       ->transform(numberIn<std::int64_t>(0, UINT32_MAX));
+  cmd->add_option("--retries", args->submit.retries,
+                  "attempts after a failed one (handler error or run timeout), with exponential backoff")
+      ->capture_default_str()
+      ->transform(numberIn<std::uint32_t>(0, 1000000));
+  cmd->add_option("--backoff", args->backoff_ms,
+                  "ms before the first retry (at most; each retry waits a random time up to twice the last)")
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>(0, UINT32_MAX));
+  cmd->add_option("--backoff-max", args->backoff_max_ms, "the longest wait between retries, in ms")
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>(0, UINT32_MAX));
+  cmd->add_flag("--require-worker", args->submit.require_worker,
+                "refuse the job (no_worker, exit 3) when no connected worker serves the task, instead of "
+                "queueing it with a warning");
   cmd->add_flag("--wait", args->wait,
                 "wait for the job and print its result: exactly its bytes, no newline added (exit 1 with the "
                 "error on stderr if the job fails)");

@@ -11,12 +11,15 @@ namespace corvee::cli {
 
 namespace {
 
+// `--kill-grace`'s default: long enough for a command to clean up after SIGTERM (the 5 s).
+constexpr std::uint64_t kDefaultKillGraceMs = 5000;
+
 struct WorkerArgs {
   WorkerOptions options;
   bool builtin = false;
   std::vector<std::string> execs;
   std::uint64_t connect_timeout_ms = 0;
-  std::uint64_t kill_grace_ms = kDefaultKillGrace.count();
+  std::uint64_t kill_grace_ms = kDefaultKillGraceMs;
   std::string log_level = "info";
   std::string log_format = "text";
   std::string config;
@@ -74,7 +77,8 @@ void addWorkerCommand(CLI::App& app, int& exit_code) {
       ->allow_extra_args(false)
       ->check(execSpec());
   cmd->add_option("--kill-grace", args->kill_grace_ms,
-                  "an --exec command stopped (time limit passed, broker lost) gets SIGTERM, then SIGKILL after this many ms")
+                  "an --exec command stopped (time limit passed, job cancelled, broker lost) gets SIGTERM, then SIGKILL after "
+                  "this many ms")
       ->capture_default_str()
       ->transform(numberIn<std::uint64_t>(0, 3600000));
   cmd->add_option("--connect-timeout-ms", args->connect_timeout_ms,

@@ -62,6 +62,12 @@ void addWorkerCommand(CLI::App& app, int& exit_code);
 void addSubmitCommand(CLI::App& app, int& exit_code);
 void addStatusCommand(CLI::App& app, int& exit_code);
 void addStatsCommand(CLI::App& app, int& exit_code);
+void addWaitCommand(CLI::App& app, int& exit_code);
+void addJobsCommand(CLI::App& app, int& exit_code);
+// cancel, purge, pause, resume.
+void addControlCommands(CLI::App& app, int& exit_code);
+// dead list|show|retry|purge.
+void addDeadCommand(CLI::App& app, int& exit_code);
 // Registered last: its script lists the subcommands registered before it.
 void addCompletionCommand(CLI::App& app, int& exit_code);
 

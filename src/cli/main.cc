@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
   corvee::cli::addSubmitCommand(app, exit_code);
   corvee::cli::addStatusCommand(app, exit_code);
   corvee::cli::addStatsCommand(app, exit_code);
+  corvee::cli::addWaitCommand(app, exit_code);
+  corvee::cli::addJobsCommand(app, exit_code);
+  corvee::cli::addControlCommands(app, exit_code);
+  corvee::cli::addDeadCommand(app, exit_code);
   corvee::cli::addCompletionCommand(app, exit_code);
   if (argc == 1) {
     // Bare `corvee`: show what there is, on stderr, as a usage error.

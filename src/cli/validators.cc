@@ -77,6 +77,36 @@ CLI::Validator signedIn(std::int64_t min, std::int64_t max) {
       range);
 }
 
+CLI::Validator duration(std::uint64_t max_ms) {
+  std::string range = "(a number of ms, or with a unit: 30s, 15m, 2h, 7d; at most " + std::to_string(max_ms) + " ms)";
+  return CLI::Validator(
+      [max_ms, range](std::string& value) -> std::string {
+        struct Unit {
+          std::string_view suffix;
+          std::uint64_t ms;
+        };
+        // "ms" before "m" and "s", so the longest suffix wins.
+        static constexpr Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+        std::string_view text = value;
+        std::uint64_t scale = 1;
+        for (const Unit& unit : kUnits) {
+          if (text.size() > unit.suffix.size() && text.substr(text.size() - unit.suffix.size()) == unit.suffix) {
+            text.remove_suffix(unit.suffix.size());
+            scale = unit.ms;
+            break;
+          }
+        }
+        bool negative = false;
+        std::uint64_t n = 0;
+        Decimal read = readDecimal(text, negative, n);
+        if (read == Decimal::kNotDecimal || negative) return "'" + value + "' is not a duration " + range;
+        if (read == Decimal::kTooBig || n > max_ms / scale) return value + " is too long " + range;
+        value = std::to_string(n * scale);
+        return {};
+      },
+      "DURATION");
+}
+
 CLI::Validator jobId() {
   CLI::Validator number = unsignedIn(1, std::numeric_limits<std::uint64_t>::max());
   return CLI::Validator(

@@ -33,6 +33,10 @@ CLI::Validator numberIn(T min = std::numeric_limits<T>::min(), T max = std::nume
   }
 }
 
+// A duration (a transform to whole milliseconds, in [0, max_ms]): a decimal number of
+// milliseconds, or one followed by a unit: ms, s, m, h or d ("30s", "15m", "2h", "7d").
+CLI::Validator duration(std::uint64_t max_ms = std::numeric_limits<std::uint64_t>::max());
+
 // A job id: a positive decimal integer that fits in 64 bits (a transform).
 CLI::Validator jobId();
 

@@ -1,0 +1,26 @@
+#include "cli/client_command.h"
+
+#include "cli/common.h"
+
+namespace corvee::cli {
+
+void addClientOptions(CLI::App& command, ClientArgs& args) {
+  addConnectTimeoutOption(command, args.connect_timeout_ms);
+  addConnectOption(command, args.endpoint);
+  // From the environment, only the connection settings (a job's own are not for a whole shell).
+  addEnvironmentNames(command, {"connect-timeout-ms"});
+}
+
+Result<std::unique_ptr<Client>> connectClient(const ClientArgs& args) {
+  ClientOptions options;
+  options.endpoint = args.endpoint;
+  options.connect_timeout = std::chrono::milliseconds(args.connect_timeout_ms);
+  return Client::connect(options);
+}
+
+int failWith(const Status& status) {
+  printError(status.message().empty() ? status.code() : status.code() + ": " + status.message());
+  return exitCodeFor(status);
+}
+
+}  // namespace corvee::cli

@@ -1,0 +1,28 @@
+// What every command that talks to the broker as a client shares: the connection flags, the
+// connection itself, and how a failed request is reported.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "corvee/client.h"
+#include "corvee/status.h"
+
+namespace corvee::cli {
+
+struct ClientArgs {
+  std::string endpoint;
+  std::uint64_t connect_timeout_ms = 5000;
+};
+
+// `--connect-timeout-ms` and `--connect`; of them only the timeout also from the environment
+// (CORVEE_CONNECT_TIMEOUT_MS; --connect has $CORVEE_BROKER). Call after the command's own options.
+void addClientOptions(CLI::App& command, ClientArgs& args);
+// Connects as addClientOptions() configured it; fails as Client::connect does.
+Result<std::unique_ptr<Client>> connectClient(const ClientArgs& args);
+// Prints "corvee: CODE: message" on stderr and returns exitCodeFor(status).
+int failWith(const Status& status);
+
+}  // namespace corvee::cli

@@ -1,0 +1,156 @@
+#include "cli/job_output.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+#include "protocol/utf8.h"
+
+namespace corvee::cli {
+
+namespace {
+
+nlohmann::json errorJson(const std::string& code, const std::string& message) {
+  return {{"code", code}, {"message", message}};
+}
+
+// Epoch milliseconds as UTC "2026-11-28 06:50:23", for the table; "-" for 0 (not yet).
+std::string utcTime(std::uint64_t ms) {
+  if (ms == 0) return "-";
+  time_t seconds = static_cast<time_t>(ms / 1000);
+  struct tm parts {};
+  if (gmtime_r(&seconds, &parts) == nullptr) return std::to_string(ms);
+  std::array<char, 32> text{};
+  std::size_t n = strftime(text.data(), text.size(), "%Y-%m-%d %H:%M:%S", &parts);
+  return n == 0 ? std::to_string(ms) : std::string(text.data(), n);
+}
+
+// What a table cell shows of `text`: valid UTF-8, no line breaks, at most `max` bytes.
+std::string cell(std::string_view text, std::size_t max) {
+  std::string shown = protocol::toValidUtf8(text);
+  std::replace(shown.begin(), shown.end(), '\n', ' ');
+  std::replace(shown.begin(), shown.end(), '\t', ' ');
+  if (shown.size() <= max) return shown;
+  return std::string(protocol::truncateUtf8(shown, max - 3)) + "...";
+}
+
+// Display width, counting each UTF-8 character as one column (near enough for names and codes).
+std::size_t columns(std::string_view text) {
+  std::size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
+std::string dumpJson(const nlohmann::json& doc, int indent) {
+  return doc.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json jobSummaryJson(const JobInfo& info) {
+  nlohmann::json doc = {
+      {"id", info.id},
+      {"task", info.task},
+      {"state", std::string(toString(info.state))},
+      {"priority", info.priority},
+      {"attempt", info.attempt},
+      {"retries", info.retries},
+      {"retried", info.retried},
+      {"submitted_ms", info.submitted_ms},
+      {"started_ms", info.started_ms},
+      {"finished_ms", info.finished_ms},
+      {"worker", info.worker},
+  };
+  if (info.state == JobState::kRetrying) doc["run_at_ms"] = info.run_at_ms;
+  if (info.state == JobState::kDead || info.state == JobState::kCancelled) {
+    doc["error"] = errorJson(info.error_code, info.error_message);
+  }
+  return doc;
+}
+
+nlohmann::json jobDetailJson(const JobInfo& info) {
+  nlohmann::json doc = jobSummaryJson(info);
+  if (info.state == JobState::kSucceeded) doc["result"] = info.result;
+  nlohmann::json failures = nlohmann::json::array();
+  for (const AttemptFailure& failure : info.failures) {
+    failures.push_back({{"attempt", failure.attempt},
+                        {"worker", failure.worker},
+                        {"started_ms", failure.started_ms},
+                        {"ended_ms", failure.ended_ms},
+                        {"error", errorJson(failure.error_code, failure.error_message)}});
+  }
+  doc["failures"] = std::move(failures);
+  return doc;
+}
+
+void addPayload(nlohmann::json& doc, std::string_view payload) {
+  if (protocol::isValidUtf8(payload)) {
+    doc["payload"] = std::string(payload);
+  } else {
+    doc["payload"] = base64(payload);
+    doc["payload_encoding"] = "base64";
+  }
+}
+
+std::string base64(std::string_view bytes) {
+  static constexpr char kDigits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    std::uint32_t n = (static_cast<std::uint8_t>(bytes[i]) << 16) | (static_cast<std::uint8_t>(bytes[i + 1]) << 8) |
+                      static_cast<std::uint8_t>(bytes[i + 2]);
+    out += {kDigits[(n >> 18) & 63], kDigits[(n >> 12) & 63], kDigits[(n >> 6) & 63], kDigits[n & 63]};
+  }
+  std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    std::uint32_t n = static_cast<std::uint8_t>(bytes[i]) << 16;
+    if (rest == 2) n |= static_cast<std::uint8_t>(bytes[i + 1]) << 8;
+    out += kDigits[(n >> 18) & 63];
+    out += kDigits[(n >> 12) & 63];
+    out += rest == 2 ? kDigits[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+void printJobs(std::ostream& out, const std::vector<JobInfo>& jobs, bool table) {
+  if (!table) {
+    for (const JobInfo& info : jobs) out << dumpJson(jobSummaryJson(info), -1) << '\n';
+    out.flush();
+    return;
+  }
+  if (jobs.empty()) {
+    out << "no jobs" << std::endl;
+    return;
+  }
+  std::vector<std::array<std::string, 7>> rows;
+  rows.push_back({"ID", "TASK", "STATE", "ATTEMPT", "SUBMITTED (UTC)", "WORKER", "ERROR"});
+  for (const JobInfo& info : jobs) {
+    std::string attempt = std::to_string(info.attempt);
+    if (info.retries > 0) attempt += " (" + std::to_string(info.retried) + "/" + std::to_string(info.retries) + " retries)";
+    std::string error;
+    if (!info.error_code.empty()) error = info.error_code + (info.error_message.empty() ? "" : ": " + info.error_message);
+    if (info.state == JobState::kRetrying) error = "next attempt " + utcTime(info.run_at_ms);
+    rows.push_back({std::to_string(info.id), cell(info.task, 32), std::string(toString(info.state)), attempt,
+                    utcTime(info.submitted_ms), cell(info.worker, 24), cell(error, 60)});
+  }
+  std::array<std::size_t, 7> width{};
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], columns(row[c]));
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - columns(row[c]) + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << '\n';
+  }
+  out.flush();
+}
+
+}  // namespace corvee::cli
