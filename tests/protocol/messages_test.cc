@@ -61,11 +61,14 @@ template <> std::size_t documentedBodySize<ErrorMsg>() { return (2 + 10) + (2 + 
 template <> OkMsg sample() { return {}; }
 template <> std::size_t documentedBodySize<OkMsg>() { return 0; }
 
-template <> SubmitMsg sample() { return {"resize", {std::string_view("\0img\xff", 5)}, -7, 30000, 2000, 500}; }
-template <> std::size_t documentedBodySize<SubmitMsg>() { return (2 + 6) + (4 + 5) + 4 + 4 + 4 + 4; }
+template <> SubmitMsg sample() {
+  return {"resize", {std::string_view("\0img\xff", 5)}, -7, 30000, 2000, 500, 3, 250, 60000, kSubmitRequireWorker};
+}
+// Version 2 adds retries, backoff_ms, backoff_max_ms (u32 each) and flags (u8).
+template <> std::size_t documentedBodySize<SubmitMsg>() { return (2 + 6) + (4 + 5) + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 1; }
 
-template <> SubmittedMsg sample() { return {0x1122334455667788ULL}; }
-template <> std::size_t documentedBodySize<SubmittedMsg>() { return 8; }
+template <> SubmittedMsg sample() { return {0x1122334455667788ULL, kSubmittedUnserved}; }
+template <> std::size_t documentedBodySize<SubmittedMsg>() { return 8 + 1; }
 
 template <> SubscribeMsg sample() { return {42}; }
 template <> std::size_t documentedBodySize<SubscribeMsg>() { return 8; }
@@ -73,14 +76,25 @@ template <> std::size_t documentedBodySize<SubscribeMsg>() { return 8; }
 template <> ResultMsg sample() { return {42, 4, 3, {"partial"}, "handler_error", "boom"}; }
 template <> std::size_t documentedBodySize<ResultMsg>() { return 8 + 1 + 4 + (4 + 7) + (2 + 13) + (2 + 4); }
 
-template <> StatusMsg sample() { return {43}; }
-template <> std::size_t documentedBodySize<StatusMsg>() { return 8; }
+template <> StatusMsg sample() { return {43, kStatusWithPayload}; }
+template <> std::size_t documentedBodySize<StatusMsg>() { return 8 + 1; }
 
 template <> JobInfoMsg sample() {
-  return {44, "echo", 2, 9, 1, 1700000000000ULL, 1700000000100ULL, 0, "w1", {"res"}, "", ""};
+  JobInfoMsg m{44, "echo", 2, 9, 1, 1700000000000ULL, 1700000000100ULL, 0, "w1", {"res"}, "", "", 0, 0, 0, {}, {}};
+  m.retries = 2;
+  m.retried = 1;
+  m.run_at_ms = 1700000000500ULL;
+  m.payload.data = "pl";
+  m.failures = {{1, "w0", 1700000000010ULL, 1700000000020ULL, "handler_error", "boom"}};
+  return m;
 }
+// The version 1 body (12 fields)...
+std::size_t jobInfoV1Size() { return 8 + (2 + 4) + 1 + 4 + 4 + 8 + 8 + 8 + (2 + 2) + (4 + 3) + 2 + 2; }
+// ... then retries u32, retried u32, run_at_ms u64, payload bytes, failures (u32 count, then each:
+// attempt u32, worker str, started_ms u64, ended_ms u64, error_code str, error_message str).
+std::size_t failureItemSize() { return 4 + (2 + 2) + 8 + 8 + (2 + 13) + (2 + 4); }
 template <> std::size_t documentedBodySize<JobInfoMsg>() {
-  return 8 + (2 + 4) + 1 + 4 + 4 + 8 + 8 + 8 + (2 + 2) + (4 + 3) + 2 + 2;
+  return jobInfoV1Size() + 4 + 4 + 8 + (4 + 2) + 4 + failureItemSize();
 }
 
 template <> StatsMsg sample() { return {}; }
@@ -107,6 +121,41 @@ template <> std::size_t documentedBodySize<CancelMsg>() { return 8 + 4 + (2 + 11
 template <> DrainMsg sample() { return {}; }
 template <> std::size_t documentedBodySize<DrainMsg>() { return 0; }
 
+template <> CancelJobMsg sample() { return {49}; }
+template <> std::size_t documentedBodySize<CancelJobMsg>() { return 8; }
+
+template <> PurgeMsg sample() { return {"resize"}; }
+template <> std::size_t documentedBodySize<PurgeMsg>() { return 2 + 6; }
+
+template <> PauseMsg sample() { return {"resize", 0}; }
+template <> std::size_t documentedBodySize<PauseMsg>() { return (2 + 6) + 1; }
+
+template <> ListJobsMsg sample() { return {"echo", static_cast<std::uint8_t>(JobState::kDead), 25, 900}; }
+template <> std::size_t documentedBodySize<ListJobsMsg>() { return (2 + 4) + 1 + 4 + 8; }
+
+// Two jobs: the first with two failures, the second with none (a list item is a whole JOB_INFO).
+template <> JobListMsg sample() {
+  JobInfoMsg first = sample<JobInfoMsg>();
+  first.failures.push_back({2, "w1", 1700000000030ULL, 1700000000040ULL, "run_timeout", ""});
+  JobInfoMsg second{43, "add", 4, 0, 3, 1600000000000ULL, 1600000000001ULL, 1600000000002ULL, "", {""},
+                    "worker_lost", "gone", 0, 0, 0, {}, {}};
+  return {{first, second}};
+}
+template <> std::size_t documentedBodySize<JobListMsg>() {
+  std::size_t first = documentedBodySize<JobInfoMsg>() + 4 + 4 + 8 + 8 + (2 + 11) + 2;
+  std::size_t second = 8 + (2 + 3) + 1 + 4 + 4 + 8 + 8 + 8 + 2 + 4 + (2 + 11) + (2 + 4) + 4 + 4 + 8 + 4 + 4;
+  return 4 + first + second;
+}
+
+template <> DeadRetryMsg sample() { return {0, "resize"}; }
+template <> std::size_t documentedBodySize<DeadRetryMsg>() { return 8 + (2 + 6); }
+
+template <> DeadPurgeMsg sample() { return {"resize", 7ULL * 24 * 3600 * 1000}; }
+template <> std::size_t documentedBodySize<DeadPurgeMsg>() { return (2 + 6) + 8; }
+
+template <> CountMsg sample() { return {12345678901ULL}; }
+template <> std::size_t documentedBodySize<CountMsg>() { return 8; }
+
 // Encodes `msg` and splits the frame again with the real decoder, checking the header.
 template <typename Msg>
 std::string encodeBody(const Msg& msg, std::uint32_t request_id) {
@@ -129,7 +178,8 @@ class MessageCodecTest : public ::testing::Test {};
 using AllMessages =
     ::testing::Types<HelloMsg, WelcomeMsg, PingMsg, PongMsg, ErrorMsg, OkMsg, SubmitMsg, SubmittedMsg, SubscribeMsg,
                      ResultMsg, StatusMsg, JobInfoMsg, StatsMsg, StatsReplyMsg, RegisterMsg, AssignMsg, CompleteMsg,
-                     FailMsg, CancelMsg, DrainMsg>;
+                     FailMsg, CancelMsg, DrainMsg, CancelJobMsg, PurgeMsg, PauseMsg, ListJobsMsg, JobListMsg,
+                     DeadRetryMsg, DeadPurgeMsg, CountMsg>;
 TYPED_TEST_SUITE(MessageCodecTest, AllMessages);
 
 TYPED_TEST(MessageCodecTest, BodyHasTheDocumentedLayoutSize) {
@@ -210,13 +260,21 @@ TEST(MessageFieldsTest, Submit) {
   EXPECT_EQ(m.timeout_ms, 30000u);
   EXPECT_EQ(m.run_timeout_ms, 2000u);
   EXPECT_EQ(m.assign_timeout_ms, 500u);
+  EXPECT_EQ(m.retries, 3u);
+  EXPECT_EQ(m.backoff_ms, 250u);
+  EXPECT_EQ(m.backoff_max_ms, 60000u);
+  EXPECT_EQ(m.flags, kSubmitRequireWorker);
 }
 
 TEST(MessageFieldsTest, SubmittedSubscribeStatus) {
   std::string s1, s2, s3;
-  EXPECT_EQ(roundTrip(sample<SubmittedMsg>(), s1).job_id, 0x1122334455667788ULL);
+  auto submitted = roundTrip(sample<SubmittedMsg>(), s1);
+  EXPECT_EQ(submitted.job_id, 0x1122334455667788ULL);
+  EXPECT_EQ(submitted.flags, kSubmittedUnserved);
   EXPECT_EQ(roundTrip(sample<SubscribeMsg>(), s2).job_id, 42u);
-  EXPECT_EQ(roundTrip(sample<StatusMsg>(), s3).job_id, 43u);
+  auto status = roundTrip(sample<StatusMsg>(), s3);
+  EXPECT_EQ(status.job_id, 43u);
+  EXPECT_EQ(status.flags, kStatusWithPayload);
 }
 
 TEST(MessageFieldsTest, Result) {
@@ -245,6 +303,67 @@ TEST(MessageFieldsTest, JobInfo) {
   EXPECT_EQ(m.result.data, "res");
   EXPECT_EQ(m.error_code, "");
   EXPECT_EQ(m.error_message, "");
+  EXPECT_EQ(m.retries, 2u);
+  EXPECT_EQ(m.retried, 1u);
+  EXPECT_EQ(m.run_at_ms, 1700000000500ULL);
+  EXPECT_EQ(m.payload.data, "pl");
+  ASSERT_EQ(m.failures.size(), 1u);
+  EXPECT_EQ(m.failures[0].attempt, 1u);
+  EXPECT_EQ(m.failures[0].worker, "w0");
+  EXPECT_EQ(m.failures[0].started_ms, 1700000000010ULL);
+  EXPECT_EQ(m.failures[0].ended_ms, 1700000000020ULL);
+  EXPECT_EQ(m.failures[0].error_code, "handler_error");
+  EXPECT_EQ(m.failures[0].error_message, "boom");
+}
+
+TEST(MessageFieldsTest, ControlRequests) {
+  std::string s1, s2, s3, s4, s5, s6, s7;
+  EXPECT_EQ(roundTrip(sample<CancelJobMsg>(), s1).job_id, 49u);
+  EXPECT_EQ(roundTrip(sample<PurgeMsg>(), s2).task, "resize");
+  auto pause = roundTrip(sample<PauseMsg>(), s3);
+  EXPECT_EQ(pause.task, "resize");
+  EXPECT_EQ(pause.paused, 0);
+  auto list = roundTrip(sample<ListJobsMsg>(), s4);
+  EXPECT_EQ(list.task, "echo");
+  EXPECT_EQ(list.state, static_cast<std::uint8_t>(JobState::kDead));
+  EXPECT_EQ(list.limit, 25u);
+  EXPECT_EQ(list.before_id, 900u);
+  auto retry = roundTrip(sample<DeadRetryMsg>(), s5);
+  EXPECT_EQ(retry.job_id, 0u);
+  EXPECT_EQ(retry.task, "resize");
+  auto purge = roundTrip(sample<DeadPurgeMsg>(), s6);
+  EXPECT_EQ(purge.task, "resize");
+  EXPECT_EQ(purge.older_than_ms, 7ULL * 24 * 3600 * 1000);
+  EXPECT_EQ(roundTrip(sample<CountMsg>(), s7).count, 12345678901ULL);
+}
+
+TEST(MessageFieldsTest, JobListWithSeveralJobsAndFailures) {
+  std::string s;
+  auto m = roundTrip(sample<JobListMsg>(), s);
+  ASSERT_EQ(m.jobs.size(), 2u);
+  const JobInfoMsg& first = m.jobs[0];
+  EXPECT_EQ(first.job_id, 44u);
+  EXPECT_EQ(first.task, "echo");
+  EXPECT_EQ(first.retries, 2u);
+  EXPECT_EQ(first.run_at_ms, 1700000000500ULL);
+  ASSERT_EQ(first.failures.size(), 2u);
+  EXPECT_EQ(first.failures[0].error_code, "handler_error");
+  EXPECT_EQ(first.failures[1].attempt, 2u);
+  EXPECT_EQ(first.failures[1].error_code, "run_timeout");
+  EXPECT_EQ(first.failures[1].error_message, "");
+  const JobInfoMsg& second = m.jobs[1];
+  EXPECT_EQ(second.job_id, 43u);
+  EXPECT_EQ(second.task, "add");
+  EXPECT_EQ(second.state, static_cast<std::uint8_t>(JobState::kDead));
+  EXPECT_EQ(second.error_code, "worker_lost");
+  EXPECT_EQ(second.error_message, "gone");
+  EXPECT_TRUE(second.failures.empty());
+}
+
+TEST(MessageFieldsTest, EmptyJobListIsJustItsCount) {
+  std::string s;
+  EXPECT_EQ(hex(encodeBody(JobListMsg{}, 1)), "00 00 00 00");
+  EXPECT_TRUE(roundTrip(JobListMsg{}, s).jobs.empty());
 }
 
 TEST(MessageFieldsTest, StatsReply) {
@@ -313,6 +432,32 @@ TEST(MessageDecodeTest, BytesCountPastTheEndIsBadRequest) {
   EXPECT_EQ(decoded.status().code(), "bad_request");
 }
 
+TEST(MessageDecodeTest, JobListCountPastTheEndIsBadRequest) {
+  // A JOB_LIST claiming three jobs but carrying one.
+  std::string body = encodeBody(JobListMsg{{sample<JobInfoMsg>()}}, 1);
+  body[0] = 3;
+  auto decoded = decode<JobListMsg>(body);
+  ASSERT_FALSE(decoded.isOk());
+  EXPECT_EQ(decoded.status().code(), "bad_request");
+}
+
+TEST(MessageDecodeTest, HugeListCountIsRefusedBeforeAllocating) {
+  // 4 billion jobs (or failures) in a few bytes: refused because the bytes left cannot hold them,
+  // not after trying to reserve room for them.
+  std::string list = bytesOf({0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0});
+  auto decoded = decode<JobListMsg>(list);
+  ASSERT_FALSE(decoded.isOk());
+  EXPECT_EQ(decoded.status().code(), "bad_request");
+  JobInfoMsg info = sample<JobInfoMsg>();
+  info.failures.clear();
+  std::string body = encodeBody(info, 1);
+  // The failures count is the body's last four bytes.
+  for (std::size_t i = body.size() - 4; i < body.size(); ++i) body[i] = static_cast<char>(0xff);
+  auto job = decode<JobInfoMsg>(body);
+  ASSERT_FALSE(job.isOk());
+  EXPECT_EQ(job.status().code(), "bad_request");
+}
+
 TEST(MessageDecodeTest, EmptyBodyForAMessageWithFieldsIsBadRequest) {
   auto decoded = decode<SubmitMsg>("");
   ASSERT_FALSE(decoded.isOk());
@@ -326,6 +471,85 @@ TEST(MessageEncodeTest, AppendsFramesToTheSameBuffer) {
   encode(out, 2, SubscribeMsg{9});
   EXPECT_EQ(hex(out), hex(bytesOf({5, 0, 0, 0, 0x03, 1, 0, 0, 0,  //
                                    13, 0, 0, 0, 0x12, 2, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0})));
+}
+
+// ---- Versions: fields added with since(2, ...) exist only in sessions of version 2 or later.
+
+template <typename Msg>
+std::string encodeAt(const Msg& msg, std::uint16_t version) {
+  std::string wire;
+  encode(wire, 1, msg, version);
+  return wire.substr(kHeaderSize);
+}
+
+TEST(MessageVersionTest, SubmitAtVersion1HasTheVersion1Layout) {
+  SubmitMsg msg = sample<SubmitMsg>();
+  std::string v1 = encodeAt(msg, 1);
+  std::string v2 = encodeAt(msg, 2);
+  EXPECT_EQ(v1.size(), (2u + 6) + (4 + 5) + 4 + 4 + 4 + 4);
+  EXPECT_EQ(v2.size(), v1.size() + 4 + 4 + 4 + 1);
+  // Version 2 appends: the common part is byte for byte the same.
+  EXPECT_EQ(hex(v2.substr(0, v1.size())), hex(v1));
+  auto decoded = decode<SubmitMsg>(v1, 1);
+  ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
+  EXPECT_EQ(decoded->task, "resize");
+  EXPECT_EQ(decoded->assign_timeout_ms, 500u);
+  // The fields version 1 lacks keep their defaults.
+  EXPECT_EQ(decoded->retries, 0u);
+  EXPECT_EQ(decoded->backoff_ms, 1000u);
+  EXPECT_EQ(decoded->backoff_max_ms, 3600000u);
+  EXPECT_EQ(decoded->flags, 0);
+}
+
+TEST(MessageVersionTest, ABodyOfTheOtherVersionIsBadRequest) {
+  SubmitMsg msg = sample<SubmitMsg>();
+  // A version 2 body in a version 1 session has bytes left over; a version 1 body in a version 2
+  // session is cut short. Neither is silently misread.
+  auto long_body = decode<SubmitMsg>(encodeAt(msg, 2), 1);
+  ASSERT_FALSE(long_body.isOk());
+  EXPECT_EQ(long_body.status().code(), "bad_request");
+  auto short_body = decode<SubmitMsg>(encodeAt(msg, 1), 2);
+  ASSERT_FALSE(short_body.isOk());
+  EXPECT_EQ(short_body.status().code(), "bad_request");
+}
+
+TEST(MessageVersionTest, JobInfoAtVersion1HasNoRetriesPayloadOrFailures) {
+  JobInfoMsg msg = sample<JobInfoMsg>();
+  std::string v1 = encodeAt(msg, 1);
+  EXPECT_EQ(v1.size(), jobInfoV1Size());
+  std::string v2 = encodeAt(msg, 2);
+  EXPECT_EQ(v2.size(), documentedBodySize<JobInfoMsg>());
+  EXPECT_EQ(hex(v2.substr(0, v1.size())), hex(v1));
+  auto decoded = decode<JobInfoMsg>(v1, 1);
+  ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
+  EXPECT_EQ(decoded->job_id, 44u);
+  EXPECT_EQ(decoded->result.data, "res");
+  EXPECT_EQ(decoded->retries, 0u);
+  EXPECT_EQ(decoded->run_at_ms, 0u);
+  EXPECT_EQ(decoded->payload.data, "");
+  EXPECT_TRUE(decoded->failures.empty());
+  EXPECT_FALSE(decode<JobInfoMsg>(v1, 2).isOk());
+  EXPECT_FALSE(decode<JobInfoMsg>(v2, 1).isOk());
+}
+
+TEST(MessageVersionTest, SubmittedAndStatusFlagsExistFromVersion2) {
+  EXPECT_EQ(encodeAt(sample<SubmittedMsg>(), 1).size(), 8u);
+  EXPECT_EQ(encodeAt(sample<SubmittedMsg>(), 2).size(), 9u);
+  EXPECT_EQ(encodeAt(sample<StatusMsg>(), 1).size(), 8u);
+  auto submitted = decode<SubmittedMsg>(encodeAt(sample<SubmittedMsg>(), 1), 1);
+  ASSERT_TRUE(submitted.isOk());
+  EXPECT_EQ(submitted->flags, 0);
+}
+
+TEST(MessageVersionTest, JobListItemsFollowTheSessionVersion) {
+  JobListMsg msg = sample<JobListMsg>();
+  std::string v1 = encodeAt(msg, 1);
+  // Each item is a version 1 JOB_INFO: no failures however many the job had.
+  auto decoded = decode<JobListMsg>(v1, 1);
+  ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
+  ASSERT_EQ(decoded->jobs.size(), 2u);
+  EXPECT_TRUE(decoded->jobs[0].failures.empty());
+  EXPECT_EQ(decoded->jobs[1].error_code, "worker_lost");
 }
 
 // ---- The numbers fixed by docs/protocol.md.
@@ -357,18 +581,33 @@ TEST(ProtocolConstantsTest, MessageTypesMatchTheDoc) {
   EXPECT_EQ(static_cast<int>(MsgType::kFail), 0x23);
   EXPECT_EQ(static_cast<int>(MsgType::kCancel), 0x24);
   EXPECT_EQ(static_cast<int>(MsgType::kDrain), 0x25);
+  EXPECT_EQ(static_cast<int>(MsgType::kCancelJob), 0x30);
+  EXPECT_EQ(static_cast<int>(MsgType::kPurge), 0x31);
+  EXPECT_EQ(static_cast<int>(MsgType::kPause), 0x32);
+  EXPECT_EQ(static_cast<int>(MsgType::kListJobs), 0x33);
+  EXPECT_EQ(static_cast<int>(MsgType::kJobList), 0x34);
+  EXPECT_EQ(static_cast<int>(MsgType::kDeadRetry), 0x35);
+  EXPECT_EQ(static_cast<int>(MsgType::kDeadPurge), 0x36);
+  EXPECT_EQ(static_cast<int>(MsgType::kCount), 0x37);
   EXPECT_EQ(static_cast<int>(Role::kClient), 1);
   EXPECT_EQ(static_cast<int>(Role::kWorker), 2);
   EXPECT_EQ(static_cast<int>(JobState::kQueued), 1);
   EXPECT_EQ(static_cast<int>(JobState::kRunning), 2);
   EXPECT_EQ(static_cast<int>(JobState::kSucceeded), 3);
   EXPECT_EQ(static_cast<int>(JobState::kDead), 4);
+  EXPECT_EQ(static_cast<int>(JobState::kCancelled), 5);
+  EXPECT_EQ(static_cast<int>(JobState::kRetrying), 6);
+  EXPECT_EQ(kVersion, 2);
+  EXPECT_EQ(kMinVersion, 1);
 }
 
 TEST(ProtocolConstantsTest, MsgTypeNames) {
   EXPECT_STREQ(msgTypeName(0x10), "SUBMIT");
   EXPECT_STREQ(msgTypeName(0x15), "JOB_INFO");
   EXPECT_STREQ(msgTypeName(0x17), "STATS_REPLY");
+  EXPECT_STREQ(msgTypeName(0x30), "CANCEL_JOB");
+  EXPECT_STREQ(msgTypeName(0x34), "JOB_LIST");
+  EXPECT_STREQ(msgTypeName(0x37), "COUNT");
   EXPECT_STREQ(msgTypeName(0x7f), "unknown");
 }
 
