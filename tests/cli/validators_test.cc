@@ -1,0 +1,69 @@
+// The CLI's value checks: what each accepts, what it hands CLI11 back, and what it refuses.
+#include "cli/validators.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace corvee::cli {
+namespace {
+
+// The validator's verdict on `value`: "" when accepted (with `value` rewritten), else the message.
+std::string check(const CLI::Validator& validator, std::string& value) { return validator(value); }
+
+std::string accepted(const CLI::Validator& validator, std::string value) {
+  std::string error = check(validator, value);
+  EXPECT_EQ(error, "") << "'" << value << "' was refused";
+  return value;
+}
+
+std::string refused(const CLI::Validator& validator, std::string value) {
+  std::string error = check(validator, value);
+  EXPECT_NE(error, "") << "'" << value << "' was accepted";
+  return error;
+}
+
+TEST(DurationTest, PlainNumbersAreMilliseconds) {
+  EXPECT_EQ(accepted(duration(), "0"), "0");
+  EXPECT_EQ(accepted(duration(), "1500"), "1500");
+  EXPECT_EQ(accepted(duration(), "007"), "7");
+}
+
+TEST(DurationTest, UnitsGiveMilliseconds) {
+  EXPECT_EQ(accepted(duration(), "250ms"), "250");
+  EXPECT_EQ(accepted(duration(), "30s"), "30000");
+  EXPECT_EQ(accepted(duration(), "15m"), "900000");
+  EXPECT_EQ(accepted(duration(), "2h"), "7200000");
+  EXPECT_EQ(accepted(duration(), "7d"), "604800000");
+}
+
+TEST(DurationTest, RefusesWhatIsNotADuration) {
+  for (const char* bad : {"", "s", "ms", "-5", "-5s", "1.5h", "5 s", " 5s", "5S", "5w", "h5", "5hs", "0x10", "5sm"}) {
+    std::string message = refused(duration(), bad);
+    EXPECT_NE(message.find("not a duration"), std::string::npos) << bad << ": " << message;
+  }
+}
+
+TEST(DurationTest, RefusesWhatOverflowsOrPassesTheMaximum) {
+  // 2^64 / 86400000 is about 2.1e11 days: this many days does not fit in 64-bit milliseconds.
+  EXPECT_NE(refused(duration(), "300000000000d").find("too long"), std::string::npos);
+  EXPECT_NE(refused(duration(), "99999999999999999999").find("too long"), std::string::npos);
+  EXPECT_EQ(accepted(duration(60'000), "1m"), "60000");
+  EXPECT_NE(refused(duration(60'000), "61s").find("too long"), std::string::npos);
+}
+
+TEST(NumberTest, PlainDecimalInRangeOnly) {
+  EXPECT_EQ(accepted(numberIn<std::uint32_t>(0, 1000000), "010"), "10");
+  refused(numberIn<std::uint32_t>(0, 1000000), "-1");
+  refused(numberIn<std::uint32_t>(0, 1000000), "1000001");
+  refused(numberIn<std::uint32_t>(0, 1000000), "0x10");
+}
+
+TEST(JobIdTest, PositiveDecimalOnly) {
+  EXPECT_EQ(accepted(jobId(), "42"), "42");
+  EXPECT_NE(refused(jobId(), "0").find("not a job id"), std::string::npos);
+  refused(jobId(), "abc");
+}
+
+}  // namespace
+}  // namespace corvee::cli
