@@ -54,7 +54,7 @@ class CliTest : public ::testing::Test {
           CommandResult status = corvee({"status", id});
           doc = json::parse(status.out, nullptr, false);
           if (!doc.is_object()) return false;
-          // A failed job's status exits 1, with its document on stdout all the same.
+          // A dead job's status exits 1, with its document on stdout all the same.
           if (status.exit_code == 0) return doc.value("state", "") == "succeeded";
           return status.exit_code == 1 && doc.value("state", "") == "dead";
         },
@@ -154,7 +154,7 @@ TEST_F(CliTest, StatusOfAFailedJobExitsOne) {
   EXPECT_EQ(status.exit_code, 1) << status.describe();
   json doc = json::parse(status.out, nullptr, false);
   ASSERT_TRUE(doc.is_object()) << "the document is printed all the same: " << status.describe();
-  EXPECT_EQ(doc.value("state", ""), "failed") << status.out;
+  EXPECT_EQ(doc.value("state", ""), "dead") << status.out;
   EXPECT_EQ(status.err, "") << "the error is in the document, not repeated on stderr: " << status.describe();
 
   CommandResult done = corvee({"submit", "echo", "fine"});
@@ -174,7 +174,7 @@ TEST_F(CliTest, FailedJobStatusShowsTheError) {
   CommandResult submit = corvee({"submit", "fail", "why"});
   ASSERT_EQ(submit.exit_code, 0) << submit.describe();
   json done = waitFinished(trimmed(submit.out));
-  EXPECT_EQ(done.value("state", ""), "failed") << done.dump();
+  EXPECT_EQ(done.value("state", ""), "dead") << done.dump();
   ASSERT_TRUE(done.contains("error")) << done.dump();
   EXPECT_EQ(done["error"].value("code", ""), "handler_error") << done.dump();
   EXPECT_NE(done["error"].value("message", "").find("why"), std::string::npos) << done.dump();
