@@ -11,15 +11,12 @@ namespace corvee::cli {
 
 namespace {
 
-// `--kill-grace`'s default: long enough for a command to clean up after SIGTERM (the 5 s).
-constexpr std::uint64_t kDefaultKillGraceMs = 5000;
-
 struct WorkerArgs {
   WorkerOptions options;
   bool builtin = false;
   std::vector<std::string> execs;
   std::uint64_t connect_timeout_ms = 0;
-  std::uint64_t kill_grace_ms = kDefaultKillGraceMs;
+  std::uint64_t kill_grace_ms = kDefaultKillGrace.count();
   std::string log_level = "info";
   std::string log_format = "text";
   std::string config;
