@@ -61,7 +61,7 @@ int runRetry(const DeadArgs& args) {
   if (!client) return failWith(client.status());
   Result<std::uint64_t> count = args.all ? (*client)->retryAllDead(args.task) : (*client)->retryDead(args.id);
   if (!count) return failWith(count.status());
-  std::cout << "back in the queue: " << *count << jobsWord(*count) << std::endl;
+  std::cout << *count << jobsWord(*count) << " back in the queue" << std::endl;
   return kExitOk;
 }
 
@@ -115,7 +115,7 @@ void addDeadCommand(CLI::App& app, int& exit_code) {
     cmd->callback([args, &exit_code] {
       // Exactly one of ID and --all (excludes() refuses both): retrying everything must be asked
       // for by name.
-      if (!args->all && args->id == 0) throw CLI::RequiredError("dead retry needs a job id, or --all");
+      if (!args->all && args->id == 0) throw CLI::ValidationError("dead retry needs a job id, or --all");
       exit_code = runRetry(*args);
     });
   }
