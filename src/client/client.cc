@@ -215,6 +215,12 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     refuseJob(job, room);
     return handle;
   }
+  if (version_ < 2 && (options.retries > 0 || options.require_worker)) {
+    // Version 1 has no field for them: refused rather than run once, silently without retries.
+    lock.unlock();
+    return refuse(errc::kUnsupportedVersion,
+                  "the broker speaks protocol version 1, which has no retries or require_worker (upgrade the broker)");
+  }
   if (pending.version != version_) {
     // A reconnection to a broker of another version came between: lay it out again (rare).
     pending.version = version_;
