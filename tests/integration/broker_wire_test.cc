@@ -111,7 +111,7 @@ TEST_F(BrokerWireTest, WelcomeNegotiatesDownFromANewerPeer) {
   ASSERT_TRUE(wire.expect(MsgType::kWelcome, frame, 4u));
   auto welcome = protocol::decode<protocol::WelcomeMsg>(frame.body);
   ASSERT_TRUE(welcome) << welcome.status().toString();
-  EXPECT_EQ(welcome->version, 1);
+  EXPECT_EQ(welcome->version, protocol::kVersion);  // the broker's highest, below the peer's 9
   EXPECT_EQ(welcome->max_payload, 1000u);
   EXPECT_EQ(welcome->heartbeat_ms, 1000u);
   EXPECT_EQ(welcome->peer_timeout_ms, 5000u);
