@@ -243,7 +243,14 @@ TEST_F(FailureControlCrashTest, RetriesDeadLettersCancelsAndPausesSurviveKillNin
 
   // An acknowledged revival and resume are durable too.
   ASSERT_TRUE(client_->resume("echo"));
-  ASSERT_TRUE(client_->pause("fail"));  // so the revived job waits where we can see it
+  // So the revived job waits where we can see it. A task is known to a restarted broker once a
+  // job or a worker of it is: until the worker has reconnected, the pause is refused not_found.
+  Status paused = client_->pause("fail");
+  for (auto deadline = Clock::now() + 30s; !paused && Clock::now() < deadline; paused = client_->pause("fail")) {
+    ASSERT_EQ(paused.code(), errc::kNotFound) << paused.toString();
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(paused) << paused.toString();
   ASSERT_EQ(*client_->retryDead(retrying), 1u);
   crashAndRestart();
   EXPECT_EQ(client_->status(retrying)->state, JobState::kQueued);

@@ -55,9 +55,16 @@ TEST(VolatileStoreTest, LiveJobsAreNeitherFoundNorRecoveredNorLoaded) {
   store.insert(queuedJob(3));
   store.markRunning(7, 1, "w", 5);
   ASSERT_TRUE(store.commit().isOk());
-  auto found = store.find(7);
+  // The broker answers for live jobs itself; of one that ran, the store has only its history.
+  auto found = store.find(3);
   ASSERT_TRUE(found.isOk());
-  EXPECT_FALSE(found->has_value()) << "the broker answers for live jobs itself";
+  EXPECT_FALSE(found->has_value()) << "a queued job that never ran is unknown here";
+  found = store.find(7);
+  ASSERT_TRUE(found.isOk());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->worker, "w");
+  EXPECT_EQ((*found)->started_ms, 5u);
+  EXPECT_TRUE((*found)->task.empty()) << "only the history, not a full record";
   auto payload = store.loadPayload(3);
   ASSERT_FALSE(payload.isOk());
   EXPECT_EQ(payload.status().code(), "not_found");
@@ -308,7 +315,11 @@ TEST(VolatileStoreTest, ARevivedJobIsForgottenUntilItFinishesAgainWithEveryFailu
   store.markRevived(2);  // not dead: left alone
   EXPECT_TRUE(store.find(2)->has_value());
   store.markRevived(1);
-  EXPECT_FALSE(store.find(1)->has_value()) << "live again: the broker answers for it";
+  // Live again: the broker answers for it; the store keeps only its history.
+  auto history = store.find(1);
+  ASSERT_TRUE(history->has_value());
+  EXPECT_EQ((*history)->state, JobState::kQueued);
+  EXPECT_EQ((*history)->failures.size(), 1u);
   EXPECT_EQ(*store.countFinished(JobState::kDead), 0u);
   EXPECT_EQ(store.finishedCount(), 1u);
   EXPECT_EQ(store.finishedBytes(), VolatileStore::bytesOf(**store.find(2)));
