@@ -188,10 +188,7 @@ void Core::onPeerGone(PeerId id) {
   if (it == peers_.end()) return;
   Peer& peer = it->second;
   if (peer.registered) {
-    for (const std::string& task : peer.tasks) {
-      auto& workers = taskQueue(task).workers;
-      workers.erase(std::remove(workers.begin(), workers.end(), id), workers.end());
-    }
+    leaveTasks(id, peer);
     if (!peer.running.empty()) {
       spdlog::warn("worker {} ({}) lost with {} running jobs; putting them back", peer.name, peer.remote,
                    peer.running.size());
@@ -252,6 +249,7 @@ void Core::handleHello(PeerId id, Peer& peer, const Frame& frame) {
   }
   peer.greeted = true;
   peer.version = std::min(hello->version, protocol::kVersion);
+  if (version_cache_.first == id) version_cache_.second = peer.version;
   peer.role = static_cast<protocol::Role>(hello->role);
   // Cut on a character boundary: the name is shown in JSON, which must stay valid UTF-8.
   peer.name = std::string(protocol::truncateUtf8(hello->name, kMaxTaskName));
@@ -288,7 +286,7 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
                      "the broker already holds " + std::to_string(counts_.queued) + " queued jobs");
   }
   TaskQueue& tq = taskQueue(msg->task);
-  bool unserved = !served(tq);
+  bool unserved = tq.serving == 0;
   if (unserved && (msg->flags & protocol::kSubmitRequireWorker) != 0) {
     return sendError(id, frame.request_id, errc::kNoWorker,
                      "no connected worker serves task '" + std::string(msg->task) + "'");
@@ -307,7 +305,7 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
   rec.backoff_ms = msg->backoff_ms;
   rec.backoff_max_ms = msg->backoff_max_ms;
   rec.submitted_ms = clock_.wallMillis();
-  LiveJob& job = adopt(rec, /*payload_known=*/true);
+  LiveJob& job = adopt(rec, /*payload_known=*/true, &tq);
   store_.insert(std::move(rec));  // after adopt(), which copies the payload it keeps
   job.owner = id;
   addDeadlines(job, clock_.now());
@@ -401,17 +399,14 @@ void Core::handleRegister(PeerId id, Peer& peer, const Frame& frame) {
     }
   }
   // A second REGISTER replaces the first: leave the old task lists, join the new ones.
-  for (const std::string& task : peer.tasks) {
-    auto& workers = taskQueue(task).workers;
-    workers.erase(std::remove(workers.begin(), workers.end(), id), workers.end());
-  }
+  if (peer.registered) leaveTasks(id, peer);
   peer.registered = true;
   peer.slots = msg->slots;
   peer.prefetch = msg->prefetch;
   peer.tasks = std::move(msg->tasks);
   std::sort(peer.tasks.begin(), peer.tasks.end());
   peer.tasks.erase(std::unique(peer.tasks.begin(), peer.tasks.end()), peer.tasks.end());
-  for (const std::string& task : peer.tasks) taskQueue(task).workers.push_back(id);
+  joinTasks(id, peer);
   fillSlots(peer);  // more slots than before: prefetched jobs start
   markWorkerTasksDirty(peer);
   send(id, frame.request_id, protocol::OkMsg{});
@@ -476,6 +471,9 @@ void Core::handleFail(PeerId id, Peer& peer, const Frame& frame) {
 void Core::handleDrain(PeerId id, Peer& peer, const Frame& frame) {
   auto msg = protocol::decode<protocol::DrainMsg>(frame.body, peer.version);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
+  if (peer.serves()) {
+    for (const std::string& task : peer.tasks) --taskQueue(task).serving;
+  }
   peer.draining = true;
   spdlog::info("worker {} is draining ({} jobs still running)", peer.name, peer.running.size());
   send(id, frame.request_id, protocol::OkMsg{});
@@ -688,7 +686,7 @@ void Core::trimDeadJobs() {
   dead_in_store_ = dead_in_store_ > *trimmed ? dead_in_store_ - *trimmed : 0;
 }
 
-LiveJob& Core::adopt(const JobRecord& rec, bool payload_known) {
+LiveJob& Core::adopt(const JobRecord& rec, bool payload_known, TaskQueue* queue) {
   // A store without a live journal cannot give a payload back: then the job always keeps it.
   bool keep = payload_known && (!store_.journalsLiveJobs() ||
                                 payload_bytes_ + rec.payload.size() <= options_.payload_memory_budget);
@@ -697,7 +695,7 @@ LiveJob& Core::adopt(const JobRecord& rec, bool payload_known) {
   if (rec.retries > 0) retry = JobRetry{rec.retries, rec.retried, rec.backoff_ms, rec.backoff_max_ms, rec.run_at_ms};
   LiveJob& job = jobs_.add(rec.id, keep ? &payload : nullptr, retry ? &*retry : nullptr);
   if (keep) payload_bytes_ += rec.payload.size();
-  job.queue = &taskQueue(rec.task);
+  job.queue = queue != nullptr ? queue : &taskQueue(rec.task);
   job.submitted_ms = rec.submitted_ms;
   job.started_ms = rec.started_ms;
   job.priority = rec.priority;
@@ -891,11 +889,20 @@ void Core::markWorkerTasksDirty(const Peer& worker) {
   }
 }
 
-bool Core::served(const TaskQueue& tq) const {
-  return std::any_of(tq.workers.begin(), tq.workers.end(), [this](PeerId id) {
-    auto it = peers_.find(id);
-    return it != peers_.end() && !it->second.draining && it->second.slots > 0;
-  });
+void Core::leaveTasks(PeerId id, const Peer& worker) {
+  for (const std::string& task : worker.tasks) {
+    TaskQueue& tq = taskQueue(task);
+    tq.workers.erase(std::remove(tq.workers.begin(), tq.workers.end(), id), tq.workers.end());
+    if (worker.serves()) --tq.serving;
+  }
+}
+
+void Core::joinTasks(PeerId id, const Peer& worker) {
+  for (const std::string& task : worker.tasks) {
+    TaskQueue& tq = taskQueue(task);
+    tq.workers.push_back(id);
+    if (worker.serves()) ++tq.serving;
+  }
 }
 
 TaskQueue& Core::taskQueue(std::string_view task) {
@@ -934,8 +941,12 @@ void Core::encodeTo(std::string* out, PeerId peer, std::uint32_t request_id, con
 }
 
 std::uint16_t Core::versionOf(PeerId id) const {
+  // A turn mostly answers the peer whose frame it handles: one remembered peer saves the lookups.
+  if (id == version_cache_.first) return version_cache_.second;
   auto it = peers_.find(id);
-  return it == peers_.end() ? protocol::kVersion : it->second.version;
+  if (it == peers_.end()) return protocol::kVersion;
+  version_cache_ = {id, it->second.version};
+  return it->second.version;
 }
 
 namespace {

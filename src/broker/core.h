@@ -121,6 +121,8 @@ class Core {
     bool output_full = false;
     // Jobs it holds or is still stopping: what its slots + prefetch bound.
     std::size_t held() const { return running.size() + cancelling.size(); }
+    // Counted in its tasks' TaskQueue::serving: a worker that may be dealt jobs.
+    bool serves() const { return registered && !draining && slots > 0; }
   };
 
   // One handler per message type, named after its command.
@@ -175,10 +177,10 @@ class Core {
   void fillSlots(Peer& worker);
   void onDeadline(const Deadline& deadline);
   void addDeadlines(const LiveJob& job, MonoTime submitted_at);
-  // Makes the live job for `rec`, keeping its payload in memory if `payload_known` and the budget
+  // Makes the live job for `rec` (in `queue`, when the caller has looked it up), keeping its payload in memory if `payload_known` and the budget
   // allows (always, for a store without a live journal); otherwise it is read from the store when
   // the job is dealt.
-  LiveJob& adopt(const JobRecord& rec, bool payload_known);
+  LiveJob& adopt(const JobRecord& rec, bool payload_known, TaskQueue* queue = nullptr);
   // The job's payload: its own bytes, or read from the store into `scratch`. Nullopt when the store
   // could not provide it; the job has then been failed.
   std::optional<std::string_view> payloadFor(LiveJob& job, std::string& scratch);
@@ -194,8 +196,9 @@ class Core {
   // The registered worker for `tq` with the most free slots, or 0.
   PeerId pickWorker(const TaskQueue& tq);
   void markWorkerTasksDirty(const Peer& worker);
-  // True when a connected worker that is not draining serves the task.
-  bool served(const TaskQueue& tq) const;
+  // A worker joins or leaves the worker lists (and serving counts) of its tasks.
+  void joinTasks(PeerId id, const Peer& worker);
+  void leaveTasks(PeerId id, const Peer& worker);
   TaskQueue& taskQueue(std::string_view task);
 
   // Output.
@@ -237,6 +240,7 @@ class Core {
   std::string payload_scratch_;    // a payload read back from the store, while its ASSIGN is made
   CoreCounts counts_;
   std::uint64_t dead_in_store_ = 0;  // dead jobs the store keeps, for the dead_max bound
+  mutable std::pair<PeerId, std::uint16_t> version_cache_{0, protocol::kVersion};  // see versionOf()
 };
 
 }  // namespace corvee::broker

@@ -16,7 +16,7 @@ Result<std::string> Core::statsJson() const try {
                       {"running", tq.running},
                       {"retrying", tq.retrying},
                       {"workers", tq.workers.size()},
-                      {"served", served(tq)},
+                      {"served", tq.serving > 0},
                       {"paused", tq.paused}});
   }
   json workers = json::array();

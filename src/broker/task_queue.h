@@ -15,6 +15,7 @@ struct TaskQueue {
   std::string task;
   JobQueue queue;
   std::vector<PeerId> workers;  // connections registered for this task
+  std::uint32_t serving = 0;    // of them, those with slots and not draining: the task is served
   std::uint64_t running = 0;
   std::uint64_t retrying = 0;  // its jobs waiting for their next attempt
   bool dirty = false;  // may have a job and a free worker; looked at by Core::deal()

@@ -1,6 +1,10 @@
 #include "cli/client_command.h"
 
+#include <iostream>
+
 #include "cli/common.h"
+#include "cli/job_output.h"
+#include "platform/terminal.h"
 
 namespace corvee::cli {
 
@@ -21,6 +25,15 @@ Result<std::unique_ptr<Client>> connectClient(const ClientArgs& args) {
 int failWith(const Status& status) {
   printError(status.message().empty() ? status.code() : status.code() + ": " + status.message());
   return exitCodeFor(status);
+}
+
+int listJobs(const ClientArgs& args, const JobFilter& filter, bool json) {
+  auto client = connectClient(args);
+  if (!client) return failWith(client.status());
+  Result<std::vector<JobInfo>> jobs = (*client)->jobs(filter);
+  if (!jobs) return failWith(jobs.status());
+  printJobs(std::cout, *jobs, !json && stdoutIsTerminal());
+  return kExitOk;
 }
 
 }  // namespace corvee::cli

@@ -24,5 +24,8 @@ void addClientOptions(CLI::App& command, ClientArgs& args);
 Result<std::unique_ptr<Client>> connectClient(const ClientArgs& args);
 // Prints "corvee: CODE: message" on stderr and returns exitCodeFor(status).
 int failWith(const Status& status);
+// Prints the jobs `filter` selects (`corvee jobs`, `corvee dead list`): a table on a terminal,
+// JSON lines otherwise or with `json`. Returns the exit code.
+int listJobs(const ClientArgs& args, const JobFilter& filter, bool json);
 
 }  // namespace corvee::cli

@@ -9,7 +9,6 @@
 #include "cli/job_output.h"
 #include "cli/validators.h"
 #include "corvee/client.h"
-#include "platform/terminal.h"
 
 namespace corvee::cli {
 
@@ -32,12 +31,7 @@ int runList(const DeadArgs& args) {
   filter.task = args.task;
   filter.state = JobState::kDead;
   filter.limit = args.limit;
-  auto client = connectClient(args.client);
-  if (!client) return failWith(client.status());
-  Result<std::vector<JobInfo>> jobs = (*client)->jobs(filter);
-  if (!jobs) return failWith(jobs.status());
-  printJobs(std::cout, *jobs, !args.json && stdoutIsTerminal());
-  return kExitOk;
+  return listJobs(args.client, filter, args.json);
 }
 
 int runShow(const DeadArgs& args) {

@@ -8,7 +8,6 @@
 #include "cli/outcome.h"
 #include "cli/validators.h"
 #include "corvee/client.h"
-#include "platform/terminal.h"
 
 namespace corvee::cli {
 
@@ -44,12 +43,7 @@ int runJobs(const JobsArgs& args) {
   filter.limit = args.limit;
   // Checked at parse time; an unknown one cannot reach here.
   if (!args.state.empty()) filter.state = jobStateFromString(args.state);
-  auto client = connectClient(args.client);
-  if (!client) return failWith(client.status());
-  Result<std::vector<JobInfo>> jobs = (*client)->jobs(filter);
-  if (!jobs) return failWith(jobs.status());
-  printJobs(std::cout, *jobs, !args.json && stdoutIsTerminal());
-  return kExitOk;
+  return listJobs(args.client, filter, args.json);
 }
 
 int runWait(const WaitArgs& args) {

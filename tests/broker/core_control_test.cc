@@ -7,12 +7,6 @@ namespace {
 
 class CoreControlTest : public CoreTest {
  protected:
-  void restart() {
-    core_.reset();
-    outbox_ = RecordingOutbox();
-    inbox_.clear();
-    ASSERT_TRUE(core().recover().isOk());
-  }
   std::uint32_t cancel(PeerId c, JobId id) { return send(c, protocol::CancelJobMsg{id}); }
   std::uint32_t pause(PeerId c, std::string_view task, bool paused = true) {
     return send(c, protocol::PauseMsg{task, static_cast<std::uint8_t>(paused ? 1 : 0)});
@@ -259,6 +253,31 @@ TEST_F(CoreControlTest, SubmitSaysWhenNoWorkerServesTheTaskAndCanRefuseInstead) 
   EXPECT_FALSE(frames[0].as<protocol::SubmittedMsg>().flags & protocol::kSubmittedUnserved);
   auto doc = stats(c);
   EXPECT_EQ(doc["queues"][0]["served"], true);
+}
+
+TEST_F(CoreControlTest, ATaskIsServedWhileAWorkerWithSlotsThatIsNotDrainingHandlesIt) {
+  PeerId c = client();
+  auto unserved = [&] {
+    send(c, submitMsg({.task = "t"}));
+    auto frames = takeType(c, MsgType::kSubmitted);
+    EXPECT_EQ(frames.size(), 1u);
+    return frames.empty() || (frames[0].as<protocol::SubmittedMsg>().flags & protocol::kSubmittedUnserved) != 0;
+  };
+  EXPECT_TRUE(unserved());
+  PeerId first = worker(1, {"t"});
+  EXPECT_FALSE(unserved());
+  expectOk(first, send(first, protocol::DrainMsg{}));
+  EXPECT_TRUE(unserved()) << "a draining worker takes no jobs";
+  PeerId second = worker(0, {"t"});
+  EXPECT_TRUE(unserved()) << "a worker without slots takes no jobs";
+  expectOk(second, send(second, protocol::RegisterMsg{2, {"t", "u"}, 0}));  // registers again, with slots
+  EXPECT_FALSE(unserved());
+  expectOk(second, send(second, protocol::RegisterMsg{2, {"u"}, 0}));  // and leaves t
+  EXPECT_TRUE(unserved());
+  expectOk(second, send(second, protocol::RegisterMsg{2, {"t"}, 0}));
+  EXPECT_FALSE(unserved());
+  lose(second);
+  EXPECT_TRUE(unserved());
 }
 
 TEST_F(CoreControlTest, AVersionOnePeerIsStillServedInItsOwnLayout) {

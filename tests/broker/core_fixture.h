@@ -368,6 +368,14 @@ class CoreTest : public ::testing::Test {
     return nlohmann::json::parse(frames[0].as<protocol::StatsReplyMsg>().json.data);
   }
 
+  // Restarts the broker on the same store, as after a kill -9: its peers are gone, the store stays.
+  void restart() {
+    core_.reset();
+    outbox_ = RecordingOutbox();
+    inbox_.clear();
+    ASSERT_TRUE(core().recover().isOk());
+  }
+
   void advance(std::int64_t ms) {
     clock_.advance(milliseconds(ms));
     core().tick();

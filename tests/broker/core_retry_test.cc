@@ -7,13 +7,6 @@ namespace {
 
 class CoreRetryTest : public CoreTest {
  protected:
-  // Restarts the broker on the same store, as after a kill -9: peers are gone, the store stays.
-  void restart() {
-    core_.reset();
-    outbox_ = RecordingOutbox();
-    inbox_.clear();
-    ASSERT_TRUE(core().recover().isOk());
-  }
   // STATUS of the job answers not_found: it was purged or dropped.
   void expectGone(PeerId c, JobId id) { expectError(c, send(c, protocol::StatusMsg{id}), errc::kNotFound); }
 };
