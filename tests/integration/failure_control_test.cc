@@ -103,6 +103,21 @@ TEST_P(FailureControlTest, AFailingJobRunsThreeTimesWithGrowingGapsThenIsDeadAnd
   EXPECT_EQ(client_->retryDead(424242).status().code(), errc::kNotFound);
 }
 
+TEST_P(FailureControlTest, AnExecCommandExiting65IsDeadWithoutRetries) {
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker_.endpoint(), 1, {"--exec", "strict=echo bad input >&2; exit 65"},
+                           /*builtin=*/false));
+  SubmitOptions options;
+  options.retries = 5;
+  options.backoff = 10ms;
+  auto outcome = client_->submit("strict", "x", options).wait(30s);
+  ASSERT_TRUE(outcome) << outcome.status().toString();
+  EXPECT_EQ(outcome->state, JobState::kDead);
+  EXPECT_EQ(outcome->attempt, 1u);
+  EXPECT_EQ(outcome->error_code, errc::kPermanentError);
+  EXPECT_EQ(outcome->error_message, "bad input");
+}
+
 TEST_P(FailureControlTest, CancelStopsARunningSleepAndFreesItsSlot) {
   WorkerProcess worker;
   ASSERT_TRUE(worker.start(broker_.endpoint(), 1));

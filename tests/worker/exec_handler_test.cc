@@ -50,6 +50,18 @@ TEST(ExecHandler, NonZeroExitFailsWithStderrAsTheMessage) {
   EXPECT_EQ(result.status().message(), "boom");
 }
 
+TEST(ExecHandler, ExitStatus65IsAPermanentError) {
+  Handler handler = makeExecHandler("echo 'not an image' >&2; exit 65");
+  JobContext ctx(1, 1, "x", "");
+  auto result = handler(ctx);
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), errc::kPermanentError);
+  EXPECT_EQ(result.status().message(), "not an image");
+  // Any other status is worth retrying.
+  Handler other = makeExecHandler("exit 64");
+  EXPECT_EQ(other(ctx).status().code(), errc::kHandlerError);
+}
+
 TEST(ExecHandler, SilentFailureSaysTheExitStatus) {
   Handler handler = makeExecHandler("exit 7");
   JobContext ctx(1, 1, "x", "");
