@@ -91,10 +91,10 @@ class Client {
   Result<std::vector<JobInfo>> jobs(const JobFilter& filter);
 
   // Control. Each fails with the broker's error code: not_found, wrong_state, bad_request...
-  // Ends a queued or retrying job as `cancelled` at once; a running one is cancelled on its worker
+  // Ends a queued, scheduled or retrying job as `cancelled` at once; a running one is cancelled on its worker
   // too. Fails with wrong_state for a finished job.
   Status cancel(JobId id);
-  // Cancels every queued or retrying job of `task`; returns how many.
+  // Cancels every queued, scheduled or retrying job of `task`; returns how many.
   Result<std::uint64_t> purge(std::string_view task);
   // A paused task's queued jobs wait (running ones finish) until resume(); stored by the broker.
   Status pause(std::string_view task);

@@ -24,9 +24,10 @@ enum class JobState : std::uint8_t {
   kDead = 4,
   kCancelled = 5,  // ended by a cancel request or a purge
   kRetrying = 6,   // an attempt failed; waits until run_at_ms for the next one
+  kScheduled = 7,  // submitted with a delay or a time: waits until run_at_ms for its first attempt
 };
 
-// "queued", "running", "succeeded", "dead", "cancelled", "retrying"; "unknown" otherwise.
+// "queued", "running", "succeeded", "dead", "cancelled", "retrying", "scheduled"; "unknown" otherwise.
 std::string_view toString(JobState state);
 // The state named `name` (as toString() spells it); nullopt for an unknown name.
 std::optional<JobState> jobStateFromString(std::string_view name);
@@ -49,6 +50,10 @@ struct SubmitOptions {
   // Refuse the job with `no_worker` when no connected worker serves its task (else it is queued,
   // and the submission only reports that none serves it).
   bool require_worker = false;
+  // Run no earlier than `delay` after the broker accepts the job, or than `run_at` (which wins
+  // when set). Meanwhile the job is `scheduled`; its time limits count from the moment it is due.
+  std::chrono::milliseconds delay{0};
+  std::chrono::system_clock::time_point run_at{};
 };
 
 // One failed attempt of a job, as its record keeps it.
@@ -88,7 +93,7 @@ struct JobInfo {
   std::string error_message;
   std::uint32_t retries = 0;      // as submitted
   std::uint32_t retried = 0;      // retries used since it was submitted or last brought back
-  std::uint64_t run_at_ms = 0;    // when retrying: the time of its next attempt
+  std::uint64_t run_at_ms = 0;    // when retrying or scheduled: the time of its next attempt
   std::string payload;            // only when asked for (Client::status(id, true))
   std::vector<AttemptFailure> failures;  // every failed attempt, oldest first
 };

@@ -59,6 +59,14 @@ Status Core::recover() {
     }
     // Payloads stay in the store until each job is dealt: recovery reads only bookkeeping.
     LiveJob& job = adopt(rec, /*payload_known=*/false);
+    if (job.state == JobState::kScheduled) {
+      std::uint64_t run_at = rec.run_at_ms;
+      // Its limits count from the moment it is due; the wall clock says how far that is.
+      MonoTime due = run_at > wall_now ? now + Millis(run_at - wall_now) : now - Millis(wall_now - run_at);
+      job.started_ms = 0;
+      addDeadlines(job, due);
+      return schedule(job, run_at, due);
+    }
     // Limits keep counting from the original submission, as far as the wall clock can tell.
     auto age = std::chrono::milliseconds(wall_now > job.submitted_ms ? wall_now - job.submitted_ms : 0);
     addDeadlines(job, now - age);
@@ -305,11 +313,24 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
   rec.backoff_ms = msg->backoff_ms;
   rec.backoff_max_ms = msg->backoff_max_ms;
   rec.submitted_ms = clock_.wallMillis();
+  // A time in the past, or now, is simply no delay.
+  std::uint64_t run_at = msg->run_at_ms > 0 ? msg->run_at_ms : msg->delay_ms > 0 ? rec.submitted_ms + msg->delay_ms : 0;
+  if (run_at > rec.submitted_ms) {
+    rec.state = JobState::kScheduled;
+    rec.run_at_ms = run_at;
+  }
   LiveJob& job = adopt(rec, /*payload_known=*/true, &tq);
   store_.insert(std::move(rec));  // after adopt(), which copies the payload it keeps
   job.owner = id;
-  addDeadlines(job, clock_.now());
-  enqueue(job, false);
+  if (job.state == JobState::kScheduled) {
+    // Its time limits count from the moment it is due, not from now.
+    MonoTime due = clock_.now() + Millis(run_at - clock_.wallMillis());
+    addDeadlines(job, due);
+    schedule(job, run_at, due);
+  } else {
+    addDeadlines(job, clock_.now());
+    enqueue(job, false);
+  }
   protocol::SubmittedMsg submitted{job_id};
   if (unserved) submitted.flags |= protocol::kSubmittedUnserved;
   send(id, frame.request_id, submitted);
@@ -586,6 +607,9 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
   } else if (job.state == JobState::kRetrying) {
     --counts_.retrying;
     --job.queue->retrying;
+  } else if (job.state == JobState::kScheduled) {
+    --counts_.scheduled;
+    --job.queue->scheduled;
   }
   // The whole record, since a store without a live journal keeps this as the finished job.
   JobRecord rec = recordOf(job);
@@ -666,6 +690,23 @@ void Core::retryDue(LiveJob& job) {
   enqueue(job, false);
 }
 
+void Core::schedule(LiveJob& job, std::uint64_t run_at_ms, MonoTime due) {
+  job.state = JobState::kScheduled;
+  job.started_ms = run_at_ms;  // see LiveJob::started_ms
+  ++counts_.scheduled;
+  ++job.queue->scheduled;
+  scheduled_.add(due, job.id);
+}
+
+void Core::scheduledDue(LiveJob& job) {
+  --counts_.scheduled;
+  --job.queue->scheduled;
+  job.state = JobState::kQueued;
+  job.started_ms = 0;
+  store_.markQueued(job.id);
+  enqueue(job, false);
+}
+
 void Core::attemptStopped(JobId job_id, std::uint32_t attempt) {
   LiveJob* job = jobs_.find(job_id);
   if (job == nullptr || !job->stopping || job->attempt != attempt) return;
@@ -736,6 +777,10 @@ JobRecord Core::recordOf(const LiveJob& job) const {
   rec.assign_timeout_ms = job.assign_timeout_ms;
   rec.submitted_ms = job.submitted_ms;
   rec.started_ms = job.started_ms;
+  if (job.state == JobState::kScheduled) {
+    rec.run_at_ms = job.started_ms;  // see LiveJob::started_ms
+    rec.started_ms = 0;
+  }
   if (const JobRetry* retry = job.retry()) {
     rec.retries = retry->retries;
     rec.retried = retry->retried;
@@ -763,7 +808,20 @@ void Core::addDeadlines(const LiveJob& job, MonoTime submitted_at) {
 
 void Core::tick() {
   MonoTime now = clock_.now();
+  // Scheduled jobs first: a job due at the same moment as its own limit gets its chance to run.
+  while (auto id = scheduled_.popDue(now)) {
+    LiveJob* job = jobs_.find(*id);
+    if (job != nullptr && job->state == JobState::kScheduled) scheduledDue(*job);  // else cancelled meanwhile
+  }
   while (auto due = deadlines_.popDue(now)) onDeadline(*due);
+}
+
+std::optional<MonoTime> Core::nextDeadline() const {
+  std::optional<MonoTime> limit = deadlines_.earliest();
+  std::optional<MonoTime> scheduled = scheduled_.earliest();
+  if (!limit) return scheduled;
+  if (!scheduled) return limit;
+  return std::min(*limit, *scheduled);
 }
 
 void Core::onDeadline(const Deadline& deadline) {

@@ -26,6 +26,7 @@
 #include "broker/options.h"
 #include "broker/outbox.h"
 #include "broker/retry_backoff.h"
+#include "broker/schedule_set.h"
 #include "broker/task_queue.h"
 #include "platform/clock.h"
 #include "platform/random.h"
@@ -40,6 +41,7 @@ struct CoreCounts {
   std::uint64_t queued = 0;
   std::uint64_t running = 0;
   std::uint64_t retrying = 0;   // waiting for their next attempt
+  std::uint64_t scheduled = 0;  // waiting for the time they were submitted for
   std::uint64_t succeeded = 0;  // since start
   std::uint64_t dead = 0;       // since start
   std::uint64_t cancelled = 0;  // since start
@@ -79,7 +81,8 @@ class Core {
   }
   // Fires every time limit due at the clock's now.
   void tick();
-  std::optional<MonoTime> nextDeadline() const { return deadlines_.earliest(); }
+  // The earliest time limit or scheduled job, for the server's timer.
+  std::optional<MonoTime> nextDeadline() const;
   // Deletes finished jobs older than their retention (result_ttl, dead_ttl) from the store.
   void purgeExpiredResults();
 
@@ -157,6 +160,10 @@ class Core {
   void recordFailure(const LiveJob& job, std::string_view worker, std::string_view code, std::string_view message);
   // A retrying job's time came: it joins its queue, unless an earlier attempt is still stopping.
   void retryDue(LiveJob& job);
+  // A scheduled job waits until `run_at_ms` (wall time), due on the monotonic clock at `due`.
+  void schedule(LiveJob& job, std::uint64_t run_at_ms, MonoTime due);
+  // A scheduled job's time came: it joins its queue.
+  void scheduledDue(LiveJob& job);
   // The worker reported a cancelled attempt stopped (or is gone): a retry waiting for that may go.
   void attemptStopped(JobId job_id, std::uint32_t attempt);
   // Cancels a live job: ends it `cancelled` now; a running attempt is told to stop.
@@ -235,6 +242,7 @@ class Core {
   std::unordered_map<std::string, TaskQueue, NameHash, std::equal_to<>> queues_;
   std::vector<TaskQueue*> dirty_;                 // queues with dirty == true
   DeadlineSet deadlines_;
+  ScheduleSet scheduled_;
   JobId next_id_ = 1;
   std::size_t payload_bytes_ = 0;  // sum of payload sizes held in LiveJobs
   std::string payload_scratch_;    // a payload read back from the store, while its ASSIGN is made

@@ -25,9 +25,7 @@ constexpr std::size_t kListedMessageBytes = 512;
 // DEAD_RETRY of every dead job reads them from the store this many at a time.
 constexpr std::uint32_t kRevivePage = 1000;
 
-bool isLive(JobState state) {
-  return state == JobState::kQueued || state == JobState::kRunning || state == JobState::kRetrying;
-}
+bool isLive(JobState state) { return !isFinished(state); }
 
 std::string describeEnd(JobId id, JobState state) {
   return "job " + std::to_string(id) + " is " + std::string(toString(state));
@@ -74,7 +72,7 @@ void Core::handlePurge(PeerId id, const Peer& peer, const Frame& frame) {
     // A purge is rare and may cover most of the broker's jobs: one pass over them all is simpler
     // than indexing retrying jobs by task for it.
     jobs_.forEach([&](const LiveJob& job) {
-      if (job.queue == tq && (job.state == JobState::kQueued || job.state == JobState::kRetrying)) {
+      if (job.queue == tq && job.state != JobState::kRunning) {
         doomed.push_back(job.id);
       }
     });

@@ -34,6 +34,8 @@ struct LiveJob {
   PeerId owner = 0;              // the connection that submitted it; stale once that peer is gone
   PeerId worker = 0;             // when running: the worker's connection
   std::uint64_t submitted_ms = 0;
+  // Start of the current or last attempt. A scheduled job has not started: then it is the time the
+  // job is due (run_at_ms), which saves a field that a million queued jobs would all pay for.
   std::uint64_t started_ms = 0;
   std::int32_t priority = 0;
   std::uint32_t attempt = 0;     // attempts started; the running attempt's fencing token

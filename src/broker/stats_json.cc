@@ -15,6 +15,7 @@ Result<std::string> Core::statsJson() const try {
                       {"queued", tq.queue.size()},
                       {"running", tq.running},
                       {"retrying", tq.retrying},
+                      {"scheduled", tq.scheduled},
                       {"workers", tq.workers.size()},
                       {"served", tq.serving > 0},
                       {"paused", tq.paused}});
@@ -46,6 +47,7 @@ Result<std::string> Core::statsJson() const try {
        {{"queued", counts_.queued},
         {"running", counts_.running},
         {"retrying", counts_.retrying},
+        {"scheduled", counts_.scheduled},
         {"succeeded", counts_.succeeded},
         {"dead", counts_.dead},
         {"cancelled", counts_.cancelled},

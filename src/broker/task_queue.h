@@ -17,7 +17,8 @@ struct TaskQueue {
   std::vector<PeerId> workers;  // connections registered for this task
   std::uint32_t serving = 0;    // of them, those with slots and not draining: the task is served
   std::uint64_t running = 0;
-  std::uint64_t retrying = 0;  // its jobs waiting for their next attempt
+  std::uint64_t retrying = 0;   // its jobs waiting for their next attempt
+  std::uint64_t scheduled = 0;  // its jobs waiting for the time they were submitted for
   bool dirty = false;  // may have a job and a free worker; looked at by Core::deal()
   bool paused = false;  // PAUSE: its queued jobs wait; stored, so it survives a restart
 };

@@ -22,6 +22,8 @@ struct SubmitArgs {
   std::int64_t assign_timeout_ms = 0;
   std::uint64_t backoff_ms = 1000;
   std::uint64_t backoff_max_ms = 3600 * 1000;
+  std::uint64_t delay_ms = 0;
+  std::uint64_t at_ms = 0;  // Unix epoch ms; 0: not given
   bool wait = false;
   std::uint64_t connect_timeout_ms = 5000;
 };
@@ -35,6 +37,8 @@ int runSubmit(SubmitArgs& args) {
   args.submit.assign_timeout = std::chrono::milliseconds(args.assign_timeout_ms);
   args.submit.backoff = std::chrono::milliseconds(args.backoff_ms);
   args.submit.backoff_max = std::chrono::milliseconds(args.backoff_max_ms);
+  args.submit.delay = std::chrono::milliseconds(args.delay_ms);
+  if (args.at_ms > 0) args.submit.run_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(args.at_ms));
   ClientOptions options;
   options.endpoint = args.endpoint;
   options.connect_timeout = std::chrono::milliseconds(args.connect_timeout_ms);
@@ -98,6 +102,14 @@ void addSubmitCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--require-worker", args->submit.require_worker,
                 "refuse the job (no_worker, exit 3) when no connected worker serves the task, instead of "
                 "queueing it with a warning");
+  auto* delay = cmd->add_option("--delay", args->delay_ms,
+                                "run no earlier than this long after the broker takes the job: ms, or 30s, 15m, 2h, "
+                                "1d; the job is `scheduled` meanwhile, its time limits counting from then")
+                    ->transform(duration(UINT32_MAX));
+  cmd->add_option("--at", args->at_ms,
+                  "run no earlier than this time, RFC 3339 (2026-12-01T09:00:00Z); a time past runs at once")
+      ->transform(wallTime())
+      ->excludes(delay);
   cmd->add_flag("--wait", args->wait,
                 "wait for the job and print its result: exactly its bytes, no newline added (exit 1 with the "
                 "error on stderr if the job fails)");

@@ -1,5 +1,7 @@
 #include "cli/validators.h"
 
+#include <absl/time/time.h>
+
 #include <charconv>
 #include <string_view>
 
@@ -105,6 +107,22 @@ CLI::Validator duration(std::uint64_t max_ms) {
         return {};
       },
       "DURATION");
+}
+
+CLI::Validator wallTime() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        absl::Time time;
+        std::string why;
+        if (!absl::ParseTime(absl::RFC3339_full, value, &time, &why)) {
+          return "'" + value + "' is not an RFC 3339 time such as 2026-12-01T09:00:00Z (" + why + ")";
+        }
+        std::int64_t ms = absl::ToUnixMillis(time);
+        if (ms <= 0) return "'" + value + "' is before 1970";
+        value = std::to_string(ms);
+        return {};
+      },
+      "TIME");
 }
 
 CLI::Validator jobId() {

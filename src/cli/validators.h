@@ -37,6 +37,10 @@ CLI::Validator numberIn(T min = std::numeric_limits<T>::min(), T max = std::nume
 // milliseconds, or one followed by a unit: ms, s, m, h or d ("30s", "15m", "2h", "7d").
 CLI::Validator duration(std::uint64_t max_ms = std::numeric_limits<std::uint64_t>::max());
 
+// A moment as RFC 3339 writes it ("2026-12-01T09:00:00Z", "2026-12-01T10:00:00.5+01:00"), a
+// transform to Unix epoch milliseconds.
+CLI::Validator wallTime();
+
 // A job id: a positive decimal integer that fits in 64 bits (a transform).
 CLI::Validator jobId();
 

@@ -191,6 +191,11 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
   msg.backoff_ms = limit(options.backoff);
   msg.backoff_max_ms = limit(options.backoff_max);
   msg.flags = options.require_worker ? protocol::kSubmitRequireWorker : 0;
+  msg.delay_ms = limit(options.delay);
+  if (options.run_at.time_since_epoch().count() > 0) {
+    auto epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.run_at.time_since_epoch()).count();
+    msg.run_at_ms = static_cast<std::uint64_t>(std::max<long long>(epoch_ms, 1));
+  }
   Pending pending;
   // Laid out before taking the lock (a payload may be large); checked again under it.
   pending.version = version_.load(std::memory_order_relaxed);
@@ -220,6 +225,11 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     lock.unlock();
     return refuse(errc::kUnsupportedVersion,
                   "the broker speaks protocol version 1, which has no retries or require_worker (upgrade the broker)");
+  }
+  if (version_ < 3 && (msg.delay_ms > 0 || msg.run_at_ms > 0)) {
+    lock.unlock();
+    return refuse(errc::kUnsupportedVersion, "the broker speaks protocol version " + std::to_string(version_) +
+                                                 ", which has no delayed jobs (upgrade the broker)");
   }
   if (pending.version != version_) {
     // A reconnection to a broker of another version came between: lay it out again (rare).

@@ -7,13 +7,14 @@ namespace corvee {
 
 namespace {
 
-constexpr std::array<std::pair<JobState, std::string_view>, 6> kStateNames{{
+constexpr std::array<std::pair<JobState, std::string_view>, 7> kStateNames{{
     {JobState::kQueued, "queued"},
     {JobState::kRunning, "running"},
     {JobState::kSucceeded, "succeeded"},
     {JobState::kDead, "dead"},
     {JobState::kCancelled, "cancelled"},
     {JobState::kRetrying, "retrying"},
+    {JobState::kScheduled, "scheduled"},
 }};
 
 }  // namespace

@@ -96,9 +96,12 @@ struct SubmitMsg {
   std::uint32_t backoff_ms = 1000;          // since version 2
   std::uint32_t backoff_max_ms = 3600000;   // since version 2
   std::uint8_t flags = 0;                   // since version 2: kSubmit* bits
+  std::uint32_t delay_ms = 0;               // since version 3: run no earlier than this after acceptance
+  std::uint64_t run_at_ms = 0;              // since version 3: or than this wall time; wins when set
   template <typename F> void fields(F&& f) {
     f(task); f(payload); f(priority); f(timeout_ms); f(run_timeout_ms); f(assign_timeout_ms);
     f(since(2, retries)); f(since(2, backoff_ms)); f(since(2, backoff_max_ms)); f(since(2, flags));
+    f(since(3, delay_ms)); f(since(3, run_at_ms));
   }
 };
 

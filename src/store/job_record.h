@@ -31,7 +31,7 @@ struct JobRecord {
   std::uint32_t retried = 0;         // retries used since submission or the last `dead retry`
   std::uint32_t backoff_ms = 1000;
   std::uint32_t backoff_max_ms = 3600 * 1000;
-  std::uint64_t run_at_ms = 0;       // when retrying: not dealt before this wall time
+  std::uint64_t run_at_ms = 0;       // when retrying or scheduled: not dealt before this wall time
   // Every failed attempt, oldest first. Written by Store::recordFailure(), returned by find() and
   // recover(); insert() and markFinished() ignore it.
   std::vector<AttemptFailure> failures;

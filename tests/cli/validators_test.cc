@@ -52,6 +52,22 @@ TEST(DurationTest, RefusesWhatOverflowsOrPassesTheMaximum) {
   EXPECT_NE(refused(duration(60'000), "61s").find("too long"), std::string::npos);
 }
 
+TEST(WallTimeTest, Rfc3339TimesBecomeEpochMilliseconds) {
+  EXPECT_EQ(accepted(wallTime(), "2026-12-01T09:00:00Z"), "1796115600000");
+  EXPECT_EQ(accepted(wallTime(), "2026-12-01T10:00:00+01:00"), "1796115600000");
+  EXPECT_EQ(accepted(wallTime(), "2026-12-01T09:00:00.250Z"), "1796115600250");
+  EXPECT_EQ(accepted(wallTime(), "1970-01-01T00:00:00.001Z"), "1");
+}
+
+TEST(WallTimeTest, RefusesWhatIsNotRfc3339) {
+  for (const char* bad : {"", "tomorrow", "2026-12-01", "2026-12-01 09:00:00", "2026-13-01T09:00:00Z",
+                          "2026-12-01T09:00:00", "1796115600000"}) {
+    std::string message = refused(wallTime(), bad);
+    EXPECT_NE(message.find("RFC 3339"), std::string::npos) << bad << ": " << message;
+  }
+  EXPECT_NE(refused(wallTime(), "1969-12-31T23:59:59Z").find("before 1970"), std::string::npos);
+}
+
 TEST(NumberTest, PlainDecimalInRangeOnly) {
   EXPECT_EQ(accepted(numberIn<std::uint32_t>(0, 1000000), "010"), "10");
   refused(numberIn<std::uint32_t>(0, 1000000), "-1");
