@@ -63,8 +63,9 @@ nlohmann::json jobSummaryJson(const JobInfo& info) {
       {"finished_ms", info.finished_ms},
       {"worker", info.worker},
   };
-  if (info.state == JobState::kRetrying) doc["run_at_ms"] = info.run_at_ms;
-  if (info.state == JobState::kDead || info.state == JobState::kCancelled) {
+  if (info.state == JobState::kRetrying || info.state == JobState::kScheduled) doc["run_at_ms"] = info.run_at_ms;
+  // A retrying job shows the error it retries after.
+  if (info.state == JobState::kDead || info.state == JobState::kCancelled || info.state == JobState::kRetrying) {
     doc["error"] = errorJson(info.error_code, info.error_message);
   }
   return doc;
@@ -134,6 +135,7 @@ void printJobs(std::ostream& out, const std::vector<JobInfo>& jobs, bool table) 
     std::string error;
     if (!info.error_code.empty()) error = info.error_code + (info.error_message.empty() ? "" : ": " + info.error_message);
     if (info.state == JobState::kRetrying) error = "next attempt " + utcTime(info.run_at_ms);
+    if (info.state == JobState::kScheduled) error = "runs at " + utcTime(info.run_at_ms);
     rows.push_back({std::to_string(info.id), cell(info.task, 32), std::string(toString(info.state)), attempt,
                     utcTime(info.submitted_ms), cell(info.worker, 24), cell(error, 60)});
   }

@@ -76,8 +76,19 @@ TEST(JobJsonTest, RetryingJobShowsItsNextAttempt) {
   nlohmann::json doc = jobSummaryJson(info);
   EXPECT_EQ(doc["state"], "retrying");
   EXPECT_EQ(doc["run_at_ms"], 1700000009000ULL);
-  EXPECT_FALSE(doc.contains("error"));
+  EXPECT_EQ(doc["error"]["code"], info.error_code) << "the error it retries after";
   EXPECT_FALSE(doc.contains("failures"));
+}
+
+TEST(JobJsonTest, ScheduledJobShowsWhenItRuns) {
+  JobInfo info;
+  info.id = 9;
+  info.state = JobState::kScheduled;
+  info.run_at_ms = 1700000009000ULL;
+  nlohmann::json doc = jobSummaryJson(info);
+  EXPECT_EQ(doc["state"], "scheduled");
+  EXPECT_EQ(doc["run_at_ms"], 1700000009000ULL);
+  EXPECT_FALSE(doc.contains("error"));
 }
 
 TEST(JobJsonTest, CancelledJobHasItsError) {

@@ -1,0 +1,89 @@
+// Delayed and timed jobs through real processes (issue 11): `submit --delay` and `--at`, and a
+// scheduled job surviving a broker kill -9 on the default store.
+//
+// Time is asserted only as a lower bound (a job never runs before its time), never as an upper one.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "corvee/client.h"
+#include "support/process.h"
+
+namespace corvee::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::unique_ptr<Client> connectTo(const std::string& endpoint) {
+  ClientOptions options;
+  options.endpoint = endpoint;
+  options.connect_timeout = 30s;  // rides out a broker restart; only bounds a hang
+  options.reconnect_min = 20ms;
+  options.reconnect_max = 200ms;
+  auto client = Client::connect(options);
+  EXPECT_TRUE(client) << client.status().toString();
+  return client ? std::move(*client) : nullptr;
+}
+
+TEST(ScheduleTest, SubmitDelayWaitAnswersNoSoonerThanTheDelay) {
+  BrokerProcess broker;
+  ASSERT_TRUE(broker.start());
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker.endpoint(), 1));
+  auto started = Clock::now();
+  CommandResult run = runCorvee({"submit", "echo", "x", "--delay", "2000", "--wait", "--connect", broker.endpoint()}, {},
+                                60s);
+  auto took = Clock::now() - started;
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.out, "x");
+  EXPECT_GE(took, 2000ms);
+}
+
+TEST(ScheduleTest, SubmitAtAPastTimeRunsAtOnceAndBadTimesAreUsageErrors) {
+  BrokerProcess broker;
+  ASSERT_TRUE(broker.start());
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker.endpoint(), 1));
+  CommandResult run = runCorvee(
+      {"submit", "echo", "y", "--at", "2020-01-01T00:00:00Z", "--wait", "--connect", broker.endpoint()}, {}, 60s);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.out, "y");
+  CommandResult bad = runCorvee({"submit", "echo", "z", "--at", "tomorrow", "--connect", broker.endpoint()}, {}, 30s);
+  EXPECT_EQ(bad.exit_code, 2) << bad.describe();
+  EXPECT_NE(bad.err.find("RFC 3339"), std::string::npos) << bad.err;
+  CommandResult both = runCorvee(
+      {"submit", "echo", "z", "--at", "2030-01-01T00:00:00Z", "--delay", "5s", "--connect", broker.endpoint()}, {}, 30s);
+  EXPECT_EQ(both.exit_code, 2) << both.describe();
+}
+
+TEST(ScheduleTest, AScheduledJobSurvivesKillNineAndRunsNoSoonerThanItsTime) {
+  TempDir data;
+  BrokerProcess broker(BrokerStore::sqlite(data.path()));
+  ASSERT_TRUE(broker.start());
+  auto client = connectTo(broker.endpoint());
+  ASSERT_NE(client, nullptr);
+  SubmitOptions options;
+  options.delay = 1500ms;
+  JobHandle job = client->submit("echo", "later", options);
+  ASSERT_TRUE(job.id()) << job.id().status().toString();
+  auto info = client->status(*job.id());
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->state, JobState::kScheduled);
+  EXPECT_GE(info->run_at_ms, info->submitted_ms + 1500);
+
+  ASSERT_TRUE(broker.killNine());
+  ASSERT_TRUE(broker.restart());
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker.endpoint(), 1));
+  auto outcome = client->wait(*job.id(), 60s);
+  ASSERT_TRUE(outcome) << outcome.status().toString();
+  EXPECT_EQ(outcome->result, "later");
+  auto done = client->status(*job.id());
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->attempt, 1u);
+  EXPECT_GE(done->started_ms, info->run_at_ms) << "ran before its time";
+}
+
+}  // namespace
+}  // namespace corvee::testing
