@@ -1007,16 +1007,16 @@ std::uint16_t Core::versionOf(PeerId id) const {
   return it->second.version;
 }
 
-namespace {
-// Version 1 knows four states: a retrying job is waiting (queued) and a cancelled one failed.
 std::uint8_t wireState(JobState state, std::uint16_t version) {
+  // Version 1 knows four states: a retrying job is waiting (queued) and a cancelled one failed.
   if (version < 2) {
     if (state == JobState::kRetrying) return static_cast<std::uint8_t>(JobState::kQueued);
     if (state == JobState::kCancelled) return static_cast<std::uint8_t>(JobState::kDead);
   }
+  // Before version 3 a job waiting for its time is simply waiting.
+  if (version < 3 && state == JobState::kScheduled) return static_cast<std::uint8_t>(JobState::kQueued);
   return static_cast<std::uint8_t>(state);
 }
-}  // namespace
 
 void Core::sendError(PeerId peer, std::uint32_t request_id, std::string_view code, std::string_view message) {
   send(peer, request_id, protocol::ErrorMsg{code, message.substr(0, 65535)});

@@ -36,6 +36,10 @@
 
 namespace corvee::broker {
 
+// The state as a peer speaking protocol `version` knows it: states newer than its version read
+// as the nearest older one.
+std::uint8_t wireState(JobState state, std::uint16_t version);
+
 // Counters and listings for STATS and tests.
 struct CoreCounts {
   std::uint64_t queued = 0;

@@ -154,7 +154,7 @@ void Core::handleListJobs(PeerId id, const Peer& peer, const Frame& frame) {
     protocol::JobInfoMsg& info = reply.jobs.emplace_back();
     info.job_id = rec.id;
     info.task = rec.task;
-    info.state = static_cast<std::uint8_t>(rec.state);
+    info.state = wireState(rec.state, peer.version);
     info.priority = rec.priority;
     info.attempt = rec.attempt;
     info.submitted_ms = rec.submitted_ms;

@@ -62,10 +62,12 @@ template <> OkMsg sample() { return {}; }
 template <> std::size_t documentedBodySize<OkMsg>() { return 0; }
 
 template <> SubmitMsg sample() {
-  return {"resize", {std::string_view("\0img\xff", 5)}, -7, 30000, 2000, 500, 3, 250, 60000, kSubmitRequireWorker};
+  return {"resize", {std::string_view("\0img\xff", 5)}, -7, 30000, 2000, 500, 3, 250, 60000, kSubmitRequireWorker,
+          1500, 1796115600000ULL};
 }
-// Version 2 adds retries, backoff_ms, backoff_max_ms (u32 each) and flags (u8).
-template <> std::size_t documentedBodySize<SubmitMsg>() { return (2 + 6) + (4 + 5) + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 1; }
+// Version 2 adds retries, backoff_ms, backoff_max_ms (u32 each) and flags (u8); version 3 delay_ms
+// (u32) and run_at_ms (u64).
+template <> std::size_t documentedBodySize<SubmitMsg>() { return (2 + 6) + (4 + 5) + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 1 + 4 + 8; }
 
 template <> SubmittedMsg sample() { return {0x1122334455667788ULL, kSubmittedUnserved}; }
 template <> std::size_t documentedBodySize<SubmittedMsg>() { return 8 + 1; }
@@ -597,7 +599,8 @@ TEST(ProtocolConstantsTest, MessageTypesMatchTheDoc) {
   EXPECT_EQ(static_cast<int>(JobState::kDead), 4);
   EXPECT_EQ(static_cast<int>(JobState::kCancelled), 5);
   EXPECT_EQ(static_cast<int>(JobState::kRetrying), 6);
-  EXPECT_EQ(kVersion, 2);
+  EXPECT_EQ(static_cast<int>(JobState::kScheduled), 7);
+  EXPECT_EQ(kVersion, 3);
   EXPECT_EQ(kMinVersion, 1);
 }
 
@@ -614,7 +617,7 @@ TEST(ProtocolConstantsTest, MsgTypeNames) {
 // ---- docs/protocol.md, section 7: the session byte by byte.
 
 // The SUBMIT example, exactly as the doc prints it.
-const std::string kDocSubmit = bytesOf({0x2e, 0x00, 0x00, 0x00,                          // length 46
+const std::string kDocSubmit = bytesOf({0x3a, 0x00, 0x00, 0x00,                          // length 58
                                         0x10,                                            // SUBMIT
                                         0x01, 0x00, 0x00, 0x00,                          // request_id 1
                                         0x04, 0x00, 0x65, 0x63, 0x68, 0x6f,              // task "echo"
@@ -625,7 +628,9 @@ const std::string kDocSubmit = bytesOf({0x2e, 0x00, 0x00, 0x00,                 
                                         0x00, 0x00, 0x00, 0x00,                          // retries 0
                                         0xe8, 0x03, 0x00, 0x00,                          // backoff_ms 1000
                                         0x80, 0xee, 0x36, 0x00,                          // backoff_max_ms
-                                        0x00});                                          // flags
+                                        0x00,                                            // flags
+                                        0x00, 0x00, 0x00, 0x00,                          // delay_ms 0
+                                        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00});  // run_at_ms 0
 
 TEST(DocExampleTest, SubmitEncodesToTheDocumentedBytes) {
   SubmitMsg submit;
@@ -635,7 +640,12 @@ TEST(DocExampleTest, SubmitEncodesToTheDocumentedBytes) {
   encode(out, 1, submit);
   EXPECT_EQ(hex(out), hex(kDocSubmit));
   // The length field counts everything after itself.
-  EXPECT_EQ(out.size(), 4u + 46u);
+  EXPECT_EQ(out.size(), 4u + 58u);
+  // Version 2 stops after the flags.
+  std::string v2;
+  encode(v2, 1, submit, 2);
+  EXPECT_EQ(v2.size(), 4u + 46u);
+  EXPECT_EQ(hex(v2.substr(4)), hex(kDocSubmit.substr(4, 46)));
   // Version 1 stops after the three limits.
   std::string v1;
   encode(v1, 1, submit, 1);
