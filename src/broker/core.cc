@@ -23,8 +23,21 @@ std::uint32_t toMs(std::chrono::milliseconds d) { return static_cast<std::uint32
 
 }  // namespace
 
-Core::Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& outbox, Random& random)
-    : options_(options), store_(store), clock_(clock), outbox_(outbox), random_(random), started_at_(clock.now()) {}
+Core::Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& outbox, Random& random,
+           WorkerSelection* selection)
+    : options_(options), store_(store), clock_(clock), outbox_(outbox), random_(random), selection_(selection),
+      started_at_(clock.now()) {
+  if (selection_ == nullptr) {
+    auto made = makeWorkerSelection(options_.select, random_);
+    if (!made) {
+      // The command line checks the name; a program embedding the broker learns it here.
+      spdlog::error("{}; using {}", made.status().message(), kDefaultWorkerSelection);
+      made = makeWorkerSelection(kDefaultWorkerSelection, random_);
+    }
+    own_selection_ = std::move(*made);
+    selection_ = own_selection_.get();
+  }
+}
 
 Status Core::recover() {
   std::uint64_t recovered = 0;
@@ -904,11 +917,11 @@ void Core::dealTask(TaskQueue& tq) {
     return job != nullptr && job->ticket == entry.ticket;
   };
   while (!tq.queue.empty()) {
-    PeerId worker_id = pickWorker(tq);
-    if (worker_id == 0) return;
     auto entry = tq.queue.peek(live);
     if (!entry) return;
     LiveJob& job = *jobs_.find(entry->id);
+    PeerId worker_id = pickWorker(tq, job);
+    if (worker_id == 0) return;
     // A failed read finished the job, which left its entry dead at the head: peek skips it.
     auto payload = payloadFor(job, payload_scratch_);
     if (!payload) continue;
@@ -917,24 +930,21 @@ void Core::dealTask(TaskQueue& tq) {
   }
 }
 
-PeerId Core::pickWorker(const TaskQueue& tq) {
-  // Load balancing by free slots (proletariat): the emptiest worker gets the job. A free slot
-  // beats room in a prefetch, so an idle worker is served before another one's reserve fills.
-  PeerId best = 0;
-  std::pair<std::uint64_t, std::uint64_t> best_free{0, 0};  // (free slots, free room in all)
+PeerId Core::pickWorker(const TaskQueue& tq, const LiveJob& job) {
+  candidates_.clear();
   for (PeerId id : tq.workers) {
     const Peer& worker = peers_.at(id);
     if (worker.draining || worker.slots == 0 || worker.output_full) continue;
     std::uint64_t held = worker.held();
     std::uint64_t room = std::uint64_t{worker.slots} + worker.prefetch;
     if (held >= room) continue;
-    std::pair<std::uint64_t, std::uint64_t> free{worker.slots > held ? worker.slots - held : 0, room - held};
-    if (free > best_free) {
-      best = id;
-      best_free = free;
-    }
+    candidates_.push_back({id, worker.slots, worker.slots > held ? worker.slots - held : 0, room - held});
   }
-  return best;
+  if (candidates_.empty()) return 0;
+  std::optional<std::size_t> picked = selection_->pick({tq.task, job.priority}, candidates_);
+  // A plugged-in selection may answer anything: only a candidate with room counts.
+  if (!picked || *picked >= candidates_.size() || candidates_[*picked].free_room == 0) return 0;
+  return candidates_[*picked].id;
 }
 
 void Core::markWorkerTasksDirty(const Peer& worker) {

@@ -28,6 +28,7 @@
 #include "broker/retry_backoff.h"
 #include "broker/schedule_set.h"
 #include "broker/task_queue.h"
+#include "broker/worker_selection.h"
 #include "platform/clock.h"
 #include "platform/random.h"
 #include "protocol/frame_decoder.h"
@@ -55,8 +56,11 @@ struct CoreCounts {
 
 class Core {
  public:
-  // `random` draws retry jitter; tests pass a fake one to replay it.
-  Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& outbox, Random& random = threadRandom());
+  // `random` draws retry jitter (and random worker selection); tests pass a fake one to replay it.
+  // `selection`, when given, replaces the one options.select names (a C++ program embedding the
+  // broker plugs its own in here, worker_selection.h); it must outlive the Core.
+  Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& outbox, Random& random = threadRandom(),
+       WorkerSelection* selection = nullptr);
 
   // Loads unfinished jobs from the store: queued jobs in their order, jobs that were running put
   // back in the queue. REQUIRES: called once, before any peer connects.
@@ -204,8 +208,8 @@ class Core {
 
   // Dealing.
   void dealTask(TaskQueue& tq);
-  // The registered worker for `tq` with the most free slots, or 0.
-  PeerId pickWorker(const TaskQueue& tq);
+  // The worker the selection picks for `job` among those of `tq` that may be dealt a job now; 0 for none.
+  PeerId pickWorker(const TaskQueue& tq, const LiveJob& job);
   void markWorkerTasksDirty(const Peer& worker);
   // A worker joins or leaves the worker lists (and serving counts) of its tasks.
   void joinTasks(PeerId id, const Peer& worker);
@@ -233,6 +237,9 @@ class Core {
   Clock& clock_;
   Outbox& outbox_;
   Random& random_;
+  std::unique_ptr<WorkerSelection> own_selection_;  // when the constructor was given none
+  WorkerSelection* selection_;
+  std::vector<WorkerView> candidates_;  // pickWorker's scratch, kept to save an allocation per job
   MonoTime started_at_;
 
   std::unordered_map<PeerId, Peer> peers_;

@@ -20,6 +20,9 @@ struct BrokerOptions {
   std::chrono::milliseconds result_ttl{24 * 3600 * 1000};  // how long succeeded and cancelled jobs stay queryable
   std::chrono::milliseconds dead_ttl{7LL * 24 * 3600 * 1000};  // how long dead jobs are kept
   std::uint64_t dead_max = 100'000;  // dead jobs kept at most; the oldest are dropped first
+  // Which worker gets a job among those that can take it (worker_selection.h): "least-loaded",
+  // "round-robin" or "random".
+  std::string select = "least-loaded";
   // Payload bytes of queued jobs kept in memory. Beyond it, and for jobs recovered at start, the
   // payload stays only in the store and is read back when the job is dealt: a million queued jobs
   // cost the broker their bookkeeping, not their payloads.

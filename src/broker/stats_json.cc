@@ -42,6 +42,7 @@ Result<std::string> Core::statsJson() const try {
       {"broker", options_.name},
       {"version", protocol::kVersion},
       {"store", store_.describe()},
+      {"select", std::string(selection_->name())},
       {"uptime_ms", std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started_at_).count()},
       {"jobs",
        {{"queued", counts_.queued},

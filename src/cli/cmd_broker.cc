@@ -146,6 +146,11 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
                   "most dead jobs kept; beyond it the oldest are dropped, with a log line (0: no bound)")
       ->capture_default_str()
       ->transform(numberIn<std::uint64_t>());
+  cmd->add_option("--select", args->options.select,
+                  "which worker gets a job among those with room: least-loaded (most free slots), round-robin "
+                  "or random")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"least-loaded", "round-robin", "random"}));
   cmd->add_option("--disk-reserve", args->store.disk_reserve,
                   "sqlite: free disk bytes kept for finishing jobs; below it new jobs are refused with "
                   "store_full until space returns (0: refuse only when a write fails)")

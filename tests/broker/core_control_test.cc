@@ -280,6 +280,53 @@ TEST_F(CoreControlTest, ATaskIsServedWhileAWorkerWithSlotsThatIsNotDrainingHandl
   EXPECT_TRUE(unserved());
 }
 
+TEST_F(CoreControlTest, RoundRobinSelectionDealsToEachWorkerInTurn) {
+  options_.select = "round-robin";
+  PeerId a = worker(10);
+  PeerId b = worker(2);
+  PeerId c = client();
+  for (int i = 0; i < 4; ++i) submit(c);
+  flush();
+  // Least-loaded would give all four to the emptier worker a; round-robin takes turns.
+  EXPECT_EQ(assigns(a).size(), 2u);
+  EXPECT_EQ(assigns(b).size(), 2u);
+  EXPECT_EQ(stats(c)["select"], "round-robin");
+}
+
+TEST_F(CoreControlTest, APluggedInSelectionDecidesAndMayHoldJobsBack) {
+  // Always the candidate with the largest id, and nothing for priority 9.
+  struct Newest final : WorkerSelection {
+    std::optional<std::size_t> pick(const JobView& job, std::span<const WorkerView> candidates) override {
+      ++calls;
+      if (job.priority == 9) return std::nullopt;
+      std::size_t best = 0;
+      for (std::size_t i = 1; i < candidates.size(); ++i) {
+        if (candidates[i].id > candidates[best].id) best = i;
+      }
+      return best;
+    }
+    std::string_view name() const override { return "newest"; }
+    int calls = 0;
+  } newest;
+  selection_override_ = &newest;
+  PeerId old_worker = worker(4);
+  PeerId new_worker = worker(4);
+  PeerId c = client();
+  JobId picked = submit(c, {.priority = 1});
+  flush();
+  EXPECT_TRUE(assigns(old_worker).empty());
+  auto dealt = assigns(new_worker);
+  ASSERT_EQ(dealt.size(), 1u) << "least-loaded would have chosen the idle old worker";
+  EXPECT_EQ(dealt[0].id, picked);
+  JobId held = submit(c, {.priority = 9});
+  flush();
+  EXPECT_TRUE(assigns(old_worker).empty());
+  EXPECT_TRUE(assigns(new_worker).empty());
+  EXPECT_EQ(fullStatus(c, held).state, JobState::kQueued);
+  EXPECT_EQ(newest.calls, 2);
+  EXPECT_EQ(stats(c)["select"], "newest");
+}
+
 TEST_F(CoreControlTest, AVersionOnePeerIsStillServedInItsOwnLayout) {
   PeerId old = connect();
   protocol::HelloMsg hello;

@@ -87,7 +87,7 @@ class CoreTest : public ::testing::Test {
       Store& store = store_override_ != nullptr ? *store_override_
                      : use_volatile_store_   ? static_cast<Store&>(volatile_store_)
                                              : store_;
-      core_ = std::make_unique<Core>(options_, store, clock_, outbox_, random_);
+      core_ = std::make_unique<Core>(options_, store, clock_, outbox_, random_, selection_override_);
     }
     return *core_;
   }
@@ -388,6 +388,8 @@ class CoreTest : public ::testing::Test {
   bool use_volatile_store_ = false;
   // Any other store, for the tests that set it before core() is made.
   Store* store_override_ = nullptr;
+  // A worker selection of the test's own, set before core() is made.
+  WorkerSelection* selection_override_ = nullptr;
   FakeClock clock_;
   FakeRandom random_{0.5};
   RecordingOutbox outbox_;
