@@ -37,6 +37,17 @@ Core::Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& out
     own_selection_ = std::move(*made);
     selection_ = own_selection_.get();
   }
+  for (const std::string& rate : options_.rates) {
+    auto eq = rate.find('=');
+    auto spec = eq == std::string::npos ? Result<RateSpec>(Status::error(errc::kBadRequest, "no '='"))
+                                        : RateSpec::parse(std::string_view(rate).substr(eq + 1));
+    if (!spec) {
+      // The command line checks these; a program embedding the broker learns it here.
+      spdlog::error("ignoring rate limit '{}': {}", rate, spec.status().message());
+      continue;
+    }
+    taskQueue(std::string_view(rate).substr(0, eq)).rate.emplace(*spec, clock_.now());
+  }
 }
 
 Status Core::recover() {
@@ -827,14 +838,26 @@ void Core::tick() {
     if (job != nullptr && job->state == JobState::kScheduled) scheduledDue(*job);  // else cancelled meanwhile
   }
   while (auto due = deadlines_.popDue(now)) onDeadline(*due);
+  // Queues whose rate limit has a token again deal again.
+  std::erase_if(rate_waiting_, [&](TaskQueue* tq) {
+    if (*tq->rate_wake > now) return false;
+    tq->rate_wake.reset();
+    if (!tq->dirty && !tq->queue.empty()) {
+      tq->dirty = true;
+      dirty_.push_back(tq);
+    }
+    return true;
+  });
 }
 
 std::optional<MonoTime> Core::nextDeadline() const {
-  std::optional<MonoTime> limit = deadlines_.earliest();
-  std::optional<MonoTime> scheduled = scheduled_.earliest();
-  if (!limit) return scheduled;
-  if (!scheduled) return limit;
-  return std::min(*limit, *scheduled);
+  std::optional<MonoTime> next = deadlines_.earliest();
+  auto consider = [&next](std::optional<MonoTime> t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  consider(scheduled_.earliest());
+  for (const TaskQueue* tq : rate_waiting_) consider(tq->rate_wake);
+  return next;
 }
 
 void Core::onDeadline(const Deadline& deadline) {
@@ -916,12 +939,22 @@ void Core::dealTask(TaskQueue& tq) {
     const LiveJob* job = jobs_.find(entry.id);
     return job != nullptr && job->ticket == entry.ticket;
   };
+  if (tq.rate_wake) return;  // out of tokens until then; tick() deals again
   while (!tq.queue.empty()) {
     auto entry = tq.queue.peek(live);
     if (!entry) return;
     LiveJob& job = *jobs_.find(entry->id);
+    if (tq.rate) {
+      if (std::optional<MonoTime> next = tq.rate->nextTokenAt(clock_.now())) {
+        // No busy loop: the queue sleeps until the bucket has a token again.
+        tq.rate_wake = *next;
+        rate_waiting_.push_back(&tq);
+        return;
+      }
+    }
     PeerId worker_id = pickWorker(tq, job);
     if (worker_id == 0) return;
+    if (tq.rate) tq.rate->tryTake(clock_.now());  // there is one: nextTokenAt() said so
     // A failed read finished the job, which left its entry dead at the head: peek skips it.
     auto payload = payloadFor(job, payload_scratch_);
     if (!payload) continue;

@@ -240,6 +240,7 @@ class Core {
   std::unique_ptr<WorkerSelection> own_selection_;  // when the constructor was given none
   WorkerSelection* selection_;
   std::vector<WorkerView> candidates_;  // pickWorker's scratch, kept to save an allocation per job
+  std::vector<TaskQueue*> rate_waiting_;  // queues out of tokens, each until its rate_wake
   MonoTime started_at_;
 
   std::unordered_map<PeerId, Peer> peers_;

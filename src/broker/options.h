@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace corvee::broker {
 
@@ -23,6 +24,8 @@ struct BrokerOptions {
   // Which worker gets a job among those that can take it (worker_selection.h): "least-loaded",
   // "round-robin" or "random".
   std::string select = "least-loaded";
+  // Dispatch rate limits, "TASK=N/s[:BURST]" (rate_limiter.h), one per task.
+  std::vector<std::string> rates;
   // Payload bytes of queued jobs kept in memory. Beyond it, and for jobs recovered at start, the
   // payload stays only in the store and is read back when the job is dealt: a million queued jobs
   // cost the broker their bookkeeping, not their payloads.

@@ -10,8 +10,12 @@ namespace corvee::broker {
 Result<std::string> Core::statsJson() const try {
   using nlohmann::json;
   json queues = json::array();
+  MonoTime now = clock_.now();
   for (const auto& [task, tq] : queues_) {
+    json rate = nullptr;
+    if (tq.rate) rate = {{"limit", tq.rate->spec().toString()}, {"tokens", tq.rate->tokens(now)}};
     queues.push_back({{"task", task},
+                      {"rate", rate},
                       {"queued", tq.queue.size()},
                       {"running", tq.running},
                       {"retrying", tq.retrying},

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "broker/job_queue.h"
 #include "broker/outbox.h"
+#include "broker/rate_limiter.h"
 
 namespace corvee::broker {
 
@@ -21,6 +23,9 @@ struct TaskQueue {
   std::uint64_t scheduled = 0;  // its jobs waiting for the time they were submitted for
   bool dirty = false;  // may have a job and a free worker; looked at by Core::deal()
   bool paused = false;  // PAUSE: its queued jobs wait; stored, so it survives a restart
+  // `--rate`: a job is dealt only with a token; without one the queue waits until rate_wake.
+  std::optional<TokenBucket> rate;
+  std::optional<MonoTime> rate_wake;
 };
 
 }  // namespace corvee::broker

@@ -146,6 +146,11 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
                   "most dead jobs kept; beyond it the oldest are dropped, with a log line (0: no bound)")
       ->capture_default_str()
       ->transform(numberIn<std::uint64_t>());
+  cmd->add_option("--rate", args->options.rates,
+                  "TASK=N/s[:BURST] (or N/m, N/h): deal TASK's jobs at most this fast, a token bucket holding "
+                  "BURST (default: one second's worth); repeat for more tasks")
+      ->allow_extra_args(false)
+      ->check(rateLimit());
   cmd->add_option("--select", args->options.select,
                   "which worker gets a job among those with room: least-loaded (most free slots), round-robin "
                   "or random")

@@ -2,6 +2,8 @@
 
 #include <absl/time/time.h>
 
+#include "broker/rate_limiter.h"
+
 #include <charconv>
 #include <string_view>
 
@@ -158,6 +160,20 @@ CLI::Validator wireName(const std::string& what) {
 CLI::Validator nonEmpty() {
   return CLI::Validator([](std::string& value) { return value.empty() ? std::string("it is empty") : std::string(); },
                         "");
+}
+
+CLI::Validator rateLimit() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto eq = value.find('=');
+        if (eq == std::string::npos) return "--rate wants TASK=N/s[:BURST], got '" + value + "'";
+        if (Status named = protocol::checkTaskName(std::string_view(value).substr(0, eq)); !named) {
+          return named.message();
+        }
+        auto spec = broker::RateSpec::parse(std::string_view(value).substr(eq + 1));
+        return spec ? std::string() : spec.status().message();
+      },
+      "TASK=RATE");
 }
 
 CLI::Validator execSpec() {

@@ -58,4 +58,7 @@ CLI::Validator nonEmpty();
 // `--exec NAME=COMMAND`: both parts present, NAME a valid task name.
 CLI::Validator execSpec();
 
+// `--rate TASK=N/s[:BURST]`: TASK a valid task name, the rest as broker::RateSpec reads it.
+CLI::Validator rateLimit();
+
 }  // namespace corvee::cli

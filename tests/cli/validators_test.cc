@@ -68,6 +68,15 @@ TEST(WallTimeTest, RefusesWhatIsNotRfc3339) {
   EXPECT_NE(refused(wallTime(), "1969-12-31T23:59:59Z").find("before 1970"), std::string::npos);
 }
 
+TEST(RateLimitTest, TaskEqualsRate) {
+  EXPECT_EQ(accepted(rateLimit(), "resize=10/s"), "resize=10/s");
+  EXPECT_EQ(accepted(rateLimit(), "mail=100/m:20"), "mail=100/m:20");
+  EXPECT_EQ(accepted(rateLimit(), "x=0.5/s"), "x=0.5/s");
+  for (const char* bad : {"", "resize", "=10/s", "resize=", "resize=fast", "resize=0/s", "resize=10/s:x"}) {
+    refused(rateLimit(), bad);
+  }
+}
+
 TEST(NumberTest, PlainDecimalInRangeOnly) {
   EXPECT_EQ(accepted(numberIn<std::uint32_t>(0, 1000000), "010"), "10");
   refused(numberIn<std::uint32_t>(0, 1000000), "-1");

@@ -1,10 +1,12 @@
-// Delayed and timed jobs through real processes (issue 11): `submit --delay` and `--at`, and a
-// scheduled job surviving a broker kill -9 on the default store.
+// Time through real processes (issue 11): `submit --delay` and `--at`, a scheduled job surviving a
+// broker kill -9 on the default store, and `broker --rate`.
 //
 // Time is asserted only as a lower bound (a job never runs before its time), never as an upper one.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
+#include <vector>
 
 #include "corvee/client.h"
 #include "support/process.h"
@@ -83,6 +85,31 @@ TEST(ScheduleTest, AScheduledJobSurvivesKillNineAndRunsNoSoonerThanItsTime) {
   ASSERT_TRUE(done);
   EXPECT_EQ(done->attempt, 1u);
   EXPECT_GE(done->started_ms, info->run_at_ms) << "ran before its time";
+}
+
+TEST(ScheduleTest, ARateLimitedTaskStartsNoFasterThanItsRate) {
+  BrokerProcess broker;
+  ASSERT_TRUE(broker.start({"--rate", "echo=4/s:1"}));
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker.endpoint(), 4));
+  auto client = connectTo(broker.endpoint());
+  ASSERT_NE(client, nullptr);
+  std::vector<JobHandle> jobs;
+  for (int i = 0; i < 3; ++i) jobs.push_back(client->submit("echo", "r"));
+  std::vector<std::uint64_t> starts;
+  for (JobHandle& job : jobs) {
+    ASSERT_TRUE(job.wait(60s));
+    auto info = client->status(*job.id());
+    ASSERT_TRUE(info);
+    starts.push_back(info->started_ms);
+  }
+  std::sort(starts.begin(), starts.end());
+  // One token every 250 ms, a burst of one: each start at least 250 ms after the one before (the
+  // clock the broker stamps with has millisecond steps).
+  EXPECT_GE(starts[1], starts[0] + 249);
+  EXPECT_GE(starts[2], starts[1] + 249);
+  CommandResult bad = runCorvee({"broker", "--rate", "echo=fast", "--store", "memory"}, {}, 30s);
+  EXPECT_EQ(bad.exit_code, 2) << bad.describe();
 }
 
 }  // namespace
