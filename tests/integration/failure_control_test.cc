@@ -13,23 +13,13 @@
 #include "corvee/client.h"
 #include "corvee/errors.h"
 #include "support/process.h"
+#include "support/test_client.h"
 
 namespace corvee::testing {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::unique_ptr<Client> connectTo(const std::string& endpoint) {
-  ClientOptions options;
-  options.endpoint = endpoint;
-  options.connect_timeout = 30s;  // rides out a broker restart; only bounds a hang
-  options.reconnect_min = 20ms;
-  options.reconnect_max = 200ms;
-  auto client = Client::connect(options);
-  EXPECT_TRUE(client) << client.status().toString();
-  return client ? std::move(*client) : nullptr;
-}
 
 // Polls the job's state until `want` or 30 s; returns the last record seen.
 JobInfo waitForState(Client& client, JobId id, JobState want) {
@@ -54,7 +44,7 @@ class FailureControlTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     broker_ = GetParam() == "sqlite" ? BrokerProcess(BrokerStore::sqlite(data_.path())) : BrokerProcess();
     ASSERT_TRUE(broker_.start());
-    client_ = connectTo(broker_.endpoint());
+    client_ = connectTestClient(broker_.endpoint());
     ASSERT_NE(client_, nullptr);
   }
   TempDir data_;
@@ -202,7 +192,7 @@ class FailureControlCrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(broker_.start());
-    client_ = connectTo(broker_.endpoint());
+    client_ = connectTestClient(broker_.endpoint());
     ASSERT_NE(client_, nullptr);
   }
   void crashAndRestart() {

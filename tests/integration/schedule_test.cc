@@ -10,23 +10,13 @@
 
 #include "corvee/client.h"
 #include "support/process.h"
+#include "support/test_client.h"
 
 namespace corvee::testing {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::unique_ptr<Client> connectTo(const std::string& endpoint) {
-  ClientOptions options;
-  options.endpoint = endpoint;
-  options.connect_timeout = 30s;  // rides out a broker restart; only bounds a hang
-  options.reconnect_min = 20ms;
-  options.reconnect_max = 200ms;
-  auto client = Client::connect(options);
-  EXPECT_TRUE(client) << client.status().toString();
-  return client ? std::move(*client) : nullptr;
-}
 
 TEST(ScheduleTest, SubmitDelayWaitAnswersNoSoonerThanTheDelay) {
   BrokerProcess broker;
@@ -63,7 +53,7 @@ TEST(ScheduleTest, AScheduledJobSurvivesKillNineAndRunsNoSoonerThanItsTime) {
   TempDir data;
   BrokerProcess broker(BrokerStore::sqlite(data.path()));
   ASSERT_TRUE(broker.start());
-  auto client = connectTo(broker.endpoint());
+  auto client = connectTestClient(broker.endpoint());
   ASSERT_NE(client, nullptr);
   SubmitOptions options;
   options.delay = 1500ms;
@@ -92,7 +82,7 @@ TEST(ScheduleTest, ARateLimitedTaskStartsNoFasterThanItsRate) {
   ASSERT_TRUE(broker.start({"--rate", "echo=4/s:1"}));
   WorkerProcess worker;
   ASSERT_TRUE(worker.start(broker.endpoint(), 4));
-  auto client = connectTo(broker.endpoint());
+  auto client = connectTestClient(broker.endpoint());
   ASSERT_NE(client, nullptr);
   std::vector<JobHandle> jobs;
   for (int i = 0; i < 3; ++i) jobs.push_back(client->submit("echo", "r"));
