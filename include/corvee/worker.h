@@ -30,6 +30,11 @@ struct WorkerOptions {
   // trip to the broker per job when jobs are short; with long jobs they wait here while another
   // worker may be idle, so the default is none (docs/protocol.md, "Workers").
   std::uint32_t prefetch = 0;
+  // Priority ranges with guaranteed slots (proletariat), "P:K,...": K slots are kept for jobs of
+  // priority P and above, and the slots no entry claims form the lowest range; with 100 slots,
+  // "1:30,2:20" runs at most 50 jobs of priority below 1, 80 below 2, and 100 in all. Empty: plain
+  // slots. A worker with ranges takes no prefetch. The broker checks the spec (bad_request).
+  std::string priority_slots{};
   bool handle_signals = false;  // drain on SIGINT/SIGTERM
   // How long run() waits for a broker before failing `unavailable`; 0 waits for ever.
   std::chrono::milliseconds connect_timeout{0};

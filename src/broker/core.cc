@@ -443,8 +443,22 @@ void Core::handleRegister(PeerId id, Peer& peer, const Frame& frame) {
       return sendError(id, frame.request_id, errc::kBadRequest, "task names must be 1 to 255 bytes");
     }
   }
+  std::optional<SlotOccupancy> ranges;
+  if (!msg->priority_slots.empty()) {
+    auto parsed = SlotRanges::parse(msg->priority_slots, msg->slots);
+    if (!parsed) return sendError(id, frame.request_id, errc::kBadRequest, "priority_slots: " + parsed.status().message());
+    ranges.emplace(std::move(*parsed), options_.strict_guarantees);
+    // A second REGISTER: the jobs already in its slots count in the new ranges.
+    for (JobId job_id : peer.running) {
+      if (const LiveJob* job = jobs_.find(job_id); job != nullptr && job->in_slot) ranges->take(job->priority);
+    }
+    for (const auto& [job_id, cancelled] : peer.cancelling) {
+      if (cancelled.in_slot) ranges->take(cancelled.priority);
+    }
+  }
   // A second REGISTER replaces the first: leave the old task lists, join the new ones.
   if (peer.registered) leaveTasks(id, peer);
+  peer.ranges = std::move(ranges);
   peer.registered = true;
   peer.slots = msg->slots;
   peer.prefetch = msg->prefetch;
@@ -460,10 +474,10 @@ void Core::handleRegister(PeerId id, Peer& peer, const Frame& frame) {
 bool Core::reapCancelled(Peer& worker, JobId job_id, std::uint32_t attempt) {
   auto it = worker.cancelling.find(job_id);
   if (it == worker.cancelling.end() || it->second.attempt != attempt) return false;
-  bool held_slot = it->second.in_slot;
+  Peer::Cancelled cancelled = it->second;
   worker.cancelling.erase(it);
-  if (held_slot) {
-    --worker.in_slots;
+  if (cancelled.in_slot) {
+    worker.freeSlot(cancelled.priority);
     fillSlots(worker);
   }
   markWorkerTasksDirty(worker);
@@ -577,6 +591,7 @@ void Core::assign(LiveJob& job, std::string_view payload, TaskQueue& tq, PeerId 
 
 void Core::occupySlot(LiveJob& job, Peer& worker) {
   ++worker.in_slots;
+  if (worker.ranges) worker.ranges->take(job.priority);
   job.in_slot = true;
   if (job.run_timeout_ms > 0) {
     deadlines_.add({clock_.now() + Millis(job.run_timeout_ms), job.id, job.attempt, DeadlineKind::kRun});
@@ -605,12 +620,12 @@ void Core::releaseFromWorker(LiveJob& job, std::string_view cancel_code) {
       // The worker goes on running the attempt until it sees the CANCEL and its handler stops
       // (an --exec command gets a grace period): the room stays taken until it reports the
       // attempt gone, or the next job dealt there would start late and overrun its own limit.
-      worker.cancelling[job.id] = Peer::Cancelled{job.attempt, job.in_slot};
+      worker.cancelling[job.id] = Peer::Cancelled{job.attempt, job.in_slot, job.priority};
       job.stopping = true;
       send(job.worker, 0, protocol::CancelMsg{job.id, job.attempt, cancel_code});
     } else {
       if (job.in_slot) {
-        --worker.in_slots;
+        worker.freeSlot(job.priority);
         fillSlots(worker);
       }
       markWorkerTasksDirty(worker);
@@ -953,13 +968,27 @@ void Core::dealTask(TaskQueue& tq) {
       }
     }
     PeerId worker_id = pickWorker(tq, job);
+    // Priority ranges may refuse this priority while a lower one still has room (strict mode
+    // keeps the top range below the middle one): look down the queue's levels.
+    for (std::int32_t refused = job.priority; worker_id == 0 && tq.ranged_workers > 0;) {
+      auto lower = tq.queue.peekBelow(refused, live);
+      if (!lower) break;
+      LiveJob& candidate = *jobs_.find(lower->id);
+      worker_id = pickWorker(tq, candidate);
+      if (worker_id != 0) {
+        entry = lower;
+        break;
+      }
+      refused = candidate.priority;
+    }
     if (worker_id == 0) return;
+    LiveJob& dealt = *jobs_.find(entry->id);
     if (tq.rate) tq.rate->tryTake(clock_.now());  // there is one: nextTokenAt() said so
     // A failed read finished the job, which left its entry dead at the head: peek skips it.
-    auto payload = payloadFor(job, payload_scratch_);
+    auto payload = payloadFor(dealt, payload_scratch_);
     if (!payload) continue;
     tq.queue.popPeeked();
-    assign(job, *payload, tq, worker_id, peers_.at(worker_id));
+    assign(dealt, *payload, tq, worker_id, peers_.at(worker_id));
   }
 }
 
@@ -969,7 +998,10 @@ PeerId Core::pickWorker(const TaskQueue& tq, const LiveJob& job) {
     const Peer& worker = peers_.at(id);
     if (worker.draining || worker.slots == 0 || worker.output_full) continue;
     std::uint64_t held = worker.held();
-    std::uint64_t room = std::uint64_t{worker.slots} + worker.prefetch;
+    // A worker with priority ranges takes a job only into a slot its ranges allow (no prefetch:
+    // a prefetched job would take its slot later, when the ranges may no longer allow it).
+    if (worker.ranges && !worker.ranges->admits(job.priority)) continue;
+    std::uint64_t room = std::uint64_t{worker.slots} + (worker.ranges ? 0 : worker.prefetch);
     if (held >= room) continue;
     candidates_.push_back({id, worker.slots, worker.slots > held ? worker.slots - held : 0, room - held});
   }
@@ -995,6 +1027,7 @@ void Core::leaveTasks(PeerId id, const Peer& worker) {
     TaskQueue& tq = taskQueue(task);
     tq.workers.erase(std::remove(tq.workers.begin(), tq.workers.end(), id), tq.workers.end());
     if (worker.serves()) --tq.serving;
+    if (worker.ranges) --tq.ranged_workers;
   }
 }
 
@@ -1003,6 +1036,7 @@ void Core::joinTasks(PeerId id, const Peer& worker) {
     TaskQueue& tq = taskQueue(task);
     tq.workers.push_back(id);
     if (worker.serves()) ++tq.serving;
+    if (worker.ranges) ++tq.ranged_workers;
   }
 }
 

@@ -27,6 +27,7 @@
 #include "broker/outbox.h"
 #include "broker/retry_backoff.h"
 #include "broker/schedule_set.h"
+#include "broker/slot_ranges.h"
 #include "broker/task_queue.h"
 #include "broker/worker_selection.h"
 #include "platform/clock.h"
@@ -125,6 +126,7 @@ class Core {
     struct Cancelled {
       std::uint32_t attempt;
       bool in_slot;
+      std::int32_t priority;  // for its priority range, when in_slot
     };
     std::unordered_map<JobId, Cancelled> cancelling;
     // Its unwritten output is over the high-water mark (it does not read its ASSIGNs): no more
@@ -134,6 +136,13 @@ class Core {
     std::size_t held() const { return running.size() + cancelling.size(); }
     // Counted in its tasks' TaskQueue::serving: a worker that may be dealt jobs.
     bool serves() const { return registered && !draining && slots > 0; }
+    // Its priority ranges (REGISTER priority_slots), with the jobs holding its slots by priority.
+    std::optional<SlotOccupancy> ranges;
+    // A job leaves one of its slots.
+    void freeSlot(std::int32_t priority) {
+      --in_slots;
+      if (ranges) ranges->release(priority);
+    }
   };
 
   // One handler per message type, named after its command.

@@ -12,21 +12,30 @@ void JobQueue::pushFront(JobId id, std::int32_t priority, std::uint32_t ticket) 
   ++live_;
 }
 
-std::optional<JobQueue::Entry> JobQueue::peek(const LivenessCheck& live) {
-  while (!levels_.empty()) {
-    auto level = levels_.begin();
+std::optional<JobQueue::Entry> JobQueue::peek(const LivenessCheck& live) { return peekFrom(levels_.begin(), live); }
+
+std::optional<JobQueue::Entry> JobQueue::peekBelow(std::int32_t priority, const LivenessCheck& live) {
+  // Highest first: upper_bound finds the first level after `priority`, the highest one below it.
+  return peekFrom(levels_.upper_bound(priority), live);
+}
+
+std::optional<JobQueue::Entry> JobQueue::peekFrom(Levels::iterator level, const LivenessCheck& live) {
+  while (level != levels_.end()) {
     auto& entries = level->second;
     while (!entries.empty() && !live(entries.front())) entries.pop_front();
-    if (!entries.empty()) return entries.front();
-    levels_.erase(level);  // an empty level would make every later peek walk past it
+    if (!entries.empty()) {
+      peeked_ = level;
+      return entries.front();
+    }
+    level = levels_.erase(level);  // an empty level would make every later peek walk past it
   }
   return std::nullopt;
 }
 
 void JobQueue::popPeeked() {
-  auto level = levels_.begin();
-  level->second.pop_front();
-  if (level->second.empty()) levels_.erase(level);
+  peeked_->second.pop_front();
+  if (peeked_->second.empty()) levels_.erase(peeked_);
+  peeked_ = levels_.end();
   --live_;
 }
 

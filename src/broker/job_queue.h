@@ -30,9 +30,12 @@ class JobQueue {
   void pushFront(JobId id, std::int32_t priority, std::uint32_t ticket);
   // The first live entry, skipping (and discarding) dead ones; nullopt when none is live.
   std::optional<Entry> peek(const LivenessCheck& live);
-  // The priority of the entry peek() returned last. REQUIRES: peek() returned a value.
-  std::int32_t peekPriority() const { return levels_.begin()->first; }
-  // Removes the entry peek() returned. REQUIRES: peek() just returned a value.
+  // The same among the entries of priority below `priority` (a worker's priority ranges may refuse
+  // the head's priority yet take a lower one).
+  std::optional<Entry> peekBelow(std::int32_t priority, const LivenessCheck& live);
+  // The priority of the entry peek() or peekBelow() returned last. REQUIRES: it returned a value.
+  std::int32_t peekPriority() const { return peeked_->first; }
+  // Removes the entry peek() or peekBelow() returned. REQUIRES: it just returned a value.
   void popPeeked();
   // Live jobs: the caller reports removals made by ticket bump through forget().
   std::size_t size() const { return live_; }
@@ -40,7 +43,11 @@ class JobQueue {
   bool empty() const { return live_ == 0; }
 
  private:
-  std::map<std::int32_t, std::deque<Entry>, std::greater<>> levels_;  // highest priority first
+  using Levels = std::map<std::int32_t, std::deque<Entry>, std::greater<>>;
+  // The first live entry from `level` on, erasing the levels it empties; sets peeked_.
+  std::optional<Entry> peekFrom(Levels::iterator level, const LivenessCheck& live);
+  Levels levels_;  // highest priority first
+  Levels::iterator peeked_ = levels_.end();
   std::size_t live_ = 0;
 };
 

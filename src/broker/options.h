@@ -24,6 +24,9 @@ struct BrokerOptions {
   // Which worker gets a job among those that can take it (worker_selection.h): "least-loaded",
   // "round-robin" or "random".
   std::string select = "least-loaded";
+  // Workers' priority ranges (slot_ranges.h): higher priorities that overflow their range take
+  // slots only from the lowest range (proletariat's SACRED_GUARANTEES).
+  bool strict_guarantees = false;
   // Dispatch rate limits, "TASK=N/s[:BURST]" (rate_limiter.h), one per task.
   std::vector<std::string> rates;
   // Payload bytes of queued jobs kept in memory. Beyond it, and for jobs recovered at start, the

@@ -18,6 +18,7 @@ struct TaskQueue {
   JobQueue queue;
   std::vector<PeerId> workers;  // connections registered for this task
   std::uint32_t serving = 0;    // of them, those with slots and not draining: the task is served
+  std::uint32_t ranged_workers = 0;  // of them, those with priority ranges
   std::uint64_t running = 0;
   std::uint64_t retrying = 0;   // its jobs waiting for their next attempt
   std::uint64_t scheduled = 0;  // its jobs waiting for the time they were submitted for

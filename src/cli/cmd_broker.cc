@@ -151,6 +151,9 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
                   "BURST (default: one second's worth); repeat for more tasks")
       ->allow_extra_args(false)
       ->check(rateLimit());
+  cmd->add_flag("--strict-guarantees", args->options.strict_guarantees,
+                "workers' --priority-slots: a priority that overflows its range takes slots only from the lowest "
+                "range (100 slots, 1:30,2:20: at most 70 jobs of priority 2 and above instead of 100)");
   cmd->add_option("--select", args->options.select,
                   "which worker gets a job among those with room: least-loaded (most free slots), round-robin "
                   "or random")

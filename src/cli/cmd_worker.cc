@@ -1,6 +1,7 @@
 // `corvee worker`: serves builtin demo tasks and/or shell commands until SIGINT/SIGTERM.
 #include <spdlog/spdlog.h>
 
+#include "broker/slot_ranges.h"
 #include "cli/common.h"
 #include "cli/validators.h"
 #include "corvee/worker.h"
@@ -27,6 +28,14 @@ int runWorker(WorkerArgs& args) {
   if (!args.builtin && args.execs.empty()) {
     printError("nothing to serve: give --builtin and/or --exec NAME=COMMAND");
     return kExitUsage;
+  }
+  if (!args.options.priority_slots.empty()) {
+    // Checked against --slots here, where both are known; the broker checks it again.
+    auto ranges = broker::SlotRanges::parse(args.options.priority_slots, args.options.slots);
+    if (!ranges) {
+      printError("--priority-slots: " + ranges.status().message());
+      return kExitUsage;
+    }
   }
   args.options.handle_signals = true;
   args.options.connect_timeout = std::chrono::milliseconds(args.connect_timeout_ms);
@@ -58,6 +67,9 @@ void addWorkerCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--slots", args->options.slots, "jobs run at once")
       ->capture_default_str()
       ->transform(numberIn<std::uint32_t>(1, 4096));
+  cmd->add_option("--priority-slots", args->options.priority_slots,
+                  "P:K,...: K slots kept for jobs of priority P and above, the rest for lower ones (with 100 "
+                  "slots, 1:30,2:20 runs at most 50 jobs below priority 1 and 80 below 2); no prefetch then");
   cmd->add_option("--prefetch", args->options.prefetch,
                   "jobs held beyond --slots, started as slots free (faster for short jobs, less fair for long ones)")
       ->capture_default_str()

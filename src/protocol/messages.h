@@ -189,7 +189,8 @@ struct RegisterMsg {
   std::uint32_t slots = 0;
   std::vector<std::string> tasks;
   std::uint32_t prefetch = 0;  // jobs the worker will hold beyond its slots, waiting for one
-  template <typename F> void fields(F&& f) { f(slots); f(tasks); f(prefetch); }
+  std::string_view priority_slots{};  // since version 3: "P:K,..." priority ranges with guaranteed slots
+  template <typename F> void fields(F&& f) { f(slots); f(tasks); f(prefetch); f(since(3, priority_slots)); }
 };
 
 struct AssignMsg {

@@ -91,6 +91,7 @@ class WorkerImpl {
   void slotLoop();
   Result<std::string> runHandler(JobContext& context);
   void sendRegister();
+  std::uint16_t version_ = protocol::kVersion;  // the version the broker's WELCOME chose
 
   WorkerOptions options_;
   std::unordered_map<std::string, Handler> handlers_;
@@ -130,7 +131,10 @@ Status WorkerImpl::run() {
   link_options.reconnect_min = options_.reconnect_min;
   link_options.reconnect_max = options_.reconnect_max;
   net::LinkCallbacks callbacks;
-  callbacks.on_ready = [this](const protocol::WelcomeMsg&) { onReady(); };
+  callbacks.on_ready = [this](const protocol::WelcomeMsg& welcome) {
+    version_ = welcome.version;
+    onReady();
+  };
   callbacks.on_frame = [this](const Frame& frame) { onFrame(frame); };
   callbacks.on_lost = [this](const Status& why) { onLost(why); };
   link_ = std::make_shared<net::BrokerLink>(io_, link_options, std::move(callbacks));
@@ -189,8 +193,13 @@ void WorkerImpl::sendRegister() {
   protocol::RegisterMsg reg;
   reg.slots = options_.slots;
   reg.prefetch = options_.prefetch;
+  reg.priority_slots = options_.priority_slots;
   for (const auto& [task, handler] : handlers_) reg.tasks.push_back(task);
-  protocol::encode(link_->output(), 0, reg);
+  if (version_ < 3 && !options_.priority_slots.empty()) {
+    net::log().error("the broker speaks protocol version {}, which has no priority slots; registering plain slots",
+                     version_);
+  }
+  protocol::encode(link_->output(), 0, reg, version_);
   if (draining_) protocol::encode(link_->output(), 0, protocol::DrainMsg{});
   link_->flush();
 }

@@ -105,8 +105,9 @@ template <> std::size_t documentedBodySize<StatsMsg>() { return 0; }
 template <> StatsReplyMsg sample() { return {{R"({"broker":"corvee"})"}}; }
 template <> std::size_t documentedBodySize<StatsReplyMsg>() { return 4 + 19; }
 
-template <> RegisterMsg sample() { return {8, {"echo", "add", ""}, 16}; }
-template <> std::size_t documentedBodySize<RegisterMsg>() { return 4 + 2 + (2 + 4) + (2 + 3) + (2 + 0) + 4; }
+template <> RegisterMsg sample() { return {8, {"echo", "add", ""}, 16, "1:3"}; }
+// Version 3 adds priority_slots (str).
+template <> std::size_t documentedBodySize<RegisterMsg>() { return 4 + 2 + (2 + 4) + (2 + 3) + (2 + 0) + 4 + (2 + 3); }
 
 template <> AssignMsg sample() { return {45, 2, "echo", {"payload"}, 1500}; }
 template <> std::size_t documentedBodySize<AssignMsg>() { return 8 + 4 + (2 + 4) + (4 + 7) + 4; }
