@@ -8,6 +8,7 @@
 
 #include "broker/core.h"
 #include "corvee/errors.h"
+#include "protocol/names.h"
 #include "protocol/utf8.h"
 
 namespace corvee::broker {
@@ -16,7 +17,6 @@ using protocol::Frame;
 
 namespace {
 
-constexpr std::size_t kMaxTaskName = 255;
 // A listing answers in one frame; a longer one is paged with before_id.
 constexpr std::uint32_t kMaxListed = 1000;
 constexpr std::uint32_t kDefaultListed = 100;
@@ -62,8 +62,8 @@ void Core::cancel(LiveJob& job, std::string_view why) {
 void Core::handlePurge(PeerId id, const Peer& peer, const Frame& frame) {
   auto msg = protocol::decode<protocol::PurgeMsg>(frame.body, peer.version);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
-  if (msg->task.empty() || msg->task.size() > kMaxTaskName) {
-    return sendError(id, frame.request_id, errc::kBadRequest, "the task name must be 1 to 255 bytes");
+  if (Status named = protocol::checkTaskName(msg->task); !named) {
+    return sendError(id, frame.request_id, errc::kBadRequest, named.message());
   }
   auto it = queues_.find(msg->task);
   std::vector<JobId> doomed;
@@ -86,8 +86,8 @@ void Core::handlePurge(PeerId id, const Peer& peer, const Frame& frame) {
 void Core::handlePause(PeerId id, const Peer& peer, const Frame& frame) {
   auto msg = protocol::decode<protocol::PauseMsg>(frame.body, peer.version);
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
-  if (msg->task.empty() || msg->task.size() > kMaxTaskName) {
-    return sendError(id, frame.request_id, errc::kBadRequest, "the task name must be 1 to 255 bytes");
+  if (Status named = protocol::checkTaskName(msg->task); !named) {
+    return sendError(id, frame.request_id, errc::kBadRequest, named.message());
   }
   auto it = queues_.find(msg->task);
   if (it == queues_.end()) {
