@@ -107,6 +107,18 @@ class Client {
   // Deletes dead jobs (of `task`, when given) dead for longer than `older_than`; returns how many.
   Result<std::uint64_t> purgeDead(std::string_view task = {}, std::chrono::milliseconds older_than = {});
 
+  // Periodic jobs (stored by the broker). Adds the entry, or replaces the one of that name (then
+  // *replaced is set), and returns it as the broker holds it, with its next firing. Fails with
+  // bad_request for an invalid spec or zone, naming the bad part.
+  Result<CronEntry> cronAdd(const CronEntry& entry, bool* replaced = nullptr);
+  // Every entry, by name.
+  Result<std::vector<CronEntry>> cronList();
+  // Each fails with not_found for an unknown name. A resumed entry fires from now on; the firings
+  // it missed while paused are not made up.
+  Status cronRemove(std::string_view name);
+  Status cronPause(std::string_view name);
+  Status cronResume(std::string_view name);
+
  private:
   explicit Client(std::shared_ptr<detail::ClientImpl> impl);
   std::shared_ptr<detail::ClientImpl> impl_;

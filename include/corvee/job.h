@@ -98,6 +98,24 @@ struct JobInfo {
   std::vector<AttemptFailure> failures;  // every failed attempt, oldest first
 };
 
+// A periodic job: a cron schedule and the job each firing submits (Client::cronAdd, `corvee cron`).
+struct CronEntry {
+  std::string name;              // unique; adding an entry of an existing name replaces it
+  // Cron syntax: five fields (minute hour day-of-month month day-of-week), six with a leading
+  // seconds field, or @yearly, @monthly, @weekly, @daily, @hourly (docs/concepts.md).
+  std::string spec;
+  std::string time_zone = "UTC";  // IANA name; the spec is read in its wall-clock time
+  std::string task;
+  std::string payload;
+  // The options of every job it submits; `delay` counts from each firing, `run_at` must be unset.
+  SubmitOptions options{};
+  // As the broker lists it:
+  bool paused = false;
+  std::uint64_t next_fire_ms = 0;  // Unix epoch milliseconds; 0 when paused or never again
+  std::uint64_t last_fire_ms = 0;  // 0: never fired
+  std::uint64_t created_ms = 0;
+};
+
 // A filter for listing jobs (Client::jobs, `corvee jobs`, `corvee dead list`). Newest first.
 struct JobFilter {
   std::string task{};                  // empty: every task

@@ -117,6 +117,7 @@ Status Core::recover() {
     store_.markFinished(rec);
     ++counts_.dead;
   }
+  if (Status loaded = loadCrons(); !loaded) return loaded;
   Result<std::vector<std::string>> paused = store_.pausedTasks();
   if (!paused) return paused.status();
   for (const std::string& task : *paused) taskQueue(task).paused = true;
@@ -149,10 +150,11 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     outbox_.closeAfterFlush(id);
     return;
   }
-  // Version 2's control messages are unknown to a session that speaks version 1.
-  if (peer.version < 2 && frame.type >= static_cast<std::uint8_t>(MsgType::kCancelJob)) {
+  // A message of a later version than the session's is unknown to it.
+  if (peer.version < protocol::introducedIn(frame.type)) {
     return sendError(id, frame.request_id, errc::kUnknownCommand,
-                     "unknown message type " + std::to_string(frame.type) + " in protocol version 1");
+                     "unknown message type " + std::to_string(frame.type) + " in protocol version " +
+                         std::to_string(peer.version));
   }
   switch (static_cast<MsgType>(frame.type)) {
     case MsgType::kPing: return handlePing(id, frame);
@@ -171,6 +173,10 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     case MsgType::kListJobs: return handleListJobs(id, peer, frame);
     case MsgType::kDeadRetry: return handleDeadRetry(id, peer, frame);
     case MsgType::kDeadPurge: return handleDeadPurge(id, peer, frame);
+    case MsgType::kCronAdd: return handleCronAdd(id, peer, frame);
+    case MsgType::kCronRemove: return handleCronRemove(id, peer, frame);
+    case MsgType::kCronPause: return handleCronPause(id, peer, frame);
+    case MsgType::kCronList: return handleCronList(id, peer, frame);
     case MsgType::kHello:
       return sendError(id, frame.request_id, errc::kBadRequest, "HELLO was already received on this connection");
     case MsgType::kWelcome:
@@ -184,6 +190,7 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     case MsgType::kCancel:
     case MsgType::kJobList:
     case MsgType::kCount:
+    case MsgType::kCronEntries:
       return sendError(id, frame.request_id, errc::kBadRequest,
                        std::string(protocol::msgTypeName(frame.type)) + " is sent by the broker, not to it");
   }
@@ -300,52 +307,60 @@ void Core::handlePing(PeerId id, const Frame& frame) { send(id, frame.request_id
 void Core::handleSubmit(PeerId id, const Frame& frame) {
   auto msg = protocol::decode<protocol::SubmitMsg>(frame.body, versionOf(id));
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
-  if (msg->task.empty() || msg->task.size() > kMaxTaskName) {
-    return sendError(id, frame.request_id, errc::kBadRequest, "the task name must be 1 to 255 bytes");
+  Result<protocol::SubmittedMsg> submitted = submitJob(*msg, id);
+  if (!submitted) return sendError(id, frame.request_id, submitted.status().code(), submitted.status().message());
+  send(id, frame.request_id, *submitted);
+}
+
+Status Core::checkSubmission(const protocol::SubmitMsg& msg) const {
+  if (msg.task.empty() || msg.task.size() > kMaxTaskName) {
+    return Status::error(errc::kBadRequest, "the task name must be 1 to 255 bytes");
   }
-  if (msg->payload.data.size() > options_.max_payload) {
-    return sendError(id, frame.request_id, errc::kPayloadTooLarge,
-                     "payload of " + std::to_string(msg->payload.data.size()) + " bytes exceeds the limit of " +
-                         std::to_string(options_.max_payload));
+  if (msg.payload.data.size() > options_.max_payload) {
+    return Status::error(errc::kPayloadTooLarge, "payload of " + std::to_string(msg.payload.data.size()) +
+                                                     " bytes exceeds the limit of " + std::to_string(options_.max_payload));
   }
+  return Status::ok();
+}
+
+Result<protocol::SubmittedMsg> Core::submitJob(const protocol::SubmitMsg& msg, PeerId owner) {
+  if (Status valid = checkSubmission(msg); !valid) return valid;
   if (store_.full()) {
-    return sendError(id, frame.request_id, errc::kStoreFull,
-                     "the broker's disk is full (or below its --disk-reserve); it takes no new jobs until "
-                     "space is freed");
+    return Status::error(errc::kStoreFull,
+                         "the broker's disk is full (or below its --disk-reserve); it takes no new jobs until "
+                         "space is freed");
   }
   if (options_.max_queued > 0 && counts_.queued >= options_.max_queued) {
-    return sendError(id, frame.request_id, errc::kQueueFull,
-                     "the broker already holds " + std::to_string(counts_.queued) + " queued jobs");
+    return Status::error(errc::kQueueFull, "the broker already holds " + std::to_string(counts_.queued) + " queued jobs");
   }
-  TaskQueue& tq = taskQueue(msg->task);
+  TaskQueue& tq = taskQueue(msg.task);
   bool unserved = tq.serving == 0;
-  if (unserved && (msg->flags & protocol::kSubmitRequireWorker) != 0) {
-    return sendError(id, frame.request_id, errc::kNoWorker,
-                     "no connected worker serves task '" + std::string(msg->task) + "'");
+  if (unserved && (msg.flags & protocol::kSubmitRequireWorker) != 0) {
+    return Status::error(errc::kNoWorker, "no connected worker serves task '" + std::string(msg.task) + "'");
   }
   JobId job_id = next_id_++;
   JobRecord rec;
   rec.id = job_id;
-  rec.task = std::string(msg->task);
-  rec.payload = std::string(msg->payload.data);  // the store's copy; the job keeps its own
-  rec.priority = msg->priority;
+  rec.task = std::string(msg.task);
+  rec.payload = std::string(msg.payload.data);  // the store's copy; the job keeps its own
+  rec.priority = msg.priority;
   rec.state = JobState::kQueued;
-  rec.timeout_ms = msg->timeout_ms;
-  rec.run_timeout_ms = msg->run_timeout_ms;
-  rec.assign_timeout_ms = msg->assign_timeout_ms;
-  rec.retries = msg->retries;
-  rec.backoff_ms = msg->backoff_ms;
-  rec.backoff_max_ms = msg->backoff_max_ms;
+  rec.timeout_ms = msg.timeout_ms;
+  rec.run_timeout_ms = msg.run_timeout_ms;
+  rec.assign_timeout_ms = msg.assign_timeout_ms;
+  rec.retries = msg.retries;
+  rec.backoff_ms = msg.backoff_ms;
+  rec.backoff_max_ms = msg.backoff_max_ms;
   rec.submitted_ms = clock_.wallMillis();
   // A time in the past, or now, is simply no delay.
-  std::uint64_t run_at = msg->run_at_ms > 0 ? msg->run_at_ms : msg->delay_ms > 0 ? rec.submitted_ms + msg->delay_ms : 0;
+  std::uint64_t run_at = msg.run_at_ms > 0 ? msg.run_at_ms : msg.delay_ms > 0 ? rec.submitted_ms + msg.delay_ms : 0;
   if (run_at > rec.submitted_ms) {
     rec.state = JobState::kScheduled;
     rec.run_at_ms = run_at;
   }
   LiveJob& job = adopt(rec, /*payload_known=*/true, &tq);
   store_.insert(std::move(rec));  // after adopt(), which copies the payload it keeps
-  job.owner = id;
+  job.owner = owner;
   if (job.state == JobState::kScheduled) {
     // Its time limits count from the moment it is due, not from now.
     MonoTime due = clock_.now() + Millis(run_at - clock_.wallMillis());
@@ -357,7 +372,7 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
   }
   protocol::SubmittedMsg submitted{job_id};
   if (unserved) submitted.flags |= protocol::kSubmittedUnserved;
-  send(id, frame.request_id, submitted);
+  return submitted;
 }
 
 void Core::handleSubscribe(PeerId id, const Frame& frame) {
@@ -853,6 +868,7 @@ void Core::tick() {
     if (job != nullptr && job->state == JobState::kScheduled) scheduledDue(*job);  // else cancelled meanwhile
   }
   while (auto due = deadlines_.popDue(now)) onDeadline(*due);
+  fireDueCrons();
   // Queues whose rate limit has a token again deal again.
   std::erase_if(rate_waiting_, [&](TaskQueue* tq) {
     if (*tq->rate_wake > now) return false;
@@ -872,6 +888,11 @@ std::optional<MonoTime> Core::nextDeadline() const {
   };
   consider(scheduled_.earliest());
   for (const TaskQueue* tq : rate_waiting_) consider(tq->rate_wake);
+  if (auto firing = crons_.nextFiringMs()) {
+    // Wall time to the loop's monotonic clock; a firing already due is due now.
+    std::uint64_t wall = clock_.wallMillis();
+    consider(clock_.now() + Millis(*firing > wall ? *firing - wall : 0));
+  }
   return next;
 }
 
@@ -1141,6 +1162,8 @@ void Core::sendJobInfo(PeerId peer, std::uint32_t request_id, const JobRecord& r
 // The handlers in core_control.cc send these.
 template void Core::send(PeerId, std::uint32_t, const protocol::CountMsg&);
 template void Core::send(PeerId, std::uint32_t, const protocol::JobListMsg&);
+template void Core::send(PeerId, std::uint32_t, const protocol::CronEntriesMsg&);
 template void Core::sendAfterCommit(PeerId, std::uint32_t, const protocol::OkMsg&);
+template void Core::sendAfterCommit(PeerId, std::uint32_t, const protocol::CronEntriesMsg&);
 
 }  // namespace corvee::broker

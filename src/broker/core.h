@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "broker/cron_table.h"
 #include "broker/deadline_set.h"
 #include "broker/job_queue.h"
 #include "broker/live_jobs.h"
@@ -163,6 +164,24 @@ class Core {
   void handleListJobs(PeerId id, const Peer& peer, const protocol::Frame& frame);
   void handleDeadRetry(PeerId id, const Peer& peer, const protocol::Frame& frame);
   void handleDeadPurge(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  // Periodic jobs (core_cron.cc).
+  void handleCronAdd(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  void handleCronRemove(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  void handleCronPause(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  void handleCronList(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  // Loads the stored cron entries at start (recover()).
+  Status loadCrons();
+  // Submits the jobs of the cron entries due now, each committed with its entry's firing.
+  void fireDueCrons();
+  // The entry as CRON_ENTRIES lists it to a peer speaking `version`; `submit_scratch` holds its
+  // re-encoded SUBMIT body.
+  protocol::CronEntryItem cronItem(const CronTable::Entry& entry, std::uint16_t version, std::string& submit_scratch) const;
+
+  // A new job from a SUBMIT (a client's, or a cron entry's firing with owner 0): validated,
+  // stored, queued or scheduled. The SUBMITTED to answer with, or the error to refuse it with.
+  Result<protocol::SubmittedMsg> submitJob(const protocol::SubmitMsg& msg, PeerId owner);
+  // The checks of a SUBMIT that do not depend on the broker's state (CRON_ADD makes them too).
+  Status checkSubmission(const protocol::SubmitMsg& msg) const;
 
   // Job lifecycle.
   void enqueue(LiveJob& job, bool at_front);
@@ -264,6 +283,7 @@ class Core {
   std::vector<TaskQueue*> dirty_;                 // queues with dirty == true
   DeadlineSet deadlines_;
   ScheduleSet scheduled_;
+  CronTable crons_;
   JobId next_id_ = 1;
   std::size_t payload_bytes_ = 0;  // sum of payload sizes held in LiveJobs
   std::string payload_scratch_;    // a payload read back from the store, while its ASSIGN is made

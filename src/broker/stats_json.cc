@@ -42,6 +42,8 @@ Result<std::string> Core::statsJson() const try {
                        {"tasks", peer.tasks},
                        {"draining", peer.draining}});
   }
+  std::size_t paused_crons = 0;
+  for (const auto& [name, entry] : crons_.entries()) paused_crons += entry.record.paused ? 1 : 0;
   json doc = {
       {"broker", options_.name},
       {"version", protocol::kVersion},
@@ -62,6 +64,7 @@ Result<std::string> Core::statsJson() const try {
       {"queues", queues},
       {"workers", workers},
       {"clients", clients},
+      {"cron", {{"entries", crons_.entries().size()}, {"paused", paused_crons}}},
   };
   // Names are checked UTF-8 on the wire, but records written by older versions may hold any
   // bytes: replace them rather than throw.

@@ -68,6 +68,8 @@ void addJobsCommand(CLI::App& app, int& exit_code);
 void addControlCommands(CLI::App& app, int& exit_code);
 // dead list|show|retry|purge.
 void addDeadCommand(CLI::App& app, int& exit_code);
+// `corvee cron add|list|remove|pause|resume`.
+void addCronCommand(CLI::App& app, int& exit_code);
 // Registered last: its script lists the subcommands registered before it.
 void addCompletionCommand(CLI::App& app, int& exit_code);
 

@@ -1,11 +1,10 @@
 #include "cli/job_output.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
 
+#include "cli/table.h"
 #include "protocol/utf8.h"
 
 namespace corvee::cli {
@@ -14,33 +13,6 @@ namespace {
 
 nlohmann::json errorJson(const std::string& code, const std::string& message) {
   return {{"code", code}, {"message", message}};
-}
-
-// Epoch milliseconds as UTC "2026-11-28 06:50:23", for the table; "-" for 0 (not yet).
-std::string utcTime(std::uint64_t ms) {
-  if (ms == 0) return "-";
-  time_t seconds = static_cast<time_t>(ms / 1000);
-  struct tm parts {};
-  if (gmtime_r(&seconds, &parts) == nullptr) return std::to_string(ms);
-  std::array<char, 32> text{};
-  std::size_t n = strftime(text.data(), text.size(), "%Y-%m-%d %H:%M:%S", &parts);
-  return n == 0 ? std::to_string(ms) : std::string(text.data(), n);
-}
-
-// What a table cell shows of `text`: valid UTF-8, no line breaks, at most `max` bytes.
-std::string cell(std::string_view text, std::size_t max) {
-  std::string shown = protocol::toValidUtf8(text);
-  std::replace(shown.begin(), shown.end(), '\n', ' ');
-  std::replace(shown.begin(), shown.end(), '\t', ' ');
-  if (shown.size() <= max) return shown;
-  return std::string(protocol::truncateUtf8(shown, max - 3)) + "...";
-}
-
-// Display width, counting each UTF-8 character as one column (near enough for names and codes).
-std::size_t columns(std::string_view text) {
-  std::size_t n = 0;
-  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
-  return n;
 }
 
 }  // namespace
@@ -127,7 +99,7 @@ void printJobs(std::ostream& out, const std::vector<JobInfo>& jobs, bool table) 
     out << "no jobs" << std::endl;
     return;
   }
-  std::vector<std::array<std::string, 7>> rows;
+  std::vector<std::vector<std::string>> rows;
   rows.push_back({"ID", "TASK", "STATE", "ATTEMPT", "SUBMITTED (UTC)", "WORKER", "ERROR"});
   for (const JobInfo& info : jobs) {
     std::string attempt = std::to_string(info.attempt);
@@ -139,20 +111,7 @@ void printJobs(std::ostream& out, const std::vector<JobInfo>& jobs, bool table) 
     rows.push_back({std::to_string(info.id), cell(info.task, 32), std::string(toString(info.state)), attempt,
                     utcTime(info.submitted_ms), cell(info.worker, 24), cell(error, 60)});
   }
-  std::array<std::size_t, 7> width{};
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], columns(row[c]));
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      line += row[c];
-      if (c + 1 < row.size()) line += std::string(width[c] - columns(row[c]) + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out << line << '\n';
-  }
-  out.flush();
+  printTable(out, rows);
 }
 
 }  // namespace corvee::cli

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "client/submit_fields.h"
 #include "client/client_impl.h"
 #include "corvee/errors.h"
 #include "platform/clock.h"
@@ -177,25 +178,7 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     return handle;
   };
   if (Status named = protocol::checkTaskName(task); !named) return refuse(errc::kBadRequest, named.message());
-  auto limit = [](std::chrono::milliseconds d) {
-    return static_cast<std::uint32_t>(std::clamp<long long>(d.count(), 0, UINT32_MAX));
-  };
-  protocol::SubmitMsg msg;
-  msg.task = task;
-  msg.payload.data = payload;
-  msg.priority = options.priority;
-  msg.timeout_ms = limit(options.timeout);
-  msg.run_timeout_ms = limit(options.run_timeout);
-  msg.assign_timeout_ms = limit(options.assign_timeout);
-  msg.retries = options.retries;
-  msg.backoff_ms = limit(options.backoff);
-  msg.backoff_max_ms = limit(options.backoff_max);
-  msg.flags = options.require_worker ? protocol::kSubmitRequireWorker : 0;
-  msg.delay_ms = limit(options.delay);
-  if (options.run_at.time_since_epoch().count() > 0) {
-    auto epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.run_at.time_since_epoch()).count();
-    msg.run_at_ms = static_cast<std::uint64_t>(std::max<long long>(epoch_ms, 1));
-  }
+  protocol::SubmitMsg msg = submitMsgOf(task, payload, options);
   Pending pending;
   // Laid out before taking the lock (a payload may be large); checked again under it.
   pending.version = version_.load(std::memory_order_relaxed);
@@ -537,6 +520,11 @@ Status Client::cancel(JobId id) { return impl_->cancel(id); }
 Result<std::uint64_t> Client::purge(std::string_view task) { return impl_->purge(task); }
 Status Client::pause(std::string_view task) { return impl_->pause(task, true); }
 Status Client::resume(std::string_view task) { return impl_->pause(task, false); }
+Result<CronEntry> Client::cronAdd(const CronEntry& entry, bool* replaced) { return impl_->cronAdd(entry, replaced); }
+Result<std::vector<CronEntry>> Client::cronList() { return impl_->cronList(); }
+Status Client::cronRemove(std::string_view name) { return impl_->cronRemove(name); }
+Status Client::cronPause(std::string_view name) { return impl_->cronPause(name, true); }
+Status Client::cronResume(std::string_view name) { return impl_->cronPause(name, false); }
 Result<std::uint64_t> Client::retryDead(JobId id) { return impl_->retryDead(id, {}); }
 Result<std::uint64_t> Client::retryAllDead(std::string_view task) { return impl_->retryDead(0, task); }
 Result<std::uint64_t> Client::purgeDead(std::string_view task, std::chrono::milliseconds older_than) {

@@ -59,6 +59,11 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   Status cancel(JobId id);
   Result<std::uint64_t> purge(std::string_view task);
   Status pause(std::string_view task, bool paused);
+  // Periodic jobs (cron.cc).
+  Result<CronEntry> cronAdd(const CronEntry& entry, bool* replaced);
+  Result<std::vector<CronEntry>> cronList();
+  Status cronRemove(std::string_view name);
+  Status cronPause(std::string_view name, bool paused);
   Result<std::uint64_t> retryDead(JobId id, std::string_view task);
   Result<std::uint64_t> purgeDead(std::string_view task, std::chrono::milliseconds older_than);
 

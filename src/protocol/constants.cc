@@ -32,8 +32,35 @@ const char* msgTypeName(std::uint8_t type) {
     case MsgType::kDeadRetry: return "DEAD_RETRY";
     case MsgType::kDeadPurge: return "DEAD_PURGE";
     case MsgType::kCount: return "COUNT";
+    case MsgType::kCronAdd: return "CRON_ADD";
+    case MsgType::kCronRemove: return "CRON_REMOVE";
+    case MsgType::kCronPause: return "CRON_PAUSE";
+    case MsgType::kCronList: return "CRON_LIST";
+    case MsgType::kCronEntries: return "CRON_ENTRIES";
   }
   return "unknown";
+}
+
+std::uint16_t introducedIn(std::uint8_t type) {
+  switch (static_cast<MsgType>(type)) {
+    case MsgType::kCancelJob:
+    case MsgType::kPurge:
+    case MsgType::kPause:
+    case MsgType::kListJobs:
+    case MsgType::kJobList:
+    case MsgType::kDeadRetry:
+    case MsgType::kDeadPurge:
+    case MsgType::kCount:
+      return 2;
+    case MsgType::kCronAdd:
+    case MsgType::kCronRemove:
+    case MsgType::kCronPause:
+    case MsgType::kCronList:
+    case MsgType::kCronEntries:
+      return 4;
+    default:
+      return 1;
+  }
 }
 
 }  // namespace corvee::protocol

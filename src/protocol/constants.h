@@ -7,7 +7,7 @@
 namespace corvee::protocol {
 
 inline constexpr std::uint32_t kMagic = 0x45565243;  // "CRVE" read as little-endian bytes
-inline constexpr std::uint16_t kVersion = 3;         // the highest version this build speaks
+inline constexpr std::uint16_t kVersion = 4;         // the highest version this build speaks
 inline constexpr std::uint16_t kMinVersion = 1;      // the lowest version the broker still speaks
 
 // Bytes before the body: u32 length, u8 type, u32 request_id.
@@ -48,7 +48,17 @@ enum class MsgType : std::uint8_t {
   kDeadRetry = 0x35,
   kDeadPurge = 0x36,
   kCount = 0x37,
+  // Periodic jobs (version 4).
+  kCronAdd = 0x40,
+  kCronRemove = 0x41,
+  kCronPause = 0x42,
+  kCronList = 0x43,
+  kCronEntries = 0x44,
 };
+
+// The protocol version that introduced message `type`; a session that speaks an older version
+// does not know it. 1 for unknown types (those are refused as unknown in every version).
+std::uint16_t introducedIn(std::uint8_t type);
 
 enum class Role : std::uint8_t {
   kClient = 1,

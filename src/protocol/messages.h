@@ -289,6 +289,65 @@ struct CountMsg {
   template <typename F> void fields(F&& f) { f(count); }
 };
 
+// Version 4: periodic jobs (cron).
+
+// Adds a cron entry, or replaces the one of that name. Answered by CRON_ENTRIES with that entry.
+struct CronAddMsg {
+  static constexpr MsgType kType = MsgType::kCronAdd;
+  std::string_view name;
+  std::string_view spec;
+  std::string_view tz;  // IANA zone; empty: UTC
+  Bytes submit;         // a SUBMIT body, in this session's version: the job each firing submits
+  template <typename F> void fields(F&& f) { f(name); f(spec); f(tz); f(submit); }
+};
+
+// CRON_REMOVE: answered by OK, or ERROR not_found.
+struct CronRemoveMsg {
+  static constexpr MsgType kType = MsgType::kCronRemove;
+  std::string_view name;
+  template <typename F> void fields(F&& f) { f(name); }
+};
+
+// CRON_PAUSE: answered by OK, or ERROR not_found.
+struct CronPauseMsg {
+  static constexpr MsgType kType = MsgType::kCronPause;
+  std::string_view name;
+  std::uint8_t paused = 1;  // 1 pause, 0 resume
+  template <typename F> void fields(F&& f) { f(name); f(paused); }
+};
+
+struct CronListMsg {
+  static constexpr MsgType kType = MsgType::kCronList;
+  template <typename F> void fields(F&&) {}
+};
+
+// One cron entry, in CRON_ENTRIES.
+struct CronEntryItem {
+  std::string_view name;
+  std::string_view spec;
+  std::string_view tz;
+  std::string_view task;
+  std::uint8_t paused = 0;
+  std::uint64_t next_ms = 0;       // the next firing, Unix milliseconds; 0 when paused or never
+  std::uint64_t last_fire_ms = 0;  // 0: never fired
+  std::uint64_t created_ms = 0;
+  Bytes submit;                    // its SUBMIT body, in the session's version
+  template <typename F> void fields(F&& f) {
+    f(name); f(spec); f(tz); f(task); f(paused); f(next_ms); f(last_fire_ms); f(created_ms); f(submit);
+  }
+};
+
+// Bits of CronEntriesMsg::flags.
+inline constexpr std::uint8_t kCronReplaced = 0x01;  // CRON_ADD replaced an entry of that name
+
+// The answer to CRON_LIST (every entry, by name) and to CRON_ADD (the entry added).
+struct CronEntriesMsg {
+  static constexpr MsgType kType = MsgType::kCronEntries;
+  std::uint8_t flags = 0;
+  std::vector<CronEntryItem> entries;
+  template <typename F> void fields(F&& f) { f(flags); f(entries); }
+};
+
 namespace detail {
 struct FieldWriter {
   WireWriter& w;
@@ -353,6 +412,16 @@ void encode(std::string& out, std::uint32_t request_id, Msg msg, std::uint16_t v
   WireWriter writer(out);
   msg.fields(detail::FieldWriter{writer, version});
   detail::endFrame(out, start);
+}
+
+// The body alone of `msg` at `version`, without a frame header: for a message carried inside
+// another (a cron entry's SUBMIT).
+template <typename Msg>
+std::string encodeBody(Msg msg, std::uint16_t version = kVersion) {
+  std::string out;
+  WireWriter writer(out);
+  msg.fields(detail::FieldWriter{writer, version});
+  return out;
 }
 
 // Decodes a frame's body as `Msg`, laid out for protocol `version`. Fails with bad_request when the body does not match the layout

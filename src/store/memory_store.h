@@ -8,6 +8,7 @@
 #include <set>
 
 #include "platform/random.h"
+#include "store/cron_book.h"
 #include "store/store.h"
 
 namespace corvee {
@@ -32,11 +33,15 @@ class MemoryStore final : public Store {
   Result<std::uint64_t> countFinished(JobState state) override;
   Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override;
   Result<std::vector<std::string>> pausedTasks() override;
+  void saveCron(const CronRecord& cron) override { crons_.save(cron); }
+  void removeCron(std::string_view name) override { crons_.remove(name); }
+  Result<std::vector<CronRecord>> crons() override { return crons_.all(); }
   std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "memory"; }
 
  private:
   std::map<JobId, JobRecord> jobs_;  // ordered, so recover() visits in id order
+  CronBook crons_;
   std::set<std::string, std::less<>> paused_;  // every change is committed at once here
   JobId max_id_ = 0;
   std::uint64_t identity_ = randomNonZeroU64();  // nothing survives this object, so neither does its name

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "corvee/status.h"
+#include "store/cron_record.h"
 #include "store/job_record.h"
 
 namespace corvee {
@@ -95,6 +96,14 @@ class Store {
   virtual Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) = 0;
   // The tasks paused by setTaskPaused(), as committed.
   virtual Result<std::vector<std::string>> pausedTasks() = 0;
+
+  // Periodic jobs. saveCron() inserts or replaces the entry of that name, buffered like the job
+  // changes: the broker saves an entry's last_fire_ms in the same commit as the job that firing
+  // made, so a firing is neither lost nor doubled by a crash.
+  virtual void saveCron(const CronRecord& cron) = 0;
+  virtual void removeCron(std::string_view name) = 0;
+  // Every cron entry as committed, by name. Called at start.
+  virtual Result<std::vector<CronRecord>> crons() = 0;
 
   // Names this store's data: the same across restarts of a durable store (and for every broker
   // sharing one database), new for each MemoryStore. Clients compare it across reconnections to

@@ -24,6 +24,7 @@
 #include <unordered_map>
 
 #include "platform/random.h"
+#include "store/cron_book.h"
 #include "store/store.h"
 
 namespace corvee {
@@ -48,6 +49,9 @@ class VolatileStore final : public Store {
   Result<std::uint64_t> countFinished(JobState state) override;
   Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override;
   Result<std::vector<std::string>> pausedTasks() override;
+  void saveCron(const CronRecord& cron) override { crons_.save(cron); }
+  void removeCron(std::string_view name) override { crons_.remove(name); }
+  Result<std::vector<CronRecord>> crons() override { return crons_.all(); }
   std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "memory"; }
   bool journalsLiveJobs() const override { return false; }
@@ -90,6 +94,7 @@ class VolatileStore final : public Store {
   std::array<std::deque<std::pair<std::uint64_t, JobId>>, kSlots> finish_order_;
   std::array<std::uint64_t, kSlots> finished_counts_{};  // records in finished_ per state
   std::uint64_t finished_bytes_ = 0;  // bytesOf() summed over finished_
+  CronBook crons_;
   std::set<std::string, std::less<>> paused_;
   ResultLimits limits_;
   JobId max_id_ = 0;

@@ -314,6 +314,7 @@ class CoreTest : public ::testing::Test {
     info.id = m.job_id;
     info.task = std::string(m.task);
     info.state = static_cast<JobState>(m.state);
+    info.priority = m.priority;
     info.attempt = m.attempt;
     info.error_code = std::string(m.error_code);
     info.error_message = std::string(m.error_message);

@@ -46,6 +46,9 @@ class SwitchableFullStore final : public Store {
     return inner_.trimFinished(state, keep);
   }
   Result<std::vector<std::string>> pausedTasks() override { return inner_.pausedTasks(); }
+  void saveCron(const CronRecord& cron) override { inner_.saveCron(cron); }
+  void removeCron(std::string_view name) override { inner_.removeCron(name); }
+  Result<std::vector<CronRecord>> crons() override { return inner_.crons(); }
   std::uint64_t identity() const override { return inner_.identity(); }
   std::string describe() const override { return "full-switchable:" + inner_.describe(); }
   bool journalsLiveJobs() const override { return inner_.journalsLiveJobs(); }

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "protocol/constants.h"
 #include "support/process.h"
 
 namespace corvee::testing {
@@ -225,7 +226,7 @@ TEST_F(CliTest, StatsPrintsJsonWithTheWorker) {
   }
   ASSERT_TRUE(doc.contains("jobs")) << run.out;
   EXPECT_EQ(doc["jobs"].value("succeeded", 0), 1) << run.out;
-  EXPECT_EQ(doc.value("version", 0), 3) << "the broker's protocol version: " << run.out;
+  EXPECT_EQ(doc.value("version", 0), static_cast<int>(protocol::kVersion)) << "the broker's protocol version: " << run.out;
 }
 
 TEST_F(CliTest, UnknownFlagIsAUsageError) {

@@ -159,9 +159,29 @@ template <> std::size_t documentedBodySize<DeadPurgeMsg>() { return (2 + 6) + 8;
 template <> CountMsg sample() { return {12345678901ULL}; }
 template <> std::size_t documentedBodySize<CountMsg>() { return 8; }
 
+template <> CronAddMsg sample() { return {"nightly", "0 3 * * *", "Europe/Berlin", {"submit-body"}}; }
+template <> std::size_t documentedBodySize<CronAddMsg>() { return (2 + 7) + (2 + 9) + (2 + 13) + (4 + 11); }
+
+template <> CronRemoveMsg sample() { return {"nightly"}; }
+template <> std::size_t documentedBodySize<CronRemoveMsg>() { return 2 + 7; }
+
+template <> CronPauseMsg sample() { return {"nightly", 0}; }
+template <> std::size_t documentedBodySize<CronPauseMsg>() { return (2 + 7) + 1; }
+
+template <> CronListMsg sample() { return {}; }
+template <> std::size_t documentedBodySize<CronListMsg>() { return 0; }
+
+template <> CronEntriesMsg sample() {
+  CronEntryItem item{"nightly", "0 3 * * *", "UTC", "report", 1, 0, 1700000000000ULL, 1600000000000ULL, {"body"}};
+  return {kCronReplaced, {item}};
+}
+template <> std::size_t documentedBodySize<CronEntriesMsg>() {
+  return 1 + 4 + (2 + 7) + (2 + 9) + (2 + 3) + (2 + 6) + 1 + 8 + 8 + 8 + (4 + 4);
+}
+
 // Encodes `msg` and splits the frame again with the real decoder, checking the header.
 template <typename Msg>
-std::string encodeBody(const Msg& msg, std::uint32_t request_id) {
+std::string frameBody(const Msg& msg, std::uint32_t request_id) {
   std::string wire;
   encode(wire, request_id, msg);
   FrameDecoder decoder(UINT32_MAX);
@@ -182,22 +202,23 @@ using AllMessages =
     ::testing::Types<HelloMsg, WelcomeMsg, PingMsg, PongMsg, ErrorMsg, OkMsg, SubmitMsg, SubmittedMsg, SubscribeMsg,
                      ResultMsg, StatusMsg, JobInfoMsg, StatsMsg, StatsReplyMsg, RegisterMsg, AssignMsg, CompleteMsg,
                      FailMsg, CancelMsg, DrainMsg, CancelJobMsg, PurgeMsg, PauseMsg, ListJobsMsg, JobListMsg,
-                     DeadRetryMsg, DeadPurgeMsg, CountMsg>;
+                     DeadRetryMsg, DeadPurgeMsg, CountMsg, CronAddMsg, CronRemoveMsg, CronPauseMsg, CronListMsg,
+                     CronEntriesMsg>;
 TYPED_TEST_SUITE(MessageCodecTest, AllMessages);
 
 TYPED_TEST(MessageCodecTest, BodyHasTheDocumentedLayoutSize) {
-  EXPECT_EQ(encodeBody(sample<TypeParam>(), 1).size(), documentedBodySize<TypeParam>());
+  EXPECT_EQ(frameBody(sample<TypeParam>(), 1).size(), documentedBodySize<TypeParam>());
 }
 
 TYPED_TEST(MessageCodecTest, RoundTripReencodesToTheSameBytes) {
-  std::string body = encodeBody(sample<TypeParam>(), 0xfeedbeef);
+  std::string body = frameBody(sample<TypeParam>(), 0xfeedbeef);
   auto decoded = decode<TypeParam>(body);
   ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
-  EXPECT_EQ(hex(encodeBody(*decoded, 0xfeedbeef)), hex(body));
+  EXPECT_EQ(hex(frameBody(*decoded, 0xfeedbeef)), hex(body));
 }
 
 TYPED_TEST(MessageCodecTest, TrailingBytesAreBadRequest) {
-  std::string body = encodeBody(sample<TypeParam>(), 1) + "x";
+  std::string body = frameBody(sample<TypeParam>(), 1) + "x";
   auto decoded = decode<TypeParam>(body);
   ASSERT_FALSE(decoded.isOk());
   EXPECT_EQ(decoded.status().code(), "bad_request");
@@ -207,7 +228,7 @@ TYPED_TEST(MessageCodecTest, TrailingBytesAreBadRequest) {
 }
 
 TYPED_TEST(MessageCodecTest, EveryTruncationIsBadRequest) {
-  std::string body = encodeBody(sample<TypeParam>(), 1);
+  std::string body = frameBody(sample<TypeParam>(), 1);
   // Empty-bodied messages cannot be cut short; for them the empty body is the one valid input.
   EXPECT_TRUE(decode<TypeParam>(body.substr(0, body.size())).isOk());
   for (std::size_t n = 0; n < body.size(); ++n) {
@@ -221,7 +242,7 @@ TYPED_TEST(MessageCodecTest, EveryTruncationIsBadRequest) {
 
 template <typename Msg>
 Msg roundTrip(const Msg& msg, std::string& storage) {
-  storage = encodeBody(msg, 7);
+  storage = frameBody(msg, 7);
   auto decoded = decode<Msg>(storage);
   EXPECT_TRUE(decoded.isOk()) << decoded.status().toString();
   return decoded.isOk() ? *decoded : Msg{};
@@ -340,6 +361,42 @@ TEST(MessageFieldsTest, ControlRequests) {
   EXPECT_EQ(roundTrip(sample<CountMsg>(), s7).count, 12345678901ULL);
 }
 
+TEST(MessageFieldsTest, CronMessages) {
+  std::string s1, s2, s3;
+  auto add = roundTrip(sample<CronAddMsg>(), s1);
+  EXPECT_EQ(add.name, "nightly");
+  EXPECT_EQ(add.spec, "0 3 * * *");
+  EXPECT_EQ(add.tz, "Europe/Berlin");
+  EXPECT_EQ(add.submit.data, "submit-body");
+  auto pause = roundTrip(sample<CronPauseMsg>(), s2);
+  EXPECT_EQ(pause.name, "nightly");
+  EXPECT_EQ(pause.paused, 0);
+  auto entries = roundTrip(sample<CronEntriesMsg>(), s3);
+  EXPECT_EQ(entries.flags, kCronReplaced);
+  ASSERT_EQ(entries.entries.size(), 1u);
+  EXPECT_EQ(entries.entries[0].task, "report");
+  EXPECT_EQ(entries.entries[0].paused, 1);
+  EXPECT_EQ(entries.entries[0].last_fire_ms, 1700000000000ULL);
+  EXPECT_EQ(entries.entries[0].submit.data, "body");
+}
+
+TEST(MessageFieldsTest, ASubmitBodyAloneIsTheFramesBody) {
+  SubmitMsg submit = sample<SubmitMsg>();
+  EXPECT_EQ(hex(encodeBody(submit)), hex(frameBody(submit, 1)));
+  std::string old = encodeBody(submit, 1);
+  auto decoded = decode<SubmitMsg>(old, 1);
+  ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
+  EXPECT_EQ(decoded->task, submit.task);
+}
+
+TEST(ProtocolConstantsTest, MessagesAreIntroducedInTheirVersions) {
+  EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kSubmit)), 1);
+  EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kCancelJob)), 2);
+  EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kCount)), 2);
+  EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kCronAdd)), 4);
+  EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kCronEntries)), 4);
+}
+
 TEST(MessageFieldsTest, JobListWithSeveralJobsAndFailures) {
   std::string s;
   auto m = roundTrip(sample<JobListMsg>(), s);
@@ -365,7 +422,7 @@ TEST(MessageFieldsTest, JobListWithSeveralJobsAndFailures) {
 
 TEST(MessageFieldsTest, EmptyJobListIsJustItsCount) {
   std::string s;
-  EXPECT_EQ(hex(encodeBody(JobListMsg{}, 1)), "00 00 00 00");
+  EXPECT_EQ(hex(frameBody(JobListMsg{}, 1)), "00 00 00 00");
   EXPECT_TRUE(roundTrip(JobListMsg{}, s).jobs.empty());
 }
 
@@ -437,7 +494,7 @@ TEST(MessageDecodeTest, BytesCountPastTheEndIsBadRequest) {
 
 TEST(MessageDecodeTest, JobListCountPastTheEndIsBadRequest) {
   // A JOB_LIST claiming three jobs but carrying one.
-  std::string body = encodeBody(JobListMsg{{sample<JobInfoMsg>()}}, 1);
+  std::string body = frameBody(JobListMsg{{sample<JobInfoMsg>()}}, 1);
   body[0] = 3;
   auto decoded = decode<JobListMsg>(body);
   ASSERT_FALSE(decoded.isOk());
@@ -453,7 +510,7 @@ TEST(MessageDecodeTest, HugeListCountIsRefusedBeforeAllocating) {
   EXPECT_EQ(decoded.status().code(), "bad_request");
   JobInfoMsg info = sample<JobInfoMsg>();
   info.failures.clear();
-  std::string body = encodeBody(info, 1);
+  std::string body = frameBody(info, 1);
   // The failures count is the body's last four bytes.
   for (std::size_t i = body.size() - 4; i < body.size(); ++i) body[i] = static_cast<char>(0xff);
   auto job = decode<JobInfoMsg>(body);
@@ -592,6 +649,11 @@ TEST(ProtocolConstantsTest, MessageTypesMatchTheDoc) {
   EXPECT_EQ(static_cast<int>(MsgType::kDeadRetry), 0x35);
   EXPECT_EQ(static_cast<int>(MsgType::kDeadPurge), 0x36);
   EXPECT_EQ(static_cast<int>(MsgType::kCount), 0x37);
+  EXPECT_EQ(static_cast<int>(MsgType::kCronAdd), 0x40);
+  EXPECT_EQ(static_cast<int>(MsgType::kCronRemove), 0x41);
+  EXPECT_EQ(static_cast<int>(MsgType::kCronPause), 0x42);
+  EXPECT_EQ(static_cast<int>(MsgType::kCronList), 0x43);
+  EXPECT_EQ(static_cast<int>(MsgType::kCronEntries), 0x44);
   EXPECT_EQ(static_cast<int>(Role::kClient), 1);
   EXPECT_EQ(static_cast<int>(Role::kWorker), 2);
   EXPECT_EQ(static_cast<int>(JobState::kQueued), 1);
@@ -601,7 +663,7 @@ TEST(ProtocolConstantsTest, MessageTypesMatchTheDoc) {
   EXPECT_EQ(static_cast<int>(JobState::kCancelled), 5);
   EXPECT_EQ(static_cast<int>(JobState::kRetrying), 6);
   EXPECT_EQ(static_cast<int>(JobState::kScheduled), 7);
-  EXPECT_EQ(kVersion, 3);
+  EXPECT_EQ(kVersion, 4);
   EXPECT_EQ(kMinVersion, 1);
 }
 

@@ -839,12 +839,12 @@ TEST(SqliteStoreSchemaTest, AVersion1DatabaseIsUpgradedInPlaceKeepingEveryJob) {
     EXPECT_EQ(*trimmed, 1u);
     ASSERT_TRUE(store->commit().isOk());
   }
-  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"2"}));
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}));
   EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'jobs_%' ORDER BY name"),
             (std::vector<std::string>{"jobs_done", "jobs_live"}))
       << "version 1's indexes, whose predicates took retrying jobs for finished ones, are gone";
 
-  // Opened again as version 2: nothing is upgraded twice, and every change is there.
+  // Opened again as the current version: nothing is upgraded twice, and every change is there.
   auto store = openOk(path);
   ASSERT_NE(store, nullptr);
   std::vector<JobRecord> live;
@@ -868,18 +868,59 @@ TEST(SqliteStoreSchemaTest, ANewerSchemaVersionIsRefusedAndLeftUntouched) {
   TempDir dir;
   const std::string path = dir.file("corvee.db");
   writeVersion1Database(path);
-  execRaw(path, "UPDATE meta SET value = 3 WHERE key = 'schema_version'");
+  execRaw(path, "UPDATE meta SET value = 99 WHERE key = 'schema_version'");
   const std::string before = readFile(path);
   auto opened = SqliteStore::open(path, SyncMode::kFull);
   ASSERT_FALSE(opened.isOk()) << "a database of a newer broker must not be read as this version";
   EXPECT_EQ(opened.status().code(), "unavailable");
   const std::string& message = opened.status().message();
   EXPECT_TRUE(contains(message, path)) << message;
-  EXPECT_TRUE(contains(message, "schema version 3")) << message;
+  EXPECT_TRUE(contains(message, "schema version 99")) << message;
   EXPECT_TRUE(contains(message, "newer")) << message;
   EXPECT_TRUE(readFile(path) == before) << "the refused database was modified";
   EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE name IN ('failures', 'paused_tasks')"),
             (std::vector<std::string>{}));
+}
+
+// Version 2 (issue 10) to 3: the crons table is added; the jobs are untouched.
+TEST(SqliteStoreSchemaTest, Version2IsUpgradedInPlaceWithTheCronsTable) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  {
+    auto store = openOk(path);
+    ASSERT_NE(store, nullptr);
+    JobRecord job;
+    job.id = 1;
+    job.task = "echo";
+    job.payload = "kept";
+    store->insert(job);
+    ASSERT_TRUE(store->commit().isOk());
+  }
+  // What a version 2 broker left: no crons table.
+  execRaw(path, "DROP TABLE crons; UPDATE meta SET value = 2 WHERE key = 'schema_version'");
+  {
+    auto store = openOk(path);
+    ASSERT_NE(store, nullptr);
+    std::vector<JobRecord> live;
+    ASSERT_TRUE(store->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); }).isOk());
+    ASSERT_EQ(live.size(), 1u);
+    EXPECT_EQ(*store->loadPayload(1), "kept");
+    CronRecord cron;
+    cron.name = "nightly";
+    cron.spec = "0 3 * * *";
+    cron.task = "echo";
+    cron.submit = "body";
+    cron.submit_version = 4;
+    store->saveCron(cron);
+    ASSERT_TRUE(store->commit().isOk());
+  }
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}));
+  auto store = openOk(path);
+  ASSERT_NE(store, nullptr);
+  auto crons = store->crons();
+  ASSERT_TRUE(crons.isOk()) << crons.status().toString();
+  ASSERT_EQ(crons->size(), 1u);
+  EXPECT_EQ((*crons)[0].spec, "0 3 * * *");
 }
 
 // Regression: with `state IN (...)` conditions on the partial indexes, every insert and update of

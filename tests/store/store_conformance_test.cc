@@ -1122,6 +1122,57 @@ TEST_P(StoreConformanceTest, PausedTasksAreTheTasksPausedAndNotResumed) {
   EXPECT_EQ(sorted(*paused), (std::vector<std::string>{"resize", "t\xc3\xa2" "che"}));
 }
 
+// ---- cron entries ----
+
+CronRecord makeCron(std::string name, std::uint64_t last_fire_ms = 0) {
+  CronRecord cron;
+  cron.name = std::move(name);
+  cron.spec = "*/5 * * * * *";
+  cron.tz = "Europe/Berlin";
+  cron.task = "report";
+  cron.submit = std::string("\x06report\0\xff", 9);  // bytes, NULs included
+  cron.submit_version = 4;
+  cron.paused = false;
+  cron.created_ms = 1'700'000'000'000ULL;
+  cron.last_fire_ms = last_fire_ms;
+  return cron;
+}
+
+void expectSameCron(const CronRecord& got, const CronRecord& want) {
+  EXPECT_EQ(got.name, want.name);
+  EXPECT_EQ(got.spec, want.spec);
+  EXPECT_EQ(got.tz, want.tz);
+  EXPECT_EQ(got.task, want.task);
+  EXPECT_TRUE(got.submit == want.submit) << "submit bytes differ for " << want.name;
+  EXPECT_EQ(got.submit_version, want.submit_version);
+  EXPECT_EQ(got.paused, want.paused);
+  EXPECT_EQ(got.created_ms, want.created_ms);
+  EXPECT_EQ(got.last_fire_ms, want.last_fire_ms);
+}
+
+TEST_P(StoreConformanceTest, CronEntriesAreSavedReplacedByNameAndRemoved) {
+  auto none = store().crons();
+  ASSERT_TRUE(none.isOk()) << none.status().toString();
+  EXPECT_TRUE(none->empty());
+
+  store().saveCron(makeCron("b-hourly"));
+  store().saveCron(makeCron("a-nightly"));
+  store().saveCron(makeCron("c-gone"));
+  commit();
+  store().removeCron("c-gone");
+  store().removeCron("never-there");  // nothing to remove is no error
+  CronRecord fired = makeCron("b-hourly", 1'700'000'003'000ULL);
+  fired.paused = true;
+  store().saveCron(fired);  // replaces, by name
+  commit();
+
+  auto crons = store().crons();
+  ASSERT_TRUE(crons.isOk()) << crons.status().toString();
+  ASSERT_EQ(crons->size(), 2u);
+  expectSameCron((*crons)[0], makeCron("a-nightly"));
+  expectSameCron((*crons)[1], fired);
+}
+
 // ---- durability: destroy the store and open it again (durable backends only) ----
 
 // A macro, not a helper: GTEST_SKIP() only returns from the function it is written in.
@@ -1292,6 +1343,30 @@ TEST_P(StoreConformanceTest, ReopenDropsNewKindsOfChangesThatWereNeverCommitted)
   paused = store().pausedTasks();
   ASSERT_TRUE(paused.isOk());
   EXPECT_EQ(*paused, (std::vector<std::string>{"kept"}));
+}
+
+// A firing's job and its cron entry's last_fire_ms are one commit: both or neither survive.
+TEST_P(StoreConformanceTest, ReopenKeepsCronEntriesAndTheirFiringsOnlyAsCommitted) {
+  SKIP_UNLESS_DURABLE();
+  store().saveCron(makeCron("every-second", 1'000));
+  store().saveCron(makeCron("removed"));
+  commit();
+  store().insert(makeJob(1));
+  store().saveCron(makeCron("every-second", 2'000));
+  store().removeCron("removed");
+  commit();
+  // A firing whose commit never came.
+  store().insert(makeJob(2));
+  store().saveCron(makeCron("every-second", 3'000));
+  store().saveCron(makeCron("never-committed"));
+  reopen();
+
+  auto records = recovered();
+  EXPECT_EQ(idsOf(records), (std::vector<JobId>{1}));
+  auto crons = store().crons();
+  ASSERT_TRUE(crons.isOk()) << crons.status().toString();
+  ASSERT_EQ(crons->size(), 1u);
+  expectSameCron((*crons)[0], makeCron("every-second", 2'000));
 }
 
 TEST_P(StoreConformanceTest, ReopenKeepsTheHighestIdAfterEveryJobWasPurged) {

@@ -13,8 +13,8 @@ namespace corvee {
 namespace {
 
 // 1: issue 8's jobs table. 2: retry policy columns, the failures and paused_tasks tables, and
-// indexes that name the live and the finished states (docs/store-schema.md).
-constexpr std::int64_t kSchemaVersion = 2;
+// indexes that name the live and the finished states. 3: the crons table (docs/store-schema.md).
+constexpr std::int64_t kSchemaVersion = 3;
 // SQLite's own default for its automatic checkpoint, which this store runs itself (see open()).
 constexpr int kCheckpointPages = 1000;
 
@@ -69,9 +69,20 @@ CREATE TABLE IF NOT EXISTS failures (
 CREATE TABLE IF NOT EXISTS paused_tasks (
   task TEXT PRIMARY KEY
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crons (
+  name           TEXT    PRIMARY KEY,
+  spec           TEXT    NOT NULL,
+  tz             TEXT    NOT NULL,
+  task           TEXT    NOT NULL,
+  submit         BLOB    NOT NULL,
+  submit_version INTEGER NOT NULL,
+  paused         INTEGER NOT NULL,
+  created_ms     INTEGER NOT NULL,
+  last_fire_ms   INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_live ON jobs(id) WHERE (state < 3 OR state >= 6);
 CREATE INDEX IF NOT EXISTS jobs_done ON jobs(state, finished_ms) WHERE state BETWEEN 3 AND 5;
-INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 2), ('max_id', 0);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 3), ('max_id', 0);
 )sql";
 
 // Version 1 to 2, run before kSchema in the same transaction. Adding a column with a constant
@@ -87,6 +98,12 @@ ALTER TABLE jobs ADD COLUMN run_at_ms      INTEGER NOT NULL DEFAULT 0;
 DROP INDEX IF EXISTS jobs_unfinished;
 DROP INDEX IF EXISTS jobs_finished;
 UPDATE meta SET value = 2 WHERE key = 'schema_version';
+)sql";
+
+// Version 2 to 3 (after kUpgradeFrom1 for a version 1 file), likewise before kSchema, which
+// creates the new crons table.
+constexpr const char* kUpgradeFrom2 = R"sql(
+UPDATE meta SET value = 3 WHERE key = 'schema_version';
 )sql";
 
 // The states' predicates, spelled exactly as in the partial indexes' WHERE clauses: SQLite uses a
@@ -215,15 +232,12 @@ Result<SyncMode> parseSyncMode(std::string_view text) {
 SqliteStore::SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
 
 SqliteStore::~SqliteStore() {
-  // Statements first: sqlite3_close refuses while any is unfinalized.
-  for (auto* stmt : {&begin_, &commit_, &rollback_, &insert_, &running_, &queued_, &finished_, &failure_, &retrying_,
-                     &revived_, &pause_, &resume_, &find_, &find_failures_, &count_, &max_id_update_, &payload_}) {
-    stmt->reset();
-  }
   if (in_transaction_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   // A clean stop folds the WAL back into the database, so the next start reads one file.
   sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
-  sqlite3_close(db_);
+  // The prepared statements are members, finalized after this body: close_v2 closes the
+  // connection (and drops its lock) when the last of them goes, where close would refuse.
+  sqlite3_close_v2(db_);
 }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, SyncMode sync,
@@ -293,9 +307,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   }
   // Takes the exclusive lock now (the first write does), so a second broker fails here.
   if (Status s = store->exec("BEGIN IMMEDIATE"); !s) return s;
-  if (found_version == 1) {
-    // In this same transaction as the rest of the schema, so a failure leaves the file as it was.
-    if (Status s = store->exec(kUpgradeFrom1); !s) {
+  // In this same transaction as the rest of the schema, so a failure leaves the file as it was.
+  for (auto [from, upgrade] : {std::pair{1, kUpgradeFrom1}, std::pair{2, kUpgradeFrom2}}) {
+    if (found_version == 0 || found_version > from) continue;
+    if (Status s = store->exec(upgrade); !s) {
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
       return s;
     }
@@ -417,6 +432,10 @@ Status SqliteStore::prepareAll() {
               "error_message = '', result = NULL WHERE id = ?1 AND state = 4") &&
       prepare(pause_, "INSERT OR IGNORE INTO paused_tasks(task) VALUES (?1)") &&
       prepare(resume_, "DELETE FROM paused_tasks WHERE task = ?1") &&
+      prepare(save_cron_,
+              "INSERT OR REPLACE INTO crons(name, spec, tz, task, submit, submit_version, paused, created_ms, "
+              "last_fire_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") &&
+      prepare(remove_cron_, "DELETE FROM crons WHERE name = ?1") &&
       prepare(find_, std::string("SELECT ") + kColumns + " FROM jobs WHERE id = ?1") &&
       prepare(find_failures_,
               std::string("SELECT ") + kFailureColumns + " FROM failures WHERE job_id = ?1 ORDER BY attempt") &&
@@ -527,6 +546,41 @@ void SqliteStore::setTaskPaused(std::string_view task, bool paused) {
   record(std::move(change));
 }
 
+void SqliteStore::saveCron(const CronRecord& cron) {
+  Change change{Change::Kind::kSaveCron, {}};
+  change.cron = std::make_unique<CronRecord>(cron);
+  record(std::move(change));
+}
+
+void SqliteStore::removeCron(std::string_view name) {
+  Change change{Change::Kind::kRemoveCron, {}};
+  change.cron = std::make_unique<CronRecord>();
+  change.cron->name = std::string(name);
+  record(std::move(change));
+}
+
+Result<std::vector<CronRecord>> SqliteStore::crons() {
+  auto scan = prepareOnce(
+      "SELECT name, spec, tz, task, submit, submit_version, paused, created_ms, last_fire_ms FROM crons ORDER BY name");
+  if (!scan) return sqliteError("reading the cron entries");
+  std::vector<CronRecord> out;
+  int rc;
+  while ((rc = scan->step()) == SQLITE_ROW) {
+    CronRecord& cron = out.emplace_back();
+    cron.name = scan->text(0);
+    cron.spec = scan->text(1);
+    cron.tz = scan->text(2);
+    cron.task = scan->text(3);
+    cron.submit = scan->text(4);
+    cron.submit_version = static_cast<std::uint16_t>(scan->integer(5));
+    cron.paused = scan->integer(6) != 0;
+    cron.created_ms = static_cast<std::uint64_t>(scan->integer(7));
+    cron.last_fire_ms = static_cast<std::uint64_t>(scan->integer(8));
+  }
+  if (rc != SQLITE_DONE) return sqliteError("reading the cron entries");
+  return out;
+}
+
 void SqliteStore::markFinished(const JobRecord& job) { markFinished(JobRecord(job)); }
 
 void SqliteStore::markFinished(JobRecord&& job) {
@@ -540,6 +594,7 @@ void SqliteStore::markFinished(JobRecord&& job) {
 void SqliteStore::record(Change&& change) {
   if (!failed_.isOk()) return;
   bytes_since_check_ += change.job.payload.size() + change.job.result.size() + change.job.error_message.size() + 256;
+  if (change.cron) bytes_since_check_ += change.cron->submit.size();
   for (const AttemptFailure& failure : change.job.failures) bytes_since_check_ += failure.error_message.size();
   unsynced_.push_back(std::move(change));
   // While the disk is full the change only waits in unsynced_ for the replay; apply() switches to
@@ -626,10 +681,30 @@ bool SqliteStore::apply(const Change& change) {
       stmt = change.kind == Change::Kind::kPause ? pause_.get() : resume_.get();
       stmt->bindText(1, job.task);
       break;
+    case Change::Kind::kSaveCron: {
+      const CronRecord& cron = *change.cron;
+      stmt = save_cron_.get();
+      stmt->bindText(1, cron.name)
+          .bindText(2, cron.spec)
+          .bindText(3, cron.tz)
+          .bindText(4, cron.task)
+          .bindBlob(5, cron.submit)
+          .bind(6, cron.submit_version)
+          .bind(7, cron.paused ? 1 : 0)
+          .bind(8, static_cast<std::int64_t>(cron.created_ms))
+          .bind(9, static_cast<std::int64_t>(cron.last_fire_ms));
+      break;
+    }
+    case Change::Kind::kRemoveCron:
+      stmt = remove_cron_.get();
+      stmt->bindText(1, change.cron->name);
+      break;
   }
   if (stmt->run() == SQLITE_DONE) return true;
   if (lastErrorIsFull()) {
     enterFull();
+  } else if (change.cron) {
+    fail("recording cron entry '" + change.cron->name + "'");
   } else if (change.kind == Change::Kind::kPause || change.kind == Change::Kind::kResume) {
     fail("recording that task '" + job.task + "' is " + (change.kind == Change::Kind::kPause ? "paused" : "resumed"));
   } else {
@@ -741,7 +816,8 @@ Status SqliteStore::replay() {
 
 std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRecord> base) const {
   for (const Change& change : unsynced_) {
-    if (change.job.id != id || change.kind == Change::Kind::kPause || change.kind == Change::Kind::kResume) continue;
+    // Task and cron changes carry job id 0, which no job has.
+    if (change.job.id != id) continue;
     switch (change.kind) {
       case Change::Kind::kInsert:
         base = change.job;
@@ -792,6 +868,8 @@ std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRe
         break;
       case Change::Kind::kPause:
       case Change::Kind::kResume:
+      case Change::Kind::kSaveCron:
+      case Change::Kind::kRemoveCron:
         break;
     }
   }

@@ -54,6 +54,9 @@ class SqliteStore final : public Store {
   Result<std::uint64_t> countFinished(JobState state) override;
   Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override;
   Result<std::vector<std::string>> pausedTasks() override;
+  void saveCron(const CronRecord& cron) override;
+  void removeCron(std::string_view name) override;
+  Result<std::vector<CronRecord>> crons() override;
   std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "sqlite:" + path_; }
 
@@ -62,13 +65,15 @@ class SqliteStore final : public Store {
   // One change since the last commit, kept so that a commit the full disk refused can be replayed.
   struct Change {
     enum class Kind : std::uint8_t {
-      kInsert, kRunning, kQueued, kFinished, kFailure, kRetrying, kRevived, kPause, kResume
+      kInsert, kRunning, kQueued, kFinished, kFailure, kRetrying, kRevived, kPause, kResume, kSaveCron, kRemoveCron
     };
     Kind kind;
     // kInsert, kFinished: the record; kRunning: id, attempt, worker, started_ms; kQueued, kRevived:
     // id; kFailure: id and the one failure in `failures`; kRetrying: id, run_at_ms, retried,
     // error_code, error_message; kPause, kResume: task.
     JobRecord job;
+    // kSaveCron: the entry; kRemoveCron: its name. Apart, so job changes do not pay for it.
+    std::unique_ptr<CronRecord> cron{};
   };
   SqliteStore(sqlite3* db, std::string path);
   // The schema_version in `meta` (which must exist); 0 when it has none.
@@ -123,7 +128,7 @@ class SqliteStore final : public Store {
   bool low_space_ = false;                 // the disk's free space is below disk_reserve_
   std::uint64_t bytes_since_check_ = 0;    // journaled since the free space was last read
   std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, failure_, retrying_,
-      revived_, pause_, resume_, find_, find_failures_, count_, max_id_update_, payload_;
+      revived_, pause_, resume_, save_cron_, remove_cron_, find_, find_failures_, count_, max_id_update_, payload_;
 };
 
 }  // namespace corvee
