@@ -29,6 +29,7 @@
 #include "broker/schedule_set.h"
 #include "broker/slot_ranges.h"
 #include "broker/task_queue.h"
+#include "broker/unique_keys.h"
 #include "broker/worker_selection.h"
 #include "platform/clock.h"
 #include "platform/random.h"
@@ -82,7 +83,11 @@ class Core {
   void deal();
   // Makes every change so far durable. A failed commit means nothing since the last commit may be
   // acknowledged: the caller must stop.
-  [[nodiscard]] Status commit() { return store_.commit(); }
+  [[nodiscard]] Status commit() {
+    Status committed = store_.commit();
+    if (committed.isOk()) first_uncommitted_ = next_id_;
+    return committed;
+  }
   // deal() then commit(), for callers that do not defer commits.
   [[nodiscard]] Status flush() {
     deal();
@@ -163,6 +168,11 @@ class Core {
   void handleListJobs(PeerId id, const Peer& peer, const protocol::Frame& frame);
   void handleDeadRetry(PeerId id, const Peer& peer, const protocol::Frame& frame);
   void handleDeadPurge(PeerId id, const Peer& peer, const protocol::Frame& frame);
+
+  // A SUBMIT whose unique key job `holder` holds: answered with its id, flagged duplicate, and the
+  // peer gets its RESULT. False when the holder's record is gone (purged): the key is free then.
+  bool answerDuplicate(PeerId id, std::uint32_t request_id, JobId holder, std::string_view task,
+                       std::string_view key);
 
   // Job lifecycle.
   void enqueue(LiveJob& job, bool at_front);
@@ -265,6 +275,10 @@ class Core {
   DeadlineSet deadlines_;
   ScheduleSet scheduled_;
   JobId next_id_ = 1;
+  // Jobs from this id on were submitted since the last successful commit: a reply naming one of
+  // them must wait for the next commit like its own SUBMITTED.
+  JobId first_uncommitted_ = 1;
+  UniqueKeys unique_;  // unique keys and the jobs holding them
   std::size_t payload_bytes_ = 0;  // sum of payload sizes held in LiveJobs
   std::string payload_scratch_;    // a payload read back from the store, while its ASSIGN is made
   CoreCounts counts_;

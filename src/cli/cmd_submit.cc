@@ -6,6 +6,7 @@
 #include "cli/outcome.h"
 #include "cli/validators.h"
 #include "corvee/client.h"
+#include "protocol/names.h"
 
 namespace corvee::cli {
 
@@ -24,6 +25,7 @@ struct SubmitArgs {
   std::uint64_t backoff_max_ms = 3600 * 1000;
   std::uint64_t delay_ms = 0;
   std::uint64_t at_ms = 0;  // Unix epoch ms; 0: not given
+  std::uint64_t unique_for_ms = 0;
   bool wait = false;
   std::uint64_t connect_timeout_ms = 5000;
 };
@@ -38,6 +40,7 @@ int runSubmit(SubmitArgs& args) {
   args.submit.backoff = std::chrono::milliseconds(args.backoff_ms);
   args.submit.backoff_max = std::chrono::milliseconds(args.backoff_max_ms);
   args.submit.delay = std::chrono::milliseconds(args.delay_ms);
+  args.submit.unique_for = std::chrono::milliseconds(args.unique_for_ms);
   if (args.at_ms > 0) args.submit.run_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(args.at_ms));
   ClientOptions options;
   options.endpoint = args.endpoint;
@@ -56,7 +59,12 @@ int runSubmit(SubmitArgs& args) {
     printError("submission refused: " + id.status().toString());
     return kExitUnavailable;
   }
-  if (job.unserved()) {
+  if (job.duplicate()) {
+    // Not an error: the job the key asks for exists. The id printed (and the result waited for,
+    // with --wait) is that job's.
+    std::cerr << "job " << *id << " already holds unique key " << protocol::quoteName(args.submit.unique_key)
+              << " of task " << protocol::quoteName(args.task) << "; not submitted again" << std::endl;
+  } else if (job.unserved()) {
     // Queued all the same (a worker may come later), but a typo in the task name would otherwise
     // go unnoticed until someone wonders why the job never runs.
     std::cerr << "warning: no connected worker serves task '" << args.task
@@ -110,6 +118,16 @@ void addSubmitCommand(CLI::App& app, int& exit_code) {
                   "run no earlier than this time, RFC 3339 (2026-12-01T09:00:00Z); a time past runs at once")
       ->transform(wallTime())
       ->excludes(delay);
+  auto* unique_key = cmd->add_option("--unique-key", args->submit.unique_key,
+                                     "make the job unique in its task: while a job of the task with this key is "
+                                     "scheduled, queued, retrying or running (or within --unique-for after it "
+                                     "succeeded), print that job's id instead of submitting a second one")
+                         ->check(wireName("unique key"));
+  cmd->add_option("--unique-for", args->unique_for_ms,
+                  "how long the key stays held after its job succeeds: ms, or 30s, 15m, 2h, 1d (default 0: freed "
+                  "when it finishes); a dead or cancelled job frees it at once")
+      ->transform(duration(UINT32_MAX))
+      ->needs(unique_key);
   cmd->add_flag("--wait", args->wait,
                 "wait for the job and print its result: exactly its bytes, no newline added (exit 1 with the "
                 "error on stderr if the job fails)");

@@ -177,6 +177,13 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     return handle;
   };
   if (Status named = protocol::checkTaskName(task); !named) return refuse(errc::kBadRequest, named.message());
+  if (!options.unique_key.empty()) {
+    if (Status named = protocol::checkName("unique key", options.unique_key); !named) {
+      return refuse(errc::kBadRequest, named.message());
+    }
+  } else if (options.unique_for.count() > 0) {
+    return refuse(errc::kBadRequest, "unique_for needs a unique_key");
+  }
   auto limit = [](std::chrono::milliseconds d) {
     return static_cast<std::uint32_t>(std::clamp<long long>(d.count(), 0, UINT32_MAX));
   };
@@ -196,6 +203,8 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     auto epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.run_at.time_since_epoch()).count();
     msg.run_at_ms = static_cast<std::uint64_t>(std::max<long long>(epoch_ms, 1));
   }
+  msg.unique_key = options.unique_key;
+  msg.unique_for_ms = limit(options.unique_for);
   Pending pending;
   // Laid out before taking the lock (a payload may be large); checked again under it.
   pending.version = version_.load(std::memory_order_relaxed);
@@ -230,6 +239,12 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     lock.unlock();
     return refuse(errc::kUnsupportedVersion, "the broker speaks protocol version " + std::to_string(version_) +
                                                  ", which has no delayed jobs (upgrade the broker)");
+  }
+  if (version_ < 4 && !msg.unique_key.empty()) {
+    // Sent without its key, the job would not be unique: a second one could run.
+    lock.unlock();
+    return refuse(errc::kUnsupportedVersion, "the broker speaks protocol version " + std::to_string(version_) +
+                                                 ", which has no unique jobs (upgrade the broker)");
   }
   if (pending.version != version_) {
     // A reconnection to a broker of another version came between: lay it out again (rare).
@@ -479,6 +494,7 @@ void ClientImpl::onFrame(const Frame& frame) {
       pending.job->acked = true;
       pending.job->id = msg->job_id;
       pending.job->unserved = (msg->flags & protocol::kSubmittedUnserved) != 0;
+      pending.job->duplicate = (msg->flags & protocol::kSubmittedDuplicate) != 0;
       // A thread in wait() wants the outcome, not the id: waking it here would be for nothing.
       if (pending.job->id_waiters > 0) pending.job->changed.notify_all();
     } else {

@@ -32,6 +32,7 @@ class MemoryStore final : public Store {
   Result<std::uint64_t> countFinished(JobState state) override;
   Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override;
   Result<std::vector<std::string>> pausedTasks() override;
+  Result<std::vector<JobRecord>> uniqueKeysHeld(std::uint64_t now_ms) override;
   std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "memory"; }
 
