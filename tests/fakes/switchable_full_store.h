@@ -46,6 +46,7 @@ class SwitchableFullStore final : public Store {
     return inner_.trimFinished(state, keep);
   }
   Result<std::vector<std::string>> pausedTasks() override { return inner_.pausedTasks(); }
+  Result<std::vector<JobRecord>> uniqueKeysHeld(std::uint64_t now_ms) override { return inner_.uniqueKeysHeld(now_ms); }
   std::uint64_t identity() const override { return inner_.identity(); }
   std::string describe() const override { return "full-switchable:" + inner_.describe(); }
   bool journalsLiveJobs() const override { return inner_.journalsLiveJobs(); }
