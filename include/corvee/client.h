@@ -56,6 +56,10 @@ class JobHandle {
   // True when the broker, acknowledging the job, said no connected worker serves its task (the
   // job is queued all the same, for a worker that comes later). False before id() succeeded.
   bool unserved() const;
+  // True when the broker made no new job because another job of the task holds the submission's
+  // unique key (SubmitOptions::unique_key): id() is that job's, and wait() its outcome. False before
+  // id() succeeded.
+  bool duplicate() const;
   // Calls `callback` once with the outcome, on the client's thread (at once, on the caller's
   // thread, if already known). A refused submission is reported as a failed outcome with id 0.
   // The callback must not block.

@@ -54,6 +54,13 @@ struct SubmitOptions {
   // when set). Meanwhile the job is `scheduled`; its time limits count from the moment it is due.
   std::chrono::milliseconds delay{0};
   std::chrono::system_clock::time_point run_at{};
+  // A unique job: while a job of this task with this key is scheduled, queued, retrying or
+  // running, submitting it again makes no second job; the handle gets the existing job's id and
+  // says so (JobHandle::duplicate()). After that job succeeds, the key stays held for
+  // `unique_for` (0: freed at once); a dead or cancelled job frees it at once. 1 to 255 bytes of
+  // UTF-8; empty: not unique. Keys belong to the task: one key under two tasks is two keys.
+  std::string unique_key{};
+  std::chrono::milliseconds unique_for{0};
 };
 
 // One failed attempt of a job, as its record keeps it.
@@ -94,6 +101,8 @@ struct JobInfo {
   std::uint32_t retries = 0;      // as submitted
   std::uint32_t retried = 0;      // retries used since it was submitted or last brought back
   std::uint64_t run_at_ms = 0;    // when retrying or scheduled: the time of its next attempt
+  std::string unique_key;         // as submitted; empty: none
+  std::uint64_t unique_for_ms = 0;  // how long the key stays held after the job succeeds
   std::string payload;            // only when asked for (Client::status(id, true))
   std::vector<AttemptFailure> failures;  // every failed attempt, oldest first
 };

@@ -18,6 +18,7 @@ namespace {
 // Task names and error codes travel as `str` (u16 length); longer ones are refused up front.
 constexpr std::size_t kMaxTaskName = 255;
 constexpr std::size_t kMaxWorkerTasks = 1024;
+constexpr std::size_t kMaxUniqueKey = 255;  // a `str`, kept as short as task names
 
 std::uint32_t toMs(std::chrono::milliseconds d) { return static_cast<std::uint32_t>(d.count()); }
 
@@ -117,6 +118,15 @@ Status Core::recover() {
     store_.markFinished(rec);
     ++counts_.dead;
   }
+  // Succeeded jobs whose unique key's window is still open hold it again (live jobs took theirs
+  // in adopt(); a live holder wins over a finished one).
+  Result<std::vector<JobRecord>> holding = store_.uniqueKeysHeld(wall_now);
+  if (!holding) return holding.status();
+  for (const JobRecord& rec : *holding) {
+    std::uint64_t ends = rec.finished_ms + rec.unique_for_ms;
+    unique_.holdFinished(rec.task, rec.unique_key, rec.id, now + Millis(ends - wall_now), now);
+  }
+  first_uncommitted_ = next_id_;
   if (Status loaded = loadCrons(); !loaded) return loaded;
   Result<std::vector<std::string>> paused = store_.pausedTasks();
   if (!paused) return paused.status();
@@ -307,6 +317,9 @@ void Core::handlePing(PeerId id, const Frame& frame) { send(id, frame.request_id
 void Core::handleSubmit(PeerId id, const Frame& frame) {
   auto msg = protocol::decode<protocol::SubmitMsg>(frame.body, versionOf(id));
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
+  if (Status valid = checkSubmission(*msg); !valid) return sendError(id, frame.request_id, valid.code(), valid.message());
+  // A duplicate makes no job and changes nothing: it is answered even when new jobs are refused.
+  if (std::optional<JobId> holder = uniqueHolder(*msg)) return answerDuplicate(id, frame.request_id, *holder);
   Result<protocol::SubmittedMsg> submitted = submitJob(*msg, id);
   if (!submitted) return sendError(id, frame.request_id, submitted.status().code(), submitted.status().message());
   send(id, frame.request_id, *submitted);
@@ -320,11 +333,30 @@ Status Core::checkSubmission(const protocol::SubmitMsg& msg) const {
     return Status::error(errc::kPayloadTooLarge, "payload of " + std::to_string(msg.payload.data.size()) +
                                                      " bytes exceeds the limit of " + std::to_string(options_.max_payload));
   }
+  if (msg.unique_key.size() > kMaxUniqueKey) {
+    return Status::error(errc::kBadRequest, "the unique key must be at most 255 bytes");
+  }
+  if (msg.unique_key.empty() && msg.unique_for_ms > 0) {
+    return Status::error(errc::kBadRequest, "unique_for_ms needs a unique_key");
+  }
   return Status::ok();
 }
 
+std::optional<JobId> Core::uniqueHolder(const protocol::SubmitMsg& msg) {
+  if (msg.unique_key.empty()) return std::nullopt;
+  std::optional<JobId> holder = unique_.holder(msg.task, msg.unique_key, clock_.now());
+  if (!holder || jobs_.find(*holder) != nullptr) return holder;
+  auto stored = store_.find(*holder);
+  if (!stored || !stored->has_value() || !isFinished((*stored)->state)) {
+    // Purged by retention while its window was open (or unreadable): the key holds nothing.
+    if (!stored) spdlog::error("reading job {} for its unique key: {}", *holder, stored.status().toString());
+    unique_.forget(msg.task, msg.unique_key);
+    return std::nullopt;
+  }
+  return holder;
+}
+
 Result<protocol::SubmittedMsg> Core::submitJob(const protocol::SubmitMsg& msg, PeerId owner) {
-  if (Status valid = checkSubmission(msg); !valid) return valid;
   if (store_.full()) {
     return Status::error(errc::kStoreFull,
                          "the broker's disk is full (or below its --disk-reserve); it takes no new jobs until "
@@ -352,6 +384,8 @@ Result<protocol::SubmittedMsg> Core::submitJob(const protocol::SubmitMsg& msg, P
   rec.backoff_ms = msg.backoff_ms;
   rec.backoff_max_ms = msg.backoff_max_ms;
   rec.submitted_ms = clock_.wallMillis();
+  rec.unique_key = std::string(msg.unique_key);
+  rec.unique_for_ms = msg.unique_for_ms;
   // A time in the past, or now, is simply no delay.
   std::uint64_t run_at = msg.run_at_ms > 0 ? msg.run_at_ms : msg.delay_ms > 0 ? rec.submitted_ms + msg.delay_ms : 0;
   if (run_at > rec.submitted_ms) {
@@ -373,6 +407,38 @@ Result<protocol::SubmittedMsg> Core::submitJob(const protocol::SubmitMsg& msg, P
   protocol::SubmittedMsg submitted{job_id};
   if (unserved) submitted.flags |= protocol::kSubmittedUnserved;
   return submitted;
+}
+
+void Core::answerDuplicate(PeerId id, std::uint32_t request_id, JobId holder) {
+  protocol::SubmittedMsg submitted{holder, protocol::kSubmittedDuplicate};
+  LiveJob* job = jobs_.find(holder);
+  std::optional<JobRecord> finished;
+  if (job == nullptr) {
+    // uniqueHolder() found it finished in the store; read again for its RESULT.
+    auto stored = store_.find(holder);
+    if (!stored || !stored->has_value()) {
+      return sendError(id, request_id, errc::kInternal,
+                       "job " + std::to_string(holder) + " holds the unique key but cannot be read");
+    }
+    finished = std::move(**stored);
+  }
+  // Nothing to commit for this reply, but the job it names may itself be waiting for its commit:
+  // then the reply waits too, or a crash could lose the job the client was told of.
+  if (holder >= first_uncommitted_) {
+    send(id, request_id, submitted);
+  } else {
+    encodeTo(outbox_.urgentOutput(id), id, request_id, submitted);
+  }
+  if (job != nullptr) {
+    // The submitter waits for this job's RESULT as for its own.
+    if (job->owner != id) {
+      auto& watchers = watchers_[job->id];
+      if (std::find(watchers.begin(), watchers.end(), id) == watchers.end()) watchers.push_back(id);
+      job->watched = true;
+    }
+  } else {
+    sendResult(id, *finished);  // after the SUBMITTED: durable output leaves after urgent output
+  }
 }
 
 void Core::handleSubscribe(PeerId id, const Frame& frame) {
@@ -683,6 +749,7 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
       if (job.payload_in_memory) rec.payload = std::string(job.payload());
       break;
   }
+  if (job.unique) unique_.finished(job.id, state == JobState::kSucceeded, clock_.now());
   // RESULT frames wait for the commit in the durable output, so they may be encoded first.
   if (job.owner != 0) sendResult(job.owner, rec);
   if (job.watched) {
@@ -802,6 +869,10 @@ LiveJob& Core::adopt(const JobRecord& rec, bool payload_known, TaskQueue* queue)
   job.run_timeout_ms = rec.run_timeout_ms;
   job.assign_timeout_ms = rec.assign_timeout_ms;
   job.state = rec.state;
+  // A revived job, or one recovered beside another live holder of its key, runs without it.
+  if (!rec.unique_key.empty()) {
+    job.unique = unique_.hold(rec.task, rec.unique_key, rec.id, rec.unique_for_ms, clock_.now());
+  }
   return job;
 }
 
@@ -843,6 +914,12 @@ JobRecord Core::recordOf(const LiveJob& job) const {
     if (job.state == JobState::kRetrying) rec.run_at_ms = retry->run_at_ms;
   }
   rec.worker = std::string(workerName(job.worker));
+  if (job.unique) {
+    if (const UniqueKeys::Held* held = unique_.of(job.id)) {
+      rec.unique_key = held->key;
+      rec.unique_for_ms = held->window_ms;
+    }
+  }
   return rec;
 }
 
@@ -1149,6 +1226,8 @@ void Core::sendJobInfo(PeerId peer, std::uint32_t request_id, const JobRecord& r
   msg.retried = rec.retried;
   msg.run_at_ms = rec.run_at_ms;
   msg.payload.data = rec.payload;
+  msg.unique_key = rec.unique_key;
+  msg.unique_for_ms = rec.unique_for_ms;
   msg.failures.reserve(rec.failures.size());
   for (const AttemptFailure& f : rec.failures) {
     msg.failures.push_back({f.attempt, protocol::truncateUtf8(f.worker, 65535), f.started_ms, f.ended_ms,

@@ -30,6 +30,7 @@
 #include "broker/schedule_set.h"
 #include "broker/slot_ranges.h"
 #include "broker/task_queue.h"
+#include "broker/unique_keys.h"
 #include "broker/worker_selection.h"
 #include "platform/clock.h"
 #include "platform/random.h"
@@ -83,7 +84,11 @@ class Core {
   void deal();
   // Makes every change so far durable. A failed commit means nothing since the last commit may be
   // acknowledged: the caller must stop.
-  [[nodiscard]] Status commit() { return store_.commit(); }
+  [[nodiscard]] Status commit() {
+    Status committed = store_.commit();
+    if (committed.isOk()) first_uncommitted_ = next_id_;
+    return committed;
+  }
   // deal() then commit(), for callers that do not defer commits.
   [[nodiscard]] Status flush() {
     deal();
@@ -177,11 +182,18 @@ class Core {
   // re-encoded SUBMIT body.
   protocol::CronEntryItem cronItem(const CronTable::Entry& entry, std::uint16_t version, std::string& submit_scratch) const;
 
-  // A new job from a SUBMIT (a client's, or a cron entry's firing with owner 0): validated,
-  // stored, queued or scheduled. The SUBMITTED to answer with, or the error to refuse it with.
-  Result<protocol::SubmittedMsg> submitJob(const protocol::SubmitMsg& msg, PeerId owner);
   // The checks of a SUBMIT that do not depend on the broker's state (CRON_ADD makes them too).
   Status checkSubmission(const protocol::SubmitMsg& msg) const;
+  // The job holding the SUBMIT's unique key, live or finished within its window; nullopt when
+  // it has none or the key is free (a holder whose record was purged frees it here).
+  std::optional<JobId> uniqueHolder(const protocol::SubmitMsg& msg);
+  // A SUBMIT whose unique key job `holder` holds: answered with its id, flagged duplicate, and the
+  // peer gets its RESULT.
+  void answerDuplicate(PeerId id, std::uint32_t request_id, JobId holder);
+  // A new job from a SUBMIT (a client's, or a cron entry's firing with owner 0): stored, queued or
+  // scheduled. The SUBMITTED to answer with, or the error to refuse it with. REQUIRES:
+  // checkSubmission(msg) passed and uniqueHolder(msg) found none.
+  Result<protocol::SubmittedMsg> submitJob(const protocol::SubmitMsg& msg, PeerId owner);
 
   // Job lifecycle.
   void enqueue(LiveJob& job, bool at_front);
@@ -285,6 +297,10 @@ class Core {
   ScheduleSet scheduled_;
   CronTable crons_;
   JobId next_id_ = 1;
+  // Jobs from this id on were submitted since the last successful commit: a reply naming one of
+  // them must wait for the next commit like its own SUBMITTED.
+  JobId first_uncommitted_ = 1;
+  UniqueKeys unique_;  // unique keys and the jobs holding them
   std::size_t payload_bytes_ = 0;  // sum of payload sizes held in LiveJobs
   std::string payload_scratch_;    // a payload read back from the store, while its ASSIGN is made
   CoreCounts counts_;

@@ -166,6 +166,8 @@ void Core::handleListJobs(PeerId id, const Peer& peer, const Frame& frame) {
     info.retries = rec.retries;
     info.retried = rec.retried;
     info.run_at_ms = rec.run_at_ms;
+    info.unique_key = rec.unique_key;
+    info.unique_for_ms = rec.unique_for_ms;
   }
   send(id, frame.request_id, reply);
 }

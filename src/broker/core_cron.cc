@@ -35,9 +35,13 @@ void Core::fireDueCrons() {
   for (const std::string& name : crons_.due(now_ms)) {
     const CronRecord& cron = crons_.find(name)->record;
     auto submit = protocol::decode<protocol::SubmitMsg>(cron.submit, cron.submit_version);
-    if (!submit) {
-      spdlog::error("cron entry '{}' holds an unreadable job ({}); this firing submits nothing", name,
-                    submit.status().message());
+    Status valid = submit ? checkSubmission(*submit) : submit.status();
+    if (!valid) {
+      spdlog::error("cron entry '{}' holds a job this broker refuses ({}); this firing submits nothing", name,
+                    valid.message());
+    } else if (std::optional<JobId> holder = uniqueHolder(*submit)) {
+      // The entry's unique key keeps firings from piling up behind a job still running.
+      spdlog::info("cron entry '{}' fired but job {} still holds its unique key; no new job", name, *holder);
     } else if (Result<protocol::SubmittedMsg> submitted = submitJob(*submit, /*owner=*/0); !submitted) {
       spdlog::warn("cron entry '{}' fired but its job was refused: {}", name, submitted.status().toString());
     } else {

@@ -59,6 +59,7 @@ struct LiveJob {
   // attempt starts until the worker reports it stopped or is gone.
   bool stopping : 1 = false;
   bool retry_due : 1 = false;  // its retry time came while `stopping`: it is queued once that ends
+  bool unique : 1 = false;  // holds its unique key in Core's UniqueKeys, which keeps the key
   // Attempts that had started (held a slot) when their worker was lost; checked against
   // max_attempts. An attempt lost while it only waited in a prefetch is not counted.
   std::uint16_t lost = 0;

@@ -7,6 +7,7 @@
 #include "cli/outcome.h"
 #include "cli/validators.h"
 #include "corvee/client.h"
+#include "protocol/names.h"
 
 namespace corvee::cli {
 
@@ -43,7 +44,12 @@ int runSubmit(SubmitArgs& args) {
     printError("submission refused: " + id.status().toString());
     return kExitUnavailable;
   }
-  if (job.unserved()) {
+  if (job.duplicate()) {
+    // Not an error: the job the key asks for exists. The id printed (and the result waited for,
+    // with --wait) is that job's.
+    std::cerr << "job " << *id << " already holds unique key " << protocol::quoteName(args.job.submit.unique_key)
+              << " of task " << protocol::quoteName(args.task) << "; not submitted again" << std::endl;
+  } else if (job.unserved()) {
     // Queued all the same (a worker may come later), but a typo in the task name would otherwise
     // go unnoticed until someone wonders why the job never runs.
     std::cerr << "warning: no connected worker serves task '" << args.task

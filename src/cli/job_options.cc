@@ -12,6 +12,7 @@ SubmitOptions JobOptionArgs::options() const {
   out.backoff = std::chrono::milliseconds(backoff_ms);
   out.backoff_max = std::chrono::milliseconds(backoff_max_ms);
   out.delay = std::chrono::milliseconds(delay_ms);
+  out.unique_for = std::chrono::milliseconds(unique_for_ms);
   if (at_ms > 0) out.run_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(at_ms));
   return out;
 }
@@ -51,6 +52,16 @@ void addJobOptions(CLI::App& cmd, JobOptionArgs& args, bool with_at, const std::
         ->transform(wallTime())
         ->excludes(delay);
   }
+  auto* unique_key = cmd.add_option("--unique-key", args.submit.unique_key,
+                                    "make the job unique in its task: while a job of the task with this key is "
+                                    "scheduled, queued, retrying or running (or within --unique-for after it "
+                                    "succeeded), that job's id answers instead of a second job")
+                         ->check(wireName("unique key"));
+  cmd.add_option("--unique-for", args.unique_for_ms,
+                 "how long the key stays held after its job succeeds: ms, or 30s, 15m, 2h, 1d (default 0: freed "
+                 "when it finishes); a dead or cancelled job frees it at once")
+      ->transform(duration(UINT32_MAX))
+      ->needs(unique_key);
 }
 
 }  // namespace corvee::cli

@@ -18,6 +18,7 @@ struct JobOptionArgs {
   std::uint64_t backoff_max_ms = 3600 * 1000;
   std::uint64_t delay_ms = 0;
   std::uint64_t at_ms = 0;  // Unix epoch ms; 0: not given
+  std::uint64_t unique_for_ms = 0;
 
   // The options as given on the command line.
   SubmitOptions options() const;

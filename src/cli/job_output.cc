@@ -36,6 +36,10 @@ nlohmann::json jobSummaryJson(const JobInfo& info) {
       {"worker", info.worker},
   };
   if (info.state == JobState::kRetrying || info.state == JobState::kScheduled) doc["run_at_ms"] = info.run_at_ms;
+  if (!info.unique_key.empty()) {
+    doc["unique_key"] = info.unique_key;
+    doc["unique_for_ms"] = info.unique_for_ms;
+  }
   // A retrying job shows the error it retries after.
   if (info.state == JobState::kDead || info.state == JobState::kCancelled || info.state == JobState::kRetrying) {
     doc["error"] = errorJson(info.error_code, info.error_message);

@@ -178,6 +178,13 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     return handle;
   };
   if (Status named = protocol::checkTaskName(task); !named) return refuse(errc::kBadRequest, named.message());
+  if (!options.unique_key.empty()) {
+    if (Status named = protocol::checkName("unique key", options.unique_key); !named) {
+      return refuse(errc::kBadRequest, named.message());
+    }
+  } else if (options.unique_for.count() > 0) {
+    return refuse(errc::kBadRequest, "unique_for needs a unique_key");
+  }
   protocol::SubmitMsg msg = submitMsgOf(task, payload, options);
   Pending pending;
   // Laid out before taking the lock (a payload may be large); checked again under it.
@@ -213,6 +220,12 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     lock.unlock();
     return refuse(errc::kUnsupportedVersion, "the broker speaks protocol version " + std::to_string(version_) +
                                                  ", which has no delayed jobs (upgrade the broker)");
+  }
+  if (version_ < 4 && !msg.unique_key.empty()) {
+    // Sent without its key, the job would not be unique: a second one could run.
+    lock.unlock();
+    return refuse(errc::kUnsupportedVersion, "the broker speaks protocol version " + std::to_string(version_) +
+                                                 ", which has no unique jobs (upgrade the broker)");
   }
   if (pending.version != version_) {
     // A reconnection to a broker of another version came between: lay it out again (rare).
@@ -462,6 +475,7 @@ void ClientImpl::onFrame(const Frame& frame) {
       pending.job->acked = true;
       pending.job->id = msg->job_id;
       pending.job->unserved = (msg->flags & protocol::kSubmittedUnserved) != 0;
+      pending.job->duplicate = (msg->flags & protocol::kSubmittedDuplicate) != 0;
       // A thread in wait() wants the outcome, not the id: waking it here would be for nothing.
       if (pending.job->id_waiters > 0) pending.job->changed.notify_all();
     } else {

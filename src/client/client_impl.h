@@ -29,6 +29,7 @@ struct JobShared {
   std::condition_variable changed;
   bool acked = false;              // the broker answered SUBMITTED (id is valid)
   bool unserved = false;           // SUBMITTED said no connected worker serves the task
+  bool duplicate = false;          // SUBMITTED named an existing job holding the unique key
   std::uint32_t id_waiters = 0;    // threads in JobHandle::id(): only they care about `acked`
   JobId id = 0;
   std::optional<Status> refused;   // the submission was refused, or the client closed

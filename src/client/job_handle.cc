@@ -103,6 +103,11 @@ Result<JobOutcome> JobHandle::wait(std::chrono::milliseconds limit) const {
   return *shared_->refused;
 }
 
+bool JobHandle::duplicate() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->acked && shared_->duplicate;
+}
+
 bool JobHandle::unserved() const {
   std::lock_guard lock(shared_->mutex);
   return shared_->acked && shared_->unserved;

@@ -21,6 +21,8 @@ JobInfo toJobInfo(const protocol::JobInfoMsg& msg) {
   info.retried = msg.retried;
   info.run_at_ms = msg.run_at_ms;
   info.payload = std::string(msg.payload.data);
+  info.unique_key = std::string(msg.unique_key);
+  info.unique_for_ms = msg.unique_for_ms;
   info.failures.reserve(msg.failures.size());
   for (const protocol::FailureItem& item : msg.failures) {
     AttemptFailure failure;

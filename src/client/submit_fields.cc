@@ -31,6 +31,8 @@ protocol::SubmitMsg submitMsgOf(std::string_view task, std::string_view payload,
     auto epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.run_at.time_since_epoch()).count();
     msg.run_at_ms = static_cast<std::uint64_t>(std::max<long long>(epoch_ms, 1));
   }
+  msg.unique_key = options.unique_key;
+  msg.unique_for_ms = millisField(options.unique_for);
   return msg;
 }
 
@@ -47,6 +49,8 @@ SubmitOptions submitOptionsOf(const protocol::SubmitMsg& msg) {
   options.require_worker = (msg.flags & protocol::kSubmitRequireWorker) != 0;
   options.delay = milliseconds(msg.delay_ms);
   if (msg.run_at_ms > 0) options.run_at = std::chrono::system_clock::time_point(milliseconds(msg.run_at_ms));
+  options.unique_key = std::string(msg.unique_key);
+  options.unique_for = milliseconds(msg.unique_for_ms);
   return options;
 }
 

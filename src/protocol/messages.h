@@ -81,6 +81,8 @@ Since<T> since(std::uint16_t version, T& field) {
 inline constexpr std::uint8_t kSubmitRequireWorker = 0x01;
 // Bits of SubmittedMsg::flags.
 inline constexpr std::uint8_t kSubmittedUnserved = 0x01;  // no connected worker serves the task
+// Since version 4: job_id is an existing job's, which holds the submission's unique key; no job was made.
+inline constexpr std::uint8_t kSubmittedDuplicate = 0x02;
 // Bits of StatusMsg::flags.
 inline constexpr std::uint8_t kStatusWithPayload = 0x01;
 
@@ -98,10 +100,12 @@ struct SubmitMsg {
   std::uint8_t flags = 0;                   // since version 2: kSubmit* bits
   std::uint32_t delay_ms = 0;               // since version 3: run no earlier than this after acceptance
   std::uint64_t run_at_ms = 0;              // since version 3: or than this wall time; wins when set
+  std::string_view unique_key{};            // since version 4: at most one job of the task holds it; empty: none
+  std::uint32_t unique_for_ms = 0;          // since version 4: how long a succeeded job keeps holding it
   template <typename F> void fields(F&& f) {
     f(task); f(payload); f(priority); f(timeout_ms); f(run_timeout_ms); f(assign_timeout_ms);
     f(since(2, retries)); f(since(2, backoff_ms)); f(since(2, backoff_max_ms)); f(since(2, flags));
-    f(since(3, delay_ms)); f(since(3, run_at_ms));
+    f(since(3, delay_ms)); f(since(3, run_at_ms)); f(since(4, unique_key)); f(since(4, unique_for_ms));
   }
 };
 
@@ -166,10 +170,13 @@ struct JobInfoMsg {
   std::uint64_t run_at_ms = 0;           // since version 2
   Bytes payload;                         // since version 2; empty unless asked for
   std::vector<FailureItem> failures;     // since version 2
+  std::string_view unique_key{};         // since version 4; empty: none
+  std::uint32_t unique_for_ms = 0;       // since version 4
   template <typename F> void fields(F&& f) {
     f(job_id); f(task); f(state); f(priority); f(attempt); f(submitted_ms); f(started_ms);
     f(finished_ms); f(worker); f(result); f(error_code); f(error_message);
     f(since(2, retries)); f(since(2, retried)); f(since(2, run_at_ms)); f(since(2, payload)); f(since(2, failures));
+    f(since(4, unique_key)); f(since(4, unique_for_ms));
   }
 };
 

@@ -48,7 +48,15 @@ inline JobRecord listedCopy(const JobRecord& job) {
   copy.backoff_ms = job.backoff_ms;
   copy.backoff_max_ms = job.backoff_max_ms;
   copy.run_at_ms = job.run_at_ms;
+  copy.unique_key = job.unique_key;
+  copy.unique_for_ms = job.unique_for_ms;
   return copy;
+}
+
+// True when `job` succeeded and its unique key's window is still open at `now_ms` (uniqueKeysHeld).
+inline bool holdsUniqueKeyAt(const JobRecord& job, std::uint64_t now_ms) {
+  return job.state == JobState::kSucceeded && !job.unique_key.empty() && job.unique_for_ms > 0 &&
+         job.finished_ms + job.unique_for_ms > now_ms;
 }
 
 }  // namespace corvee

@@ -32,6 +32,10 @@ struct JobRecord {
   std::uint32_t backoff_ms = 1000;
   std::uint32_t backoff_max_ms = 3600 * 1000;
   std::uint64_t run_at_ms = 0;       // when retrying or scheduled: not dealt before this wall time
+  // `submit --unique-key`: at most one job of the task holds it while live, and a succeeded one
+  // for unique_for_ms after finished_ms (broker/unique_keys.h). Empty: none.
+  std::string unique_key;
+  std::uint32_t unique_for_ms = 0;
   // Every failed attempt, oldest first. Written by Store::recordFailure(), returned by find() and
   // recover(); insert() and markFinished() ignore it.
   std::vector<AttemptFailure> failures;

@@ -142,6 +142,14 @@ Result<std::uint64_t> MemoryStore::trimFinished(JobState state, std::uint64_t ke
   return drop;
 }
 
+Result<std::vector<JobRecord>> MemoryStore::uniqueKeysHeld(std::uint64_t now_ms) {
+  std::vector<JobRecord> held;
+  for (const auto& [id, job] : jobs_) {
+    if (holdsUniqueKeyAt(job, now_ms)) held.push_back(listedCopy(job));
+  }
+  return held;
+}
+
 Result<std::vector<std::string>> MemoryStore::pausedTasks() {
   return std::vector<std::string>(paused_.begin(), paused_.end());
 }

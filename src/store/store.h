@@ -96,6 +96,11 @@ class Store {
   virtual Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) = 0;
   // The tasks paused by setTaskPaused(), as committed.
   virtual Result<std::vector<std::string>> pausedTasks() = 0;
+  // The succeeded jobs that still hold their unique key at wall time `now_ms`: those with a
+  // unique_key whose finished_ms + unique_for_ms is later than now_ms, in id order, without
+  // payload or result. For the broker's recovery (broker/unique_keys.h); indexed, so its cost
+  // follows those jobs, not every finished one.
+  virtual Result<std::vector<JobRecord>> uniqueKeysHeld(std::uint64_t now_ms) = 0;
 
   // Periodic jobs. saveCron() inserts or replaces the entry of that name, buffered like the job
   // changes: the broker saves an entry's last_fire_ms in the same commit as the job that firing

@@ -236,6 +236,16 @@ Result<std::uint64_t> VolatileStore::trimFinished(JobState state, std::uint64_t 
   return count_before - finished_counts_[slot];
 }
 
+Result<std::vector<JobRecord>> VolatileStore::uniqueKeysHeld(std::uint64_t now_ms) {
+  // Only ever asked at a start, when this store is new and empty; a scan is plenty.
+  std::vector<JobRecord> held;
+  for (const auto& [id, job] : finished_) {
+    if (holdsUniqueKeyAt(job, now_ms)) held.push_back(listedCopy(job));
+  }
+  std::sort(held.begin(), held.end(), [](const JobRecord& a, const JobRecord& b) { return a.id < b.id; });
+  return held;
+}
+
 Result<std::vector<std::string>> VolatileStore::pausedTasks() {
   return std::vector<std::string>(paused_.begin(), paused_.end());
 }

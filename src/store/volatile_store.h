@@ -52,6 +52,7 @@ class VolatileStore final : public Store {
   void saveCron(const CronRecord& cron) override { crons_.save(cron); }
   void removeCron(std::string_view name) override { crons_.remove(name); }
   Result<std::vector<CronRecord>> crons() override { return crons_.all(); }
+  Result<std::vector<JobRecord>> uniqueKeysHeld(std::uint64_t now_ms) override;
   std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "memory"; }
   bool journalsLiveJobs() const override { return false; }

@@ -196,6 +196,35 @@ TEST_F(CoreCronTest, ListIsByNameWithTheNextFiringInTheEntrysZone) {
   EXPECT_LE(listed.entries[1].next_ms, clock_.wallMillis() + 24 * 3'600'000ULL);
 }
 
+TEST_F(CoreCronTest, AUniqueKeyKeepsFiringsFromPilingUpBehindAJobStillWaiting) {
+  PeerId c = client();
+  protocol::SubmitMsg submit = submitMsg({});
+  submit.unique_key = "one-at-a-time";
+  std::string body = protocol::encodeBody(submit);
+  std::uint32_t rid = send(c, protocol::CronAddMsg{"tick", "* * * * * *", "", {body}});
+  flush();
+  ASSERT_EQ(entriesAnswering(c, rid).entries.size(), 1u);
+  advance(1000);
+  flush();
+  advance(1000);
+  flush();
+  advance(1000);
+  flush();
+  EXPECT_EQ(stats(c)["jobs"]["queued"], 1) << "firings made a second job while the first held the key";
+  // Once that job is done, the next firing makes a new one.
+  PeerId w = worker(1);
+  flush();
+  auto dealt = assigns(w);
+  ASSERT_EQ(dealt.size(), 1u);
+  complete(w, dealt[0].id, dealt[0].attempt);
+  flush();
+  advance(1000);
+  flush();
+  auto next = assigns(w);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_NE(next[0].id, dealt[0].id);
+}
+
 TEST_F(CoreCronTest, BadEntriesAreRefusedWithAClearError) {
   PeerId c = client();
   std::uint32_t rid = sendCronAdd(c, "x", "61 * * * *");

@@ -63,13 +63,15 @@ template <> std::size_t documentedBodySize<OkMsg>() { return 0; }
 
 template <> SubmitMsg sample() {
   return {"resize", {std::string_view("\0img\xff", 5)}, -7, 30000, 2000, 500, 3, 250, 60000, kSubmitRequireWorker,
-          1500, 1796115600000ULL};
+          1500, 1796115600000ULL, "nightly", 600000};
 }
 // Version 2 adds retries, backoff_ms, backoff_max_ms (u32 each) and flags (u8); version 3 delay_ms
-// (u32) and run_at_ms (u64).
-template <> std::size_t documentedBodySize<SubmitMsg>() { return (2 + 6) + (4 + 5) + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 1 + 4 + 8; }
+// (u32) and run_at_ms (u64); version 4 unique_key (str) and unique_for_ms (u32).
+template <> std::size_t documentedBodySize<SubmitMsg>() {
+  return (2 + 6) + (4 + 5) + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 1 + 4 + 8 + (2 + 7) + 4;
+}
 
-template <> SubmittedMsg sample() { return {0x1122334455667788ULL, kSubmittedUnserved}; }
+template <> SubmittedMsg sample() { return {0x1122334455667788ULL, kSubmittedUnserved | kSubmittedDuplicate}; }
 template <> std::size_t documentedBodySize<SubmittedMsg>() { return 8 + 1; }
 
 template <> SubscribeMsg sample() { return {42}; }
@@ -88,6 +90,8 @@ template <> JobInfoMsg sample() {
   m.run_at_ms = 1700000000500ULL;
   m.payload.data = "pl";
   m.failures = {{1, "w0", 1700000000010ULL, 1700000000020ULL, "handler_error", "boom"}};
+  m.unique_key = "k1";
+  m.unique_for_ms = 60000;
   return m;
 }
 // The version 1 body (12 fields)...
@@ -95,8 +99,9 @@ std::size_t jobInfoV1Size() { return 8 + (2 + 4) + 1 + 4 + 4 + 8 + 8 + 8 + (2 + 
 // ... then retries u32, retried u32, run_at_ms u64, payload bytes, failures (u32 count, then each:
 // attempt u32, worker str, started_ms u64, ended_ms u64, error_code str, error_message str).
 std::size_t failureItemSize() { return 4 + (2 + 2) + 8 + 8 + (2 + 13) + (2 + 4); }
+// Version 4 adds unique_key (str) and unique_for_ms (u32).
 template <> std::size_t documentedBodySize<JobInfoMsg>() {
-  return jobInfoV1Size() + 4 + 4 + 8 + (4 + 2) + 4 + failureItemSize();
+  return jobInfoV1Size() + 4 + 4 + 8 + (4 + 2) + 4 + failureItemSize() + (2 + 2) + 4;
 }
 
 template <> StatsMsg sample() { return {}; }
@@ -288,13 +293,28 @@ TEST(MessageFieldsTest, Submit) {
   EXPECT_EQ(m.backoff_ms, 250u);
   EXPECT_EQ(m.backoff_max_ms, 60000u);
   EXPECT_EQ(m.flags, kSubmitRequireWorker);
+  EXPECT_EQ(m.unique_key, "nightly");
+  EXPECT_EQ(m.unique_for_ms, 600000u);
+}
+
+TEST(MessageFieldsTest, SubmitBeforeVersion4HasNoUniqueKey) {
+  SubmitMsg msg = sample<SubmitMsg>();
+  std::string v3;
+  encode(v3, 1, msg, 3);
+  std::string v4;
+  encode(v4, 1, msg, 4);
+  EXPECT_EQ(v4.size(), v3.size() + (2 + 7) + 4);
+  auto decoded = decode<SubmitMsg>(std::string_view(v3).substr(kHeaderSize), 3);
+  ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
+  EXPECT_EQ(decoded->unique_key, "");
+  EXPECT_EQ(decoded->unique_for_ms, 0u);
 }
 
 TEST(MessageFieldsTest, SubmittedSubscribeStatus) {
   std::string s1, s2, s3;
   auto submitted = roundTrip(sample<SubmittedMsg>(), s1);
   EXPECT_EQ(submitted.job_id, 0x1122334455667788ULL);
-  EXPECT_EQ(submitted.flags, kSubmittedUnserved);
+  EXPECT_EQ(submitted.flags, kSubmittedUnserved | kSubmittedDuplicate);
   EXPECT_EQ(roundTrip(sample<SubscribeMsg>(), s2).job_id, 42u);
   auto status = roundTrip(sample<StatusMsg>(), s3);
   EXPECT_EQ(status.job_id, 43u);
@@ -680,7 +700,7 @@ TEST(ProtocolConstantsTest, MsgTypeNames) {
 // ---- docs/protocol.md, section 7: the session byte by byte.
 
 // The SUBMIT example, exactly as the doc prints it.
-const std::string kDocSubmit = bytesOf({0x3a, 0x00, 0x00, 0x00,                          // length 58
+const std::string kDocSubmit = bytesOf({0x40, 0x00, 0x00, 0x00,                          // length 64
                                         0x10,                                            // SUBMIT
                                         0x01, 0x00, 0x00, 0x00,                          // request_id 1
                                         0x04, 0x00, 0x65, 0x63, 0x68, 0x6f,              // task "echo"
@@ -693,7 +713,9 @@ const std::string kDocSubmit = bytesOf({0x3a, 0x00, 0x00, 0x00,                 
                                         0x80, 0xee, 0x36, 0x00,                          // backoff_max_ms
                                         0x00,                                            // flags
                                         0x00, 0x00, 0x00, 0x00,                          // delay_ms 0
-                                        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00});  // run_at_ms 0
+                                        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // run_at_ms 0
+                                        0x00, 0x00,                                      // unique_key ""
+                                        0x00, 0x00, 0x00, 0x00});                        // unique_for_ms 0
 
 TEST(DocExampleTest, SubmitEncodesToTheDocumentedBytes) {
   SubmitMsg submit;
@@ -703,7 +725,12 @@ TEST(DocExampleTest, SubmitEncodesToTheDocumentedBytes) {
   encode(out, 1, submit);
   EXPECT_EQ(hex(out), hex(kDocSubmit));
   // The length field counts everything after itself.
-  EXPECT_EQ(out.size(), 4u + 58u);
+  EXPECT_EQ(out.size(), 4u + 64u);
+  // Version 3 stops after run_at_ms.
+  std::string v3;
+  encode(v3, 1, submit, 3);
+  EXPECT_EQ(v3.size(), 4u + 58u);
+  EXPECT_EQ(hex(v3.substr(4)), hex(kDocSubmit.substr(4, 58)));
   // Version 2 stops after the flags.
   std::string v2;
   encode(v2, 1, submit, 2);

@@ -841,7 +841,7 @@ TEST(SqliteStoreSchemaTest, AVersion1DatabaseIsUpgradedInPlaceKeepingEveryJob) {
   }
   EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}));
   EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'jobs_%' ORDER BY name"),
-            (std::vector<std::string>{"jobs_done", "jobs_live"}))
+            (std::vector<std::string>{"jobs_done", "jobs_live", "jobs_unique_done"}))
       << "version 1's indexes, whose predicates took retrying jobs for finished ones, are gone";
 
   // Opened again as the current version: nothing is upgraded twice, and every change is there.
@@ -864,6 +864,152 @@ TEST(SqliteStoreSchemaTest, AVersion1DatabaseIsUpgradedInPlaceKeepingEveryJob) {
   EXPECT_FALSE(gone->has_value());
 }
 
+// The schema of version 2, as issue 10's broker created it.
+constexpr const char* kVersion2Schema = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+CREATE TABLE jobs (
+  id                INTEGER PRIMARY KEY,
+  task              TEXT    NOT NULL,
+  payload           BLOB,
+  priority          INTEGER NOT NULL,
+  state             INTEGER NOT NULL,
+  attempt           INTEGER NOT NULL,
+  timeout_ms        INTEGER NOT NULL,
+  run_timeout_ms    INTEGER NOT NULL,
+  assign_timeout_ms INTEGER NOT NULL,
+  submitted_ms      INTEGER NOT NULL,
+  started_ms        INTEGER NOT NULL,
+  finished_ms       INTEGER NOT NULL,
+  worker            TEXT    NOT NULL,
+  result            BLOB,
+  error_code        TEXT    NOT NULL,
+  error_message     TEXT    NOT NULL,
+  retries           INTEGER NOT NULL DEFAULT 0,
+  retried           INTEGER NOT NULL DEFAULT 0,
+  backoff_ms        INTEGER NOT NULL DEFAULT 1000,
+  backoff_max_ms    INTEGER NOT NULL DEFAULT 3600000,
+  run_at_ms         INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE failures (
+  job_id        INTEGER NOT NULL,
+  attempt       INTEGER NOT NULL,
+  worker        TEXT    NOT NULL,
+  started_ms    INTEGER NOT NULL,
+  ended_ms      INTEGER NOT NULL,
+  error_code    TEXT    NOT NULL,
+  error_message TEXT    NOT NULL,
+  PRIMARY KEY (job_id, attempt)
+) WITHOUT ROWID;
+CREATE TABLE paused_tasks (
+  task TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE INDEX jobs_live ON jobs(id) WHERE (state < 3 OR state >= 6);
+CREATE INDEX jobs_done ON jobs(state, finished_ms) WHERE state BETWEEN 3 AND 5;
+INSERT INTO meta(key, value) VALUES ('schema_version', 2), ('max_id', 0);
+)sql";
+
+// A version 2 database: job 1 queued, job 2 succeeded, job 3 retrying; task "email" paused.
+void writeVersion2Database(const std::string& path) {
+  execRaw(path, std::string(kVersion2Schema) + R"sql(
+INSERT INTO jobs(id, task, payload, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms,
+                 submitted_ms, started_ms, finished_ms, worker, result, error_code, error_message, retries, retried,
+                 backoff_ms, backoff_max_ms, run_at_ms)
+VALUES (1, 'resize', X'00FF01', -2, 1, 0, 1000, 200, 300, 1700000000001, 0, 0, '', NULL, '', '', 0, 0, 1000, 3600000, 0),
+       (2, 'email', NULL, 1, 3, 1, 0, 0, 0, 1700000000003, 1700000000600, 1700000000700, 'worker-b', X'6F6B', '', '',
+        0, 0, 1000, 3600000, 0),
+       (3, 'email', X'AA', 0, 6, 1, 0, 0, 0, 1700000000004, 1700000000800, 0, 'worker-c', NULL, 'handler_error',
+        'boom', 3, 1, 500, 60000, 1700000009000);
+INSERT INTO failures VALUES (3, 1, 'worker-c', 1700000000800, 1700000000850, 'handler_error', 'boom');
+INSERT INTO paused_tasks VALUES ('email');
+UPDATE meta SET value = 3 WHERE key = 'max_id';
+INSERT INTO meta(key, value) VALUES ('store_id', 987654321);
+)sql");
+}
+
+TEST(SqliteStoreSchemaTest, AVersion2DatabaseIsUpgradedInPlaceKeepingEveryJob) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  writeVersion2Database(path);
+  {
+    auto store = openOk(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->identity(), 987654321u) << "the upgrade keeps the store's name";
+    std::vector<JobRecord> live;
+    auto max_id = store->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); });
+    ASSERT_TRUE(max_id.isOk()) << max_id.status().toString();
+    EXPECT_EQ(*max_id, 3u);
+    ASSERT_EQ(live.size(), 2u);
+    EXPECT_EQ(live[0].id, 1u);
+    EXPECT_EQ(live[0].priority, -2);
+    EXPECT_EQ(live[0].unique_key, "") << "a job of version 2 is not unique";
+    EXPECT_EQ(live[0].unique_for_ms, 0u);
+    EXPECT_EQ(live[1].id, 3u);
+    EXPECT_EQ(live[1].state, JobState::kRetrying);
+    EXPECT_EQ(live[1].retried, 1u);
+    EXPECT_EQ(live[1].run_at_ms, 1'700'000'009'000ULL);
+    ASSERT_EQ(live[1].failures.size(), 1u);
+    EXPECT_EQ(*store->pausedTasks(), (std::vector<std::string>{"email"}));
+    auto done = store->find(2);
+    ASSERT_TRUE(done.isOk() && done->has_value());
+    EXPECT_EQ((*done)->result, "ok");
+    EXPECT_TRUE(store->uniqueKeysHeld(0).isOk());
+    EXPECT_TRUE(store->uniqueKeysHeld(0)->empty());
+
+    // A unique job on the upgraded database.
+    JobRecord unique;
+    unique.id = 4;
+    unique.task = "email";
+    unique.unique_key = "nightly";
+    unique.unique_for_ms = 60'000;
+    store->insert(unique);
+    ASSERT_TRUE(store->commit().isOk());
+    JobRecord finished = unique;
+    finished.state = JobState::kSucceeded;
+    finished.attempt = 1;
+    finished.finished_ms = 1'700'000'100'000ULL;
+    store->markFinished(finished);
+    // And a cron entry, in the table version 3 adds.
+    CronRecord cron;
+    cron.name = "nightly";
+    cron.spec = "0 3 * * *";
+    cron.task = "email";
+    cron.submit = "body";
+    cron.submit_version = 4;
+    store->saveCron(cron);
+    ASSERT_TRUE(store->commit().isOk());
+  }
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}));
+  EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'jobs_%' ORDER BY name"),
+            (std::vector<std::string>{"jobs_done", "jobs_live", "jobs_unique_done"}));
+  EXPECT_EQ(queryRaw(path, "SELECT spec FROM crons"), (std::vector<std::string>{"0 3 * * *"}));
+
+  // Opened again as version 3: nothing is upgraded twice, and the unique job is there.
+  auto store = openOk(path);
+  ASSERT_NE(store, nullptr);
+  auto held = store->uniqueKeysHeld(1'700'000'100'001ULL);
+  ASSERT_TRUE(held.isOk()) << held.status().toString();
+  ASSERT_EQ(held->size(), 1u);
+  EXPECT_EQ((*held)[0].id, 4u);
+  EXPECT_EQ((*held)[0].unique_key, "nightly");
+  EXPECT_EQ((*held)[0].unique_for_ms, 60'000u);
+}
+
+// The recovery of held keys reads the partial index, not the whole table.
+TEST(SqliteStoreSchemaTest, UniqueKeysHeldUsesItsIndex) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  ASSERT_NE(openOk(path), nullptr);
+  auto plan = queryRaw(path,
+                       "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE state = 3 AND unique_for_ms > 0 AND "
+                       "finished_ms > 0 AND finished_ms + unique_for_ms > 0 AND unique_key != '' ORDER BY id");
+  std::string all;
+  for (const std::string& row : plan) all += row + "\n";
+  EXPECT_TRUE(contains(all, "jobs_unique_done")) << all;
+}
+
 TEST(SqliteStoreSchemaTest, ANewerSchemaVersionIsRefusedAndLeftUntouched) {
   TempDir dir;
   const std::string path = dir.file("corvee.db");
@@ -882,47 +1028,6 @@ TEST(SqliteStoreSchemaTest, ANewerSchemaVersionIsRefusedAndLeftUntouched) {
             (std::vector<std::string>{}));
 }
 
-// Version 2 (issue 10) to 3: the crons table is added; the jobs are untouched.
-TEST(SqliteStoreSchemaTest, Version2IsUpgradedInPlaceWithTheCronsTable) {
-  TempDir dir;
-  const std::string path = dir.file("corvee.db");
-  {
-    auto store = openOk(path);
-    ASSERT_NE(store, nullptr);
-    JobRecord job;
-    job.id = 1;
-    job.task = "echo";
-    job.payload = "kept";
-    store->insert(job);
-    ASSERT_TRUE(store->commit().isOk());
-  }
-  // What a version 2 broker left: no crons table.
-  execRaw(path, "DROP TABLE crons; UPDATE meta SET value = 2 WHERE key = 'schema_version'");
-  {
-    auto store = openOk(path);
-    ASSERT_NE(store, nullptr);
-    std::vector<JobRecord> live;
-    ASSERT_TRUE(store->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); }).isOk());
-    ASSERT_EQ(live.size(), 1u);
-    EXPECT_EQ(*store->loadPayload(1), "kept");
-    CronRecord cron;
-    cron.name = "nightly";
-    cron.spec = "0 3 * * *";
-    cron.task = "echo";
-    cron.submit = "body";
-    cron.submit_version = 4;
-    store->saveCron(cron);
-    ASSERT_TRUE(store->commit().isOk());
-  }
-  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}));
-  auto store = openOk(path);
-  ASSERT_NE(store, nullptr);
-  auto crons = store->crons();
-  ASSERT_TRUE(crons.isOk()) << crons.status().toString();
-  ASSERT_EQ(crons->size(), 1u);
-  EXPECT_EQ((*crons)[0].spec, "0 3 * * *");
-}
-
 // Regression: with `state IN (...)` conditions on the partial indexes, every insert and update of
 // a job built a temporary table for the list, and inserts took 2.5 times as long.
 TEST(SqliteStoreSchemaTest, PartialIndexConditionsAreNotInLists) {
@@ -930,7 +1035,7 @@ TEST(SqliteStoreSchemaTest, PartialIndexConditionsAreNotInLists) {
   const std::string path = dir.file("corvee.db");
   ASSERT_NE(openOk(path), nullptr);
   auto indexes = queryRaw(path, "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE%'");
-  ASSERT_EQ(indexes.size(), 2u);
+  ASSERT_EQ(indexes.size(), 3u);
   for (const std::string& sql : indexes) EXPECT_FALSE(contains(sql, " IN ")) << sql;
 }
 

@@ -71,6 +71,8 @@ JobRecord makeJob(JobId id) {
   rec.retries = 1 + static_cast<std::uint32_t>(id % 4);
   rec.backoff_ms = 100 + static_cast<std::uint32_t>(id);
   rec.backoff_max_ms = 50'000 + static_cast<std::uint32_t>(id);
+  rec.unique_key = "key-" + std::to_string(id);
+  rec.unique_for_ms = 1'000 + static_cast<std::uint32_t>(id);
   return rec;
 }
 
@@ -93,6 +95,8 @@ JobRecord outcome(JobId id, JobState state, std::uint32_t attempt, std::uint64_t
   rec.backoff_ms = 55;
   rec.backoff_max_ms = 44;
   rec.run_at_ms = 33;
+  rec.unique_key = "not-the-key";
+  rec.unique_for_ms = 22;
   rec.failures.push_back(AttemptFailure{});  // markFinished() ignores them
   rec.failures.back().attempt = 99;
   rec.state = state;
@@ -169,6 +173,8 @@ void expectSameRecord(const JobRecord& got, const JobRecord& want) {
   EXPECT_EQ(got.backoff_ms, want.backoff_ms) << "job " << want.id;
   EXPECT_EQ(got.backoff_max_ms, want.backoff_max_ms) << "job " << want.id;
   EXPECT_EQ(got.run_at_ms, want.run_at_ms) << "job " << want.id;
+  EXPECT_EQ(got.unique_key, want.unique_key) << "job " << want.id;
+  EXPECT_EQ(got.unique_for_ms, want.unique_for_ms) << "job " << want.id;
   expectSameFailures(got.failures, want.failures, want.id);
 }
 
@@ -336,12 +342,16 @@ TEST_P(StoreConformanceTest, InsertThenFindRoundTripsEveryField) {
   extreme.backoff_ms = std::numeric_limits<std::uint32_t>::max();
   extreme.backoff_max_ms = std::numeric_limits<std::uint32_t>::max();
   extreme.run_at_ms = std::numeric_limits<std::uint64_t>::max();
+  extreme.unique_key = std::string(255, 'u');
+  extreme.unique_for_ms = std::numeric_limits<std::uint32_t>::max();
   jobs.push_back(extreme);
   // No retries, and a zero backoff: defaults are not assumed.
   JobRecord plain = makeJob(6);
   plain.retries = 0;
   plain.backoff_ms = 0;
   plain.backoff_max_ms = 0;
+  plain.unique_key.clear();  // not unique
+  plain.unique_for_ms = 0;
   jobs.push_back(plain);
   JobRecord high = makeJob(4);
   high.priority = std::numeric_limits<std::int32_t>::max();
@@ -350,6 +360,7 @@ TEST_P(StoreConformanceTest, InsertThenFindRoundTripsEveryField) {
   JobRecord utf8 = makeJob(5);
   utf8.task = "t\xc3\xa2" "che-\xe2\x9c\x93";
   utf8.worker = "\xe6\x97\xa5\xe6\x9c\xac";
+  utf8.unique_key = "cl\xc3\xa9-\xe2\x9c\x93";
   jobs.push_back(utf8);
 
   for (const JobRecord& job : jobs) store().insert(job);
@@ -1173,6 +1184,68 @@ TEST_P(StoreConformanceTest, CronEntriesAreSavedReplacedByNameAndRemoved) {
   expectSameCron((*crons)[1], fired);
 }
 
+// ---- unique keys held by succeeded jobs ----
+
+std::vector<JobId> heldIds(Store& store, std::uint64_t now_ms) {
+  auto held = store.uniqueKeysHeld(now_ms);
+  EXPECT_TRUE(held.isOk()) << held.status().toString();
+  std::vector<JobId> ids;
+  if (held.isOk()) {
+    for (const JobRecord& rec : *held) ids.push_back(rec.id);
+  }
+  return ids;
+}
+
+TEST_P(StoreConformanceTest, UniqueKeysHeldAreTheSucceededJobsWhoseWindowIsStillOpen) {
+  EXPECT_TRUE(heldIds(store(), 0).empty());
+  // makeJob(id) holds "key-ID" for 1000 + id ms.
+  for (JobId id = 1; id <= 8; ++id) store().insert(makeJob(id));
+  JobRecord keyless = makeJob(9);
+  keyless.unique_key.clear();
+  keyless.unique_for_ms = 0;
+  store().insert(keyless);
+  JobRecord no_window = makeJob(10);
+  no_window.unique_for_ms = 0;
+  store().insert(no_window);
+  JobRecord longest = makeJob(11);
+  longest.unique_for_ms = std::numeric_limits<std::uint32_t>::max();
+  store().insert(longest);
+  commit();
+  store().markFinished(outcome(1, JobState::kSucceeded, 1, 10'000));  // held until 11'001
+  store().markFinished(outcome(2, JobState::kDead, 1, 10'000));       // dead: frees its key
+  store().markFinished(outcome(3, JobState::kCancelled, 0, 10'000));  // cancelled: frees it
+  store().markRunning(4, 1, "w", 9'000);                              // live: not asked here
+  store().markFinished(outcome(5, JobState::kSucceeded, 1, 10'500));  // held until 11'505
+  store().markFinished(outcome(6, JobState::kSucceeded, 1, 1'000));   // held until 2'006
+  store().markFinished(outcome(9, JobState::kSucceeded, 1, 10'000));  // no key
+  store().markFinished(outcome(10, JobState::kSucceeded, 1, 10'000));  // no window
+  store().markFinished(outcome(11, JobState::kSucceeded, 1, 5'000));
+  commit();
+
+  EXPECT_EQ(heldIds(store(), 2'005), (std::vector<JobId>{1, 5, 6, 11}));
+  EXPECT_EQ(heldIds(store(), 2'006), (std::vector<JobId>{1, 5, 11})) << "a window ends at finish + unique_for";
+  EXPECT_EQ(heldIds(store(), 11'000), (std::vector<JobId>{1, 5, 11}));
+  EXPECT_EQ(heldIds(store(), 11'001), (std::vector<JobId>{5, 11}));
+  EXPECT_EQ(heldIds(store(), 11'505), (std::vector<JobId>{11}));
+  EXPECT_EQ(heldIds(store(), 5'000ULL + std::numeric_limits<std::uint32_t>::max() - 1), (std::vector<JobId>{11}));
+  EXPECT_TRUE(heldIds(store(), 5'000ULL + std::numeric_limits<std::uint32_t>::max()).empty());
+
+  auto held = store().uniqueKeysHeld(11'001);
+  ASSERT_TRUE(held.isOk());
+  ASSERT_EQ(held->size(), 2u);
+  const JobRecord& five = (*held)[0];
+  EXPECT_EQ(five.task, "task-5");
+  EXPECT_EQ(five.unique_key, "key-5") << "markFinished() must not rewrite the key";
+  EXPECT_EQ(five.unique_for_ms, 1'005u);
+  EXPECT_EQ(five.finished_ms, 10'500u);
+  EXPECT_EQ(five.state, JobState::kSucceeded);
+
+  // Purged with its record, the key is held no more.
+  ASSERT_EQ(*store().purgeFinished(finishedBefore(10'600)), 8u);
+  commit();
+  EXPECT_TRUE(heldIds(store(), 11'001).empty());
+}
+
 // ---- durability: destroy the store and open it again (durable backends only) ----
 
 // A macro, not a helper: GTEST_SKIP() only returns from the function it is written in.
@@ -1231,6 +1304,20 @@ TEST_P(StoreConformanceTest, ReopenKeepsEverythingCommitted) {
   want5.error_message = "job 5 failed";
   expectSameFinishedRecord(found(5), want5, makeJob(5).payload);
   EXPECT_FALSE(exists(6));
+}
+
+TEST_P(StoreConformanceTest, ReopenKeepsTheUniqueKeysOfLiveAndSucceededJobs) {
+  SKIP_UNLESS_DURABLE();
+  for (JobId id = 1; id <= 2; ++id) store().insert(makeJob(id));
+  commit();
+  store().markFinished(outcome(2, JobState::kSucceeded, 1, 10'000));
+  commit();
+  reopen();
+  auto records = recovered();
+  ASSERT_EQ(idsOf(records), (std::vector<JobId>{1}));
+  EXPECT_EQ(records[0].unique_key, "key-1");
+  EXPECT_EQ(records[0].unique_for_ms, 1'001u);
+  EXPECT_EQ(heldIds(store(), 10'500), (std::vector<JobId>{2}));
 }
 
 TEST_P(StoreConformanceTest, ReopenDropsChangesThatWereNeverCommitted) {

@@ -13,7 +13,8 @@ namespace corvee {
 namespace {
 
 // 1: issue 8's jobs table. 2: retry policy columns, the failures and paused_tasks tables, and
-// indexes that name the live and the finished states. 3: the crons table (docs/store-schema.md).
+// indexes that name the live and the finished states. 3: unique keys and the crons table
+// (docs/store-schema.md).
 constexpr std::int64_t kSchemaVersion = 3;
 // SQLite's own default for its automatic checkpoint, which this store runs itself (see open()).
 constexpr int kCheckpointPages = 1000;
@@ -54,7 +55,9 @@ CREATE TABLE IF NOT EXISTS jobs (
   retried           INTEGER NOT NULL DEFAULT 0,
   backoff_ms        INTEGER NOT NULL DEFAULT 1000,
   backoff_max_ms    INTEGER NOT NULL DEFAULT 3600000,
-  run_at_ms         INTEGER NOT NULL DEFAULT 0
+  run_at_ms         INTEGER NOT NULL DEFAULT 0,
+  unique_key        TEXT    NOT NULL DEFAULT '',
+  unique_for_ms     INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS failures (
   job_id        INTEGER NOT NULL,
@@ -82,6 +85,7 @@ CREATE TABLE IF NOT EXISTS crons (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_live ON jobs(id) WHERE (state < 3 OR state >= 6);
 CREATE INDEX IF NOT EXISTS jobs_done ON jobs(state, finished_ms) WHERE state BETWEEN 3 AND 5;
+CREATE INDEX IF NOT EXISTS jobs_unique_done ON jobs(finished_ms) WHERE state = 3 AND unique_for_ms > 0;
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 3), ('max_id', 0);
 )sql";
 
@@ -100,11 +104,17 @@ DROP INDEX IF EXISTS jobs_finished;
 UPDATE meta SET value = 2 WHERE key = 'schema_version';
 )sql";
 
-// Version 2 to 3 (after kUpgradeFrom1 for a version 1 file), likewise before kSchema, which
-// creates the new crons table.
+// Version 2 to 3, after kUpgradeFrom1 when that ran, before kSchema, in the same transaction: the
+// unique key columns (constant defaults: no row is rewritten); kSchema then adds their index and
+// the crons table.
 constexpr const char* kUpgradeFrom2 = R"sql(
+ALTER TABLE jobs ADD COLUMN unique_key    TEXT    NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN unique_for_ms INTEGER NOT NULL DEFAULT 0;
 UPDATE meta SET value = 3 WHERE key = 'schema_version';
 )sql";
+
+// The succeeded jobs whose unique key may still be held, spelled as jobs_unique_done's WHERE.
+constexpr const char* kHoldsKey = "state = 3 AND unique_for_ms > 0";
 
 // The states' predicates, spelled exactly as in the partial indexes' WHERE clauses: SQLite uses a
 // partial index only for a query that repeats its condition. Not as IN lists: SQLite checks an
@@ -116,17 +126,17 @@ constexpr const char* kDone = "state BETWEEN 3 AND 5";
 constexpr const char* kColumns =
     "id, task, payload, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, result, error_code, error_message, retries, retried, backoff_ms, "
-    "backoff_max_ms, run_at_ms";
+    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms";
 // The same columns in the same order, with NULL where the payload would be.
 constexpr const char* kColumnsPayloadless =
     "id, task, NULL, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, result, error_code, error_message, retries, retried, backoff_ms, "
-    "backoff_max_ms, run_at_ms";
+    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms";
 // And with NULL for the result too, as listFinished() returns records.
 constexpr const char* kColumnsListed =
     "id, task, NULL, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, NULL, error_code, error_message, retries, retried, backoff_ms, "
-    "backoff_max_ms, run_at_ms";
+    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms";
 // A failure's columns after its job id, for Statement::failure().
 constexpr const char* kFailureColumns = "attempt, worker, started_ms, ended_ms, error_code, error_message";
 
@@ -204,6 +214,8 @@ class SqliteStore::Statement {
     r.backoff_ms = static_cast<std::uint32_t>(integer(18));
     r.backoff_max_ms = static_cast<std::uint32_t>(integer(19));
     r.run_at_ms = static_cast<std::uint64_t>(integer(20));
+    r.unique_key = text(21);
+    r.unique_for_ms = static_cast<std::uint32_t>(integer(22));
     return r;
   }
   // Reads the `kFailureColumns` starting at column `first`.
@@ -308,9 +320,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   // Takes the exclusive lock now (the first write does), so a second broker fails here.
   if (Status s = store->exec("BEGIN IMMEDIATE"); !s) return s;
   // In this same transaction as the rest of the schema, so a failure leaves the file as it was.
-  for (auto [from, upgrade] : {std::pair{1, kUpgradeFrom1}, std::pair{2, kUpgradeFrom2}}) {
-    if (found_version == 0 || found_version > from) continue;
-    if (Status s = store->exec(upgrade); !s) {
+  if (found_version == 1) {
+    if (Status s = store->exec(kUpgradeFrom1); !s) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return s;
+    }
+  }
+  if (found_version == 1 || found_version == 2) {
+    if (Status s = store->exec(kUpgradeFrom2); !s) {
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
       return s;
     }
@@ -413,7 +430,7 @@ Status SqliteStore::prepareAll() {
       prepare(begin_, "BEGIN") && prepare(commit_, "COMMIT") && prepare(rollback_, "ROLLBACK") &&
       prepare(insert_, std::string("INSERT INTO jobs(") + kColumns +
                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                           "?19, ?20, ?21)") &&
+                           "?19, ?20, ?21, ?22, ?23)") &&
       prepare(running_, "UPDATE jobs SET state = 2, attempt = ?2, worker = ?3, started_ms = ?4 WHERE id = ?1") &&
       prepare(queued_, "UPDATE jobs SET state = 1 WHERE id = ?1") &&
       // A dead job keeps its payload for markRevived(); no other finished job needs it again.
@@ -629,7 +646,9 @@ bool SqliteStore::apply(const Change& change) {
           .bind(18, job.retried)
           .bind(19, job.backoff_ms)
           .bind(20, job.backoff_max_ms)
-          .bind(21, static_cast<std::int64_t>(job.run_at_ms));
+          .bind(21, static_cast<std::int64_t>(job.run_at_ms))
+          .bindText(22, job.unique_key)
+          .bind(23, job.unique_for_ms);
       break;
     case Change::Kind::kRunning:
       stmt = running_.get();
@@ -997,6 +1016,21 @@ Result<std::uint64_t> SqliteStore::trimFinished(JobState state, std::uint64_t ke
                        " ORDER BY finished_ms DESC, id DESC LIMIT -1 OFFSET ?1";
   return deleteJobs(
       select, [&](Statement& del) { del.bind(1, static_cast<std::int64_t>(keep)); }, "trimming finished jobs");
+}
+
+Result<std::vector<JobRecord>> SqliteStore::uniqueKeysHeld(std::uint64_t now_ms) {
+  // A window is at most UINT32_MAX ms: jobs_unique_done is read from the earliest finish that can
+  // still hold its key, not from the start.
+  std::uint64_t earliest = now_ms > UINT32_MAX ? now_ms - UINT32_MAX : 0;
+  auto held = prepareOnce(std::string("SELECT ") + kColumnsListed + " FROM jobs WHERE " + kHoldsKey +
+                          " AND finished_ms > ?1 AND finished_ms + unique_for_ms > ?2 AND unique_key != '' ORDER BY id");
+  if (!held) return sqliteError("reading the unique keys held");
+  held->bind(1, static_cast<std::int64_t>(earliest)).bind(2, static_cast<std::int64_t>(now_ms));
+  std::vector<JobRecord> jobs;
+  int rc;
+  while ((rc = held->step()) == SQLITE_ROW) jobs.push_back(held->record());
+  if (rc != SQLITE_DONE) return sqliteError("reading the unique keys held");
+  return jobs;
 }
 
 Result<std::vector<std::string>> SqliteStore::pausedTasks() {

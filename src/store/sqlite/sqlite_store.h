@@ -57,6 +57,7 @@ class SqliteStore final : public Store {
   void saveCron(const CronRecord& cron) override;
   void removeCron(std::string_view name) override;
   Result<std::vector<CronRecord>> crons() override;
+  Result<std::vector<JobRecord>> uniqueKeysHeld(std::uint64_t now_ms) override;
   std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "sqlite:" + path_; }
 
