@@ -127,9 +127,25 @@ Status Core::recover() {
     unique_.holdFinished(rec.task, rec.unique_key, rec.id, now + Millis(ends - wall_now), now);
   }
   first_uncommitted_ = next_id_;
-  Result<std::vector<std::string>> paused = store_.pausedTasks();
-  if (!paused) return paused.status();
-  for (const std::string& task : *paused) taskQueue(task).paused = true;
+  Result<std::vector<std::pair<std::string, TaskSettings>>> settings = store_.taskSettings();
+  if (!settings) return settings.status();
+  for (const auto& [task, set] : *settings) {
+    TaskQueue& tq = taskQueue(task);
+    tq.paused = set.paused;
+    if (!set.rate) continue;
+    // Set at run time, so newer than the command line's --rate: it wins.
+    std::optional<RateSpec> spec;
+    if (!set.rate->empty()) {
+      Result<RateSpec> parsed = RateSpec::parse(*set.rate);
+      if (!parsed) {
+        spdlog::error("ignoring the stored rate '{}' of task {}: {}", *set.rate, task, parsed.status().message());
+        continue;
+      }
+      spec = *parsed;
+    }
+    tq.rate_setting = set.rate;
+    setRate(tq, spec);
+  }
   Result<std::uint64_t> dead = store_.countFinished(JobState::kDead);
   if (!dead) return dead.status();
   dead_in_store_ = *dead;
@@ -159,10 +175,15 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     outbox_.closeAfterFlush(id);
     return;
   }
-  // Version 2's control messages are unknown to a session that speaks version 1.
-  if (peer.version < 2 && frame.type >= static_cast<std::uint8_t>(MsgType::kCancelJob)) {
+  // Version 2's control messages are unknown to a session that speaks version 1, version 4's to
+  // one that speaks 3 or less.
+  std::uint16_t needs = frame.type >= static_cast<std::uint8_t>(MsgType::kRate)        ? 4
+                        : frame.type >= static_cast<std::uint8_t>(MsgType::kCancelJob) ? 2
+                                                                                        : 1;
+  if (peer.version < needs) {
     return sendError(id, frame.request_id, errc::kUnknownCommand,
-                     "unknown message type " + std::to_string(frame.type) + " in protocol version 1");
+                     "unknown message type " + std::to_string(frame.type) + " in protocol version " +
+                         std::to_string(peer.version));
   }
   switch (static_cast<MsgType>(frame.type)) {
     case MsgType::kPing: return handlePing(id, frame);
@@ -181,6 +202,7 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     case MsgType::kListJobs: return handleListJobs(id, peer, frame);
     case MsgType::kDeadRetry: return handleDeadRetry(id, peer, frame);
     case MsgType::kDeadPurge: return handleDeadPurge(id, peer, frame);
+    case MsgType::kRate: return handleRate(id, peer, frame);
     case MsgType::kHello:
       return sendError(id, frame.request_id, errc::kBadRequest, "HELLO was already received on this connection");
     case MsgType::kWelcome:

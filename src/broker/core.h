@@ -168,6 +168,11 @@ class Core {
   void handleListJobs(PeerId id, const Peer& peer, const protocol::Frame& frame);
   void handleDeadRetry(PeerId id, const Peer& peer, const protocol::Frame& frame);
   void handleDeadPurge(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  void handleRate(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  // The task's settings as the store keeps them.
+  static TaskSettings settingsOf(const TaskQueue& tq);
+  // Limits the task's dispatch to `spec` (nullopt: no limit) from now on.
+  void setRate(TaskQueue& tq, const std::optional<RateSpec>& spec);
 
   // A SUBMIT whose unique key job `holder` holds: answered with its id, flagged duplicate, and the
   // peer gets its RESULT. False when the holder's record is gone (purged): the key is free then.

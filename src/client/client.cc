@@ -553,6 +553,7 @@ Status Client::cancel(JobId id) { return impl_->cancel(id); }
 Result<std::uint64_t> Client::purge(std::string_view task) { return impl_->purge(task); }
 Status Client::pause(std::string_view task) { return impl_->pause(task, true); }
 Status Client::resume(std::string_view task) { return impl_->pause(task, false); }
+Status Client::setRate(std::string_view task, std::string_view rate) { return impl_->setRate(task, rate); }
 Result<std::uint64_t> Client::retryDead(JobId id) { return impl_->retryDead(id, {}); }
 Result<std::uint64_t> Client::retryAllDead(std::string_view task) { return impl_->retryDead(0, task); }
 Result<std::uint64_t> Client::purgeDead(std::string_view task, std::chrono::milliseconds older_than) {

@@ -60,6 +60,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   Status cancel(JobId id);
   Result<std::uint64_t> purge(std::string_view task);
   Status pause(std::string_view task, bool paused);
+  Status setRate(std::string_view task, std::string_view rate);
   Result<std::uint64_t> retryDead(JobId id, std::string_view task);
   Result<std::uint64_t> purgeDead(std::string_view task, std::chrono::milliseconds older_than);
 

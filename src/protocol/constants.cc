@@ -32,6 +32,7 @@ const char* msgTypeName(std::uint8_t type) {
     case MsgType::kDeadRetry: return "DEAD_RETRY";
     case MsgType::kDeadPurge: return "DEAD_PURGE";
     case MsgType::kCount: return "COUNT";
+    case MsgType::kRate: return "RATE";
   }
   return "unknown";
 }
