@@ -103,6 +103,11 @@ class Client {
   // A paused task's queued jobs wait (running ones finish) until resume(); stored by the broker.
   Status pause(std::string_view task);
   Status resume(std::string_view task);
+  // Limits how fast the broker deals `task`'s jobs: `rate` is "N/s", "N/m" or "N/h" with an
+  // optional ":BURST" ("10/s:20"), or "off" for no limit. Takes effect at once, is stored, and
+  // after a broker restart wins over the broker's --rate flag. Fails with bad_request for a bad
+  // rate, unsupported_version before protocol version 4. `stats()` shows each queue's rate.
+  Status setRate(std::string_view task, std::string_view rate);
   // Dead letters: brings dead job `id` back to the queue with fresh retries (wrong_state when it
   // is not dead); returns 1.
   Result<std::uint64_t> retryDead(JobId id);

@@ -127,10 +127,26 @@ Status Core::recover() {
     unique_.holdFinished(rec.task, rec.unique_key, rec.id, now + Millis(ends - wall_now), now);
   }
   first_uncommitted_ = next_id_;
+  Result<std::vector<std::pair<std::string, TaskSettings>>> settings = store_.taskSettings();
+  if (!settings) return settings.status();
+  for (const auto& [task, set] : *settings) {
+    TaskQueue& tq = taskQueue(task);
+    tq.paused = set.paused;
+    if (!set.rate) continue;
+    // Set at run time, so newer than the command line's --rate: it wins.
+    std::optional<RateSpec> spec;
+    if (!set.rate->empty()) {
+      Result<RateSpec> parsed = RateSpec::parse(*set.rate);
+      if (!parsed) {
+        spdlog::error("ignoring the stored rate '{}' of task {}: {}", *set.rate, task, parsed.status().message());
+        continue;
+      }
+      spec = *parsed;
+    }
+    tq.rate_setting = set.rate;
+    setRate(tq, spec);
+  }
   if (Status loaded = loadCrons(); !loaded) return loaded;
-  Result<std::vector<std::string>> paused = store_.pausedTasks();
-  if (!paused) return paused.status();
-  for (const std::string& task : *paused) taskQueue(task).paused = true;
   Result<std::uint64_t> dead = store_.countFinished(JobState::kDead);
   if (!dead) return dead.status();
   dead_in_store_ = *dead;
@@ -187,6 +203,7 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     case MsgType::kCronRemove: return handleCronRemove(id, peer, frame);
     case MsgType::kCronPause: return handleCronPause(id, peer, frame);
     case MsgType::kCronList: return handleCronList(id, peer, frame);
+    case MsgType::kRate: return handleRate(id, peer, frame);
     case MsgType::kHello:
       return sendError(id, frame.request_id, errc::kBadRequest, "HELLO was already received on this connection");
     case MsgType::kWelcome:

@@ -181,6 +181,11 @@ class Core {
   // The entry as CRON_ENTRIES lists it to a peer speaking `version`; `submit_scratch` holds its
   // re-encoded SUBMIT body.
   protocol::CronEntryItem cronItem(const CronTable::Entry& entry, std::uint16_t version, std::string& submit_scratch) const;
+  void handleRate(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  // The task's settings as the store keeps them.
+  static TaskSettings settingsOf(const TaskQueue& tq);
+  // Limits the task's dispatch to `spec` (nullopt: no limit) from now on.
+  void setRate(TaskQueue& tq, const std::optional<RateSpec>& spec);
 
   // The checks of a SUBMIT that do not depend on the broker's state (CRON_ADD makes them too).
   Status checkSubmission(const protocol::SubmitMsg& msg) const;

@@ -100,7 +100,7 @@ void Core::handlePause(PeerId id, const Peer& peer, const Frame& frame) {
   bool paused = msg->paused != 0;
   if (tq.paused != paused) {
     tq.paused = paused;
-    store_.setTaskPaused(tq.task, paused);
+    store_.setTaskSettings(tq.task, settingsOf(tq));
     spdlog::info("task {} {}", tq.task, paused ? "paused" : "resumed");
     if (!paused && !tq.queue.empty() && !tq.dirty) {
       tq.dirty = true;
@@ -108,6 +108,55 @@ void Core::handlePause(PeerId id, const Peer& peer, const Frame& frame) {
     }
   }
   sendAfterCommit(id, frame.request_id, protocol::OkMsg{});
+}
+
+TaskSettings Core::settingsOf(const TaskQueue& tq) {
+  TaskSettings settings;
+  settings.paused = tq.paused;
+  settings.rate = tq.rate_setting;
+  return settings;
+}
+
+void Core::handleRate(PeerId id, const Peer& peer, const Frame& frame) {
+  auto msg = protocol::decode<protocol::RateMsg>(frame.body, peer.version);
+  if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
+  if (Status named = protocol::checkTaskName(msg->task); !named) {
+    return sendError(id, frame.request_id, errc::kBadRequest, named.message());
+  }
+  std::optional<RateSpec> spec;
+  if (!msg->rate.empty()) {
+    Result<RateSpec> parsed = RateSpec::parse(msg->rate);
+    if (!parsed) return sendError(id, frame.request_id, errc::kBadRequest, "rate: " + parsed.status().message());
+    spec = *parsed;
+  }
+  // A task not seen yet is fine: an operator may limit a task before its jobs come.
+  TaskQueue& tq = taskQueue(msg->task);
+  tq.rate_setting = spec ? spec->toString() : std::string();
+  setRate(tq, spec);
+  store_.setTaskSettings(tq.task, settingsOf(tq));
+  spdlog::info("task {}: rate {}", tq.task, spec ? spec->toString() : std::string("off (no limit)"));
+  sendAfterCommit(id, frame.request_id, protocol::OkMsg{});
+}
+
+void Core::setRate(TaskQueue& tq, const std::optional<RateSpec>& spec) {
+  MonoTime now = clock_.now();
+  if (!spec) {
+    tq.rate.reset();
+  } else if (tq.rate) {
+    tq.rate->setSpec(*spec, now);  // the tokens banked stay, up to the new burst
+  } else {
+    tq.rate.emplace(*spec, now);
+  }
+  // A queue asleep until its next token under the old rate deals again now; dealTask() puts it
+  // to sleep again if the new rate has no token for it either.
+  if (tq.rate_wake) {
+    tq.rate_wake.reset();
+    std::erase(rate_waiting_, &tq);
+  }
+  if (!tq.dirty && !tq.queue.empty()) {
+    tq.dirty = true;
+    dirty_.push_back(&tq);
+  }
 }
 
 void Core::handleListJobs(PeerId id, const Peer& peer, const Frame& frame) {

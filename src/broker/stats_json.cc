@@ -14,8 +14,12 @@ Result<std::string> Core::statsJson() const try {
   for (const auto& [task, tq] : queues_) {
     json rate = nullptr;
     if (tq.rate) rate = {{"limit", tq.rate->spec().toString()}, {"tokens", tq.rate->tokens(now)}};
+    // Where the limit comes from: set at run time (`corvee rate`, which may have turned it off),
+    // the command line's --rate, or nowhere.
+    json rate_origin = tq.rate_setting ? json("runtime") : tq.rate ? json("flag") : json(nullptr);
     queues.push_back({{"task", task},
                       {"rate", rate},
+                      {"rate_origin", rate_origin},
                       {"queued", tq.queue.size()},
                       {"running", tq.running},
                       {"retrying", tq.retrying},

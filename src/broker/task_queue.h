@@ -27,6 +27,9 @@ struct TaskQueue {
   // `--rate`: a job is dealt only with a token; without one the queue waits until rate_wake.
   std::optional<TokenBucket> rate;
   std::optional<MonoTime> rate_wake;
+  // RATE (`corvee rate`): the canonical spec set at run time, "" for "off"; nullopt when none was
+  // set, so `--rate` applies. Stored, and after a restart it wins over the flag.
+  std::optional<std::string> rate_setting;
 };
 
 }  // namespace corvee::broker

@@ -1,6 +1,8 @@
 // `corvee cancel ID`, `corvee purge TASK`, `corvee pause TASK`, `corvee resume TASK`: an
 // operator's controls over queued work. Each is one request; the broker's refusal (not_found,
 // wrong_state, ...) is printed and sets the exit code.
+#include <nlohmann/json.hpp>
+
 #include <cctype>
 #include <iostream>
 #include <string>
@@ -20,6 +22,7 @@ struct ControlArgs {
   ClientArgs client;
   JobId id = 0;
   std::string task;
+  std::string rate;
   bool yes = false;
 };
 
@@ -74,6 +77,47 @@ int runPause(const ControlArgs& args, bool paused) {
   return kExitOk;
 }
 
+// One line per queue that has a rate or had it turned off at run time: TASK, LIMIT and where it comes from.
+int printRates(const std::string& stats_json, const std::string& only_task) {
+  auto doc = nlohmann::json::parse(stats_json, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("queues") || !doc["queues"].is_array()) {
+    printError("the broker's stats are not the JSON document expected");
+    return kExitUnavailable;
+  }
+  bool any = false;
+  for (const auto& queue : doc["queues"]) {
+    std::string task = queue.value("task", "");
+    if (!only_task.empty() && task != only_task) continue;
+    const auto& origin = queue["rate_origin"];
+    const auto& rate = queue["rate"];
+    if (origin.is_null() && only_task.empty()) continue;
+    std::string limit = rate.is_object() ? rate.value("limit", "?") : "off";
+    std::string from = origin == "runtime" ? "set at run time" : origin == "flag" ? "broker --rate" : "no limit set";
+    std::cout << protocol::quoteName(task) << " " << limit << " (" << from << ")" << std::endl;
+    any = true;
+  }
+  if (!any) {
+    std::cout << (only_task.empty() ? "no rate limits" : "task " + protocol::quoteName(only_task) + ": no limit")
+              << std::endl;
+  }
+  return kExitOk;
+}
+
+int runRate(const ControlArgs& args) {
+  auto client = connectClient(args.client);
+  if (!client) return failWith(client.status());
+  if (!args.rate.empty()) {
+    Status set = (*client)->setRate(args.task, args.rate);
+    if (!set) return failWith(set);
+    std::cout << "task " << protocol::quoteName(args.task)
+              << (args.rate == "off" ? ": no rate limit" : ": rate " + args.rate) << std::endl;
+    return kExitOk;
+  }
+  Result<std::string> stats = (*client)->stats();
+  if (!stats) return failWith(stats.status());
+  return printRates(*stats, args.task);
+}
+
 CLI::App* addTaskCommand(CLI::App& app, const std::string& name, const std::string& description,
                          ControlArgs& args) {
   CLI::App* cmd = app.add_subcommand(name, description);
@@ -117,6 +161,18 @@ void addControlCommands(CLI::App& app, int& exit_code) {
     CLI::App* cmd = addTaskCommand(app, "resume", "deal a paused task's jobs again", *args);
     addClientOptions(*cmd, args->client);
     cmd->callback([args, &exit_code] { exit_code = runPause(*args, false); });
+  }
+  {
+    auto args = std::make_shared<ControlArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "rate",
+        "set a task's dispatch rate at run time (stored; after a restart it wins over broker --rate), turn it off, "
+        "or with no RATE show it (with no TASK, every task's)");
+    cmd->add_option("task", args->task, "the task name")->check(wireName("task name"));
+    cmd->add_option("rate", args->rate, "N/s, N/m or N/h with an optional :BURST (10/s:20), or off for no limit")
+        ->check(rateOrOff());
+    addClientOptions(*cmd, args->client);
+    cmd->callback([args, &exit_code] { exit_code = runRate(*args); });
   }
 }
 

@@ -176,6 +176,16 @@ CLI::Validator rateLimit() {
       "TASK=RATE");
 }
 
+CLI::Validator rateOrOff() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value == "off") return {};
+        auto spec = broker::RateSpec::parse(value);
+        return spec ? std::string() : spec.status().message() + " (or off, for no limit)";
+      },
+      "RATE");
+}
+
 CLI::Validator execSpec() {
   return CLI::Validator(
       [](std::string& value) -> std::string {

@@ -61,4 +61,7 @@ CLI::Validator execSpec();
 // `--rate TASK=N/s[:BURST]`: TASK a valid task name, the rest as broker::RateSpec reads it.
 CLI::Validator rateLimit();
 
+// `corvee rate TASK RATE`: N/s[:BURST] as broker::RateSpec reads it, or "off".
+CLI::Validator rateOrOff();
+
 }  // namespace corvee::cli

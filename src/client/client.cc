@@ -539,6 +539,7 @@ Result<std::vector<CronEntry>> Client::cronList() { return impl_->cronList(); }
 Status Client::cronRemove(std::string_view name) { return impl_->cronRemove(name); }
 Status Client::cronPause(std::string_view name) { return impl_->cronPause(name, true); }
 Status Client::cronResume(std::string_view name) { return impl_->cronPause(name, false); }
+Status Client::setRate(std::string_view task, std::string_view rate) { return impl_->setRate(task, rate); }
 Result<std::uint64_t> Client::retryDead(JobId id) { return impl_->retryDead(id, {}); }
 Result<std::uint64_t> Client::retryAllDead(std::string_view task) { return impl_->retryDead(0, task); }
 Result<std::uint64_t> Client::purgeDead(std::string_view task, std::chrono::milliseconds older_than) {

@@ -65,6 +65,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   Result<std::vector<CronEntry>> cronList();
   Status cronRemove(std::string_view name);
   Status cronPause(std::string_view name, bool paused);
+  Status setRate(std::string_view task, std::string_view rate);
   Result<std::uint64_t> retryDead(JobId id, std::string_view task);
   Result<std::uint64_t> purgeDead(std::string_view task, std::chrono::milliseconds older_than);
 

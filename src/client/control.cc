@@ -50,6 +50,13 @@ Status ClientImpl::pause(std::string_view task, bool paused) {
   return requestOk(protocol::PauseMsg{task, static_cast<std::uint8_t>(paused ? 1 : 0)}, kControlVersion);
 }
 
+Status ClientImpl::setRate(std::string_view task, std::string_view rate) {
+  if (Status named = protocol::checkTaskName(task); !named) return named;
+  if (rate.empty()) return Status::error(errc::kBadRequest, "a rate is N/s[:BURST] (or /m, /h), or off");
+  // RATE arrived in version 4; "off" is an empty rate on the wire.
+  return requestOk(protocol::RateMsg{task, rate == "off" ? std::string_view() : rate}, 4);
+}
+
 Result<std::uint64_t> ClientImpl::retryDead(JobId id, std::string_view task) {
   if (!task.empty()) {
     if (Status named = protocol::checkTaskName(task); !named) return named;

@@ -37,6 +37,7 @@ const char* msgTypeName(std::uint8_t type) {
     case MsgType::kCronPause: return "CRON_PAUSE";
     case MsgType::kCronList: return "CRON_LIST";
     case MsgType::kCronEntries: return "CRON_ENTRIES";
+    case MsgType::kRate: return "RATE";
   }
   return "unknown";
 }
@@ -52,6 +53,7 @@ std::uint16_t introducedIn(std::uint8_t type) {
     case MsgType::kDeadPurge:
     case MsgType::kCount:
       return 2;
+    case MsgType::kRate:
     case MsgType::kCronAdd:
     case MsgType::kCronRemove:
     case MsgType::kCronPause:

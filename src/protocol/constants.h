@@ -48,6 +48,8 @@ enum class MsgType : std::uint8_t {
   kDeadRetry = 0x35,
   kDeadPurge = 0x36,
   kCount = 0x37,
+  // Version 4.
+  kRate = 0x38,
   // Periodic jobs (version 4).
   kCronAdd = 0x40,
   kCronRemove = 0x41,

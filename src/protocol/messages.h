@@ -355,6 +355,15 @@ struct CronEntriesMsg {
   template <typename F> void fields(F&& f) { f(flags); f(entries); }
 };
 
+// Version 4.
+
+struct RateMsg {
+  static constexpr MsgType kType = MsgType::kRate;
+  std::string_view task;
+  std::string_view rate;  // "N/s[:BURST]" (also /m, /h); empty: no limit
+  template <typename F> void fields(F&& f) { f(task); f(rate); }
+};
+
 namespace detail {
 struct FieldWriter {
   WireWriter& w;

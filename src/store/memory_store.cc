@@ -72,11 +72,11 @@ void MemoryStore::markRevived(JobId id) {
   job.result.clear();
 }
 
-void MemoryStore::setTaskPaused(std::string_view task, bool paused) {
-  if (paused) {
-    paused_.emplace(task);
-  } else if (auto it = paused_.find(task); it != paused_.end()) {
-    paused_.erase(it);
+void MemoryStore::setTaskSettings(std::string_view task, const TaskSettings& settings) {
+  if (settings.isDefault()) {
+    if (auto it = settings_.find(task); it != settings_.end()) settings_.erase(it);
+  } else {
+    settings_.insert_or_assign(std::string(task), settings);
   }
 }
 
@@ -150,8 +150,8 @@ Result<std::vector<JobRecord>> MemoryStore::uniqueKeysHeld(std::uint64_t now_ms)
   return held;
 }
 
-Result<std::vector<std::string>> MemoryStore::pausedTasks() {
-  return std::vector<std::string>(paused_.begin(), paused_.end());
+Result<std::vector<std::pair<std::string, TaskSettings>>> MemoryStore::taskSettings() {
+  return std::vector<std::pair<std::string, TaskSettings>>(settings_.begin(), settings_.end());
 }
 
 }  // namespace corvee

@@ -23,7 +23,7 @@ class MemoryStore final : public Store {
   void markRetrying(JobId id, std::uint64_t run_at_ms, std::uint32_t retried, std::string_view error_code,
                     std::string_view error_message) override;
   void markRevived(JobId id) override;
-  void setTaskPaused(std::string_view task, bool paused) override;
+  void setTaskSettings(std::string_view task, const TaskSettings& settings) override;
   void markFinished(const JobRecord& job) override;
   Status commit() override { return Status::ok(); }
   Result<std::optional<JobRecord>> find(JobId id) override;
@@ -32,7 +32,7 @@ class MemoryStore final : public Store {
   Result<std::uint64_t> purgeFinished(const PurgeFilter& filter) override;
   Result<std::uint64_t> countFinished(JobState state) override;
   Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override;
-  Result<std::vector<std::string>> pausedTasks() override;
+  Result<std::vector<std::pair<std::string, TaskSettings>>> taskSettings() override;
   void saveCron(const CronRecord& cron) override { crons_.save(cron); }
   void removeCron(std::string_view name) override { crons_.remove(name); }
   Result<std::vector<CronRecord>> crons() override { return crons_.all(); }
@@ -43,7 +43,7 @@ class MemoryStore final : public Store {
  private:
   std::map<JobId, JobRecord> jobs_;  // ordered, so recover() visits in id order
   CronBook crons_;
-  std::set<std::string, std::less<>> paused_;  // every change is committed at once here
+  std::map<std::string, TaskSettings, std::less<>> settings_;  // every change is committed at once here
   JobId max_id_ = 0;
   std::uint64_t identity_ = randomNonZeroU64();  // nothing survives this object, so neither does its name
 };

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "corvee/status.h"
@@ -23,6 +24,17 @@
 #include "store/job_record.h"
 
 namespace corvee {
+
+// What an operator set for one task at run time, stored so that it survives a restart.
+struct TaskSettings {
+  bool paused = false;  // `corvee pause`: its queued jobs wait
+  // `corvee rate TASK N/s[:BURST]`: the dispatch rate as broker::RateSpec reads it; "" for
+  // `corvee rate TASK off` (no limit, whatever the broker's --rate says); nullopt when none was set
+  // at run time, so the broker's --rate flag applies.
+  std::optional<std::string> rate;
+  bool isDefault() const { return !paused && !rate; }
+  bool operator==(const TaskSettings&) const = default;
+};
 
 // Which finished jobs purgeFinished() deletes: all conditions hold.
 struct PurgeFilter {
@@ -58,8 +70,9 @@ class Store {
   // finished_ms 0, error cleared; attempt and failures are kept (attempt numbers never repeat).
   // A job that is not dead is left alone.
   virtual void markRevived(JobId id) = 0;
-  // Pausing a task is stored with the jobs, so it survives a restart.
-  virtual void setTaskPaused(std::string_view task, bool paused) = 0;
+  // A task's settings (pause, rate), stored with the jobs so they survive a restart. Replaces
+  // what was stored for the task; default settings remove it.
+  virtual void setTaskSettings(std::string_view task, const TaskSettings& settings) = 0;
   // The job finished: state, attempt, result or error, finished_ms are taken from `job`. Its other
   // fields carry the job's last known values, for a store that keeps no journal of live jobs (see
   // journalsLiveJobs()); its payload is set for a dead job only, whose payload every store keeps
@@ -94,8 +107,8 @@ class Store {
   // Deletes the jobs in finished `state` that finished first, keeping the newest `keep`; returns
   // how many went. Takes effect at once, like purgeFinished().
   virtual Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) = 0;
-  // The tasks paused by setTaskPaused(), as committed.
-  virtual Result<std::vector<std::string>> pausedTasks() = 0;
+  // Every task whose settings are not the default, by name, as committed.
+  virtual Result<std::vector<std::pair<std::string, TaskSettings>>> taskSettings() = 0;
   // The succeeded jobs that still hold their unique key at wall time `now_ms`: those with a
   // unique_key whose finished_ms + unique_for_ms is later than now_ms, in id order, without
   // payload or result. For the broker's recovery (broker/unique_keys.h); indexed, so its cost

@@ -62,11 +62,11 @@ void VolatileStore::markRevived(JobId id) {
   run.failures = std::move(record.failures);
 }
 
-void VolatileStore::setTaskPaused(std::string_view task, bool paused) {
-  if (paused) {
-    paused_.emplace(task);
-  } else if (auto it = paused_.find(task); it != paused_.end()) {
-    paused_.erase(it);
+void VolatileStore::setTaskSettings(std::string_view task, const TaskSettings& settings) {
+  if (settings.isDefault()) {
+    if (auto it = settings_.find(task); it != settings_.end()) settings_.erase(it);
+  } else {
+    settings_.insert_or_assign(std::string(task), settings);
   }
 }
 
@@ -246,8 +246,8 @@ Result<std::vector<JobRecord>> VolatileStore::uniqueKeysHeld(std::uint64_t now_m
   return held;
 }
 
-Result<std::vector<std::string>> VolatileStore::pausedTasks() {
-  return std::vector<std::string>(paused_.begin(), paused_.end());
+Result<std::vector<std::pair<std::string, TaskSettings>>> VolatileStore::taskSettings() {
+  return std::vector<std::pair<std::string, TaskSettings>>(settings_.begin(), settings_.end());
 }
 
 }  // namespace corvee

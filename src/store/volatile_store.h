@@ -20,6 +20,7 @@
 
 #include <array>
 #include <deque>
+#include <map>
 #include <set>
 #include <unordered_map>
 
@@ -39,7 +40,7 @@ class VolatileStore final : public Store {
   void recordFailure(JobId id, const AttemptFailure& failure) override;
   void markRetrying(JobId, std::uint64_t, std::uint32_t, std::string_view, std::string_view) override {}
   void markRevived(JobId id) override;
-  void setTaskPaused(std::string_view task, bool paused) override;
+  void setTaskSettings(std::string_view task, const TaskSettings& settings) override;
   void markFinished(const JobRecord& job) override;
   Status commit() override { return Status::ok(); }
   Result<std::string> loadPayload(JobId id) override;
@@ -48,7 +49,7 @@ class VolatileStore final : public Store {
   Result<std::uint64_t> purgeFinished(const PurgeFilter& filter) override;
   Result<std::uint64_t> countFinished(JobState state) override;
   Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override;
-  Result<std::vector<std::string>> pausedTasks() override;
+  Result<std::vector<std::pair<std::string, TaskSettings>>> taskSettings() override;
   void saveCron(const CronRecord& cron) override { crons_.save(cron); }
   void removeCron(std::string_view name) override { crons_.remove(name); }
   Result<std::vector<CronRecord>> crons() override { return crons_.all(); }
@@ -96,7 +97,7 @@ class VolatileStore final : public Store {
   std::array<std::uint64_t, kSlots> finished_counts_{};  // records in finished_ per state
   std::uint64_t finished_bytes_ = 0;  // bytesOf() summed over finished_
   CronBook crons_;
-  std::set<std::string, std::less<>> paused_;
+  std::map<std::string, TaskSettings, std::less<>> settings_;
   ResultLimits limits_;
   JobId max_id_ = 0;
   std::uint64_t identity_ = randomNonZeroU64();

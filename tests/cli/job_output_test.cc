@@ -80,6 +80,18 @@ TEST(JobJsonTest, RetryingJobShowsItsNextAttempt) {
   EXPECT_FALSE(doc.contains("failures"));
 }
 
+TEST(JobJsonTest, AUniqueJobShowsItsKeyAndWindowAndOthersDoNot) {
+  JobInfo info;
+  info.id = 9;
+  info.state = JobState::kSucceeded;
+  EXPECT_FALSE(jobSummaryJson(info).contains("unique_key"));
+  info.unique_key = "nightly";
+  info.unique_for_ms = 600000;
+  nlohmann::json doc = jobDetailJson(info);
+  EXPECT_EQ(doc["unique_key"], "nightly");
+  EXPECT_EQ(doc["unique_for_ms"], 600000);
+}
+
 TEST(JobJsonTest, ScheduledJobShowsWhenItRuns) {
   JobInfo info;
   info.id = 9;

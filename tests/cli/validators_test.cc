@@ -77,6 +77,13 @@ TEST(RateLimitTest, TaskEqualsRate) {
   }
 }
 
+TEST(RateOrOffTest, ARateOrOff) {
+  EXPECT_EQ(accepted(rateOrOff(), "10/s"), "10/s");
+  EXPECT_EQ(accepted(rateOrOff(), "100/m:20"), "100/m:20");
+  EXPECT_EQ(accepted(rateOrOff(), "off"), "off");
+  for (const char* bad : {"", "fast", "0/s", "10/s:x", "OFF", "echo=10/s"}) refused(rateOrOff(), bad);
+}
+
 TEST(NumberTest, PlainDecimalInRangeOnly) {
   EXPECT_EQ(accepted(numberIn<std::uint32_t>(0, 1000000), "010"), "10");
   refused(numberIn<std::uint32_t>(0, 1000000), "-1");

@@ -25,7 +25,9 @@ class SwitchableFullStore final : public Store {
     inner_.markRetrying(id, run_at_ms, retried, error_code, error_message);
   }
   void markRevived(JobId id) override { inner_.markRevived(id); }
-  void setTaskPaused(std::string_view task, bool paused) override { inner_.setTaskPaused(task, paused); }
+  void setTaskSettings(std::string_view task, const TaskSettings& settings) override {
+    inner_.setTaskSettings(task, settings);
+  }
   void markFinished(const JobRecord& job) override { inner_.markFinished(job); }
   Status commit() override {
     if (full_) return Status::error(errc::kStoreFull, "the disk is full (test)");
@@ -45,7 +47,7 @@ class SwitchableFullStore final : public Store {
     if (full_) return std::uint64_t{0};
     return inner_.trimFinished(state, keep);
   }
-  Result<std::vector<std::string>> pausedTasks() override { return inner_.pausedTasks(); }
+  Result<std::vector<std::pair<std::string, TaskSettings>>> taskSettings() override { return inner_.taskSettings(); }
   void saveCron(const CronRecord& cron) override { inner_.saveCron(cron); }
   void removeCron(std::string_view name) override { inner_.removeCron(name); }
   Result<std::vector<CronRecord>> crons() override { return inner_.crons(); }

@@ -102,5 +102,49 @@ TEST(ScheduleTest, ARateLimitedTaskStartsNoFasterThanItsRate) {
   EXPECT_EQ(bad.exit_code, 2) << bad.describe();
 }
 
+TEST(ScheduleTest, ARateSetAtRunTimeSurvivesKillNineAndWinsOverTheFlag) {
+  TempDir data;
+  BrokerProcess broker(BrokerStore::sqlite(data.path()));
+  ASSERT_TRUE(broker.start({"--rate", "echo=100/s:100"}));
+  CommandResult flag = runCorvee({"rate", "--connect", broker.endpoint()}, {}, 30s);
+  ASSERT_EQ(flag.exit_code, 0) << flag.describe();
+  EXPECT_EQ(flag.out, "'echo' 100/s:100 (broker --rate)\n");
+  CommandResult set = runCorvee({"rate", "echo", "2/s:1", "--connect", broker.endpoint()}, {}, 30s);
+  ASSERT_EQ(set.exit_code, 0) << set.describe();
+  EXPECT_EQ(set.out, "task 'echo': rate 2/s:1\n");
+  CommandResult bad = runCorvee({"rate", "echo", "fast", "--connect", broker.endpoint()}, {}, 30s);
+  EXPECT_EQ(bad.exit_code, 2) << bad.describe();
+
+  ASSERT_TRUE(broker.killNine());
+  ASSERT_TRUE(broker.restart());
+  CommandResult shown = runCorvee({"rate", "echo", "--connect", broker.endpoint()}, {}, 30s);
+  ASSERT_EQ(shown.exit_code, 0) << shown.describe();
+  EXPECT_EQ(shown.out, "'echo' 2/s:1 (set at run time)\n") << "the stored rate did not win over --rate";
+
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker.endpoint(), 4));
+  auto client = connectTestClient(broker.endpoint());
+  ASSERT_NE(client, nullptr);
+  std::vector<JobHandle> jobs;
+  for (int i = 0; i < 3; ++i) jobs.push_back(client->submit("echo", "r"));
+  std::vector<std::uint64_t> starts;
+  for (JobHandle& job : jobs) {
+    ASSERT_TRUE(job.wait(60s));
+    auto info = client->status(*job.id());
+    ASSERT_TRUE(info);
+    starts.push_back(info->started_ms);
+  }
+  std::sort(starts.begin(), starts.end());
+  // 2/s with a burst of one: starts at least 500 ms apart (the broker stamps whole milliseconds).
+  EXPECT_GE(starts[1], starts[0] + 499);
+  EXPECT_GE(starts[2], starts[1] + 499);
+
+  CommandResult off = runCorvee({"rate", "echo", "off", "--connect", broker.endpoint()}, {}, 30s);
+  ASSERT_EQ(off.exit_code, 0) << off.describe();
+  CommandResult listed = runCorvee({"rate", "--connect", broker.endpoint()}, {}, 30s);
+  ASSERT_EQ(listed.exit_code, 0) << listed.describe();
+  EXPECT_EQ(listed.out, "'echo' off (set at run time)\n");
+}
+
 }  // namespace
 }  // namespace corvee::testing

@@ -151,7 +151,7 @@ template <> JobListMsg sample() {
 }
 template <> std::size_t documentedBodySize<JobListMsg>() {
   std::size_t first = documentedBodySize<JobInfoMsg>() + 4 + 4 + 8 + 8 + (2 + 11) + 2;
-  std::size_t second = 8 + (2 + 3) + 1 + 4 + 4 + 8 + 8 + 8 + 2 + 4 + (2 + 11) + (2 + 4) + 4 + 4 + 8 + 4 + 4;
+  std::size_t second = 8 + (2 + 3) + 1 + 4 + 4 + 8 + 8 + 8 + 2 + 4 + (2 + 11) + (2 + 4) + 4 + 4 + 8 + 4 + 4 + 2 + 4;
   return 4 + first + second;
 }
 
@@ -163,6 +163,9 @@ template <> std::size_t documentedBodySize<DeadPurgeMsg>() { return (2 + 6) + 8;
 
 template <> CountMsg sample() { return {12345678901ULL}; }
 template <> std::size_t documentedBodySize<CountMsg>() { return 8; }
+
+template <> RateMsg sample() { return {"resize", "10/s:20"}; }
+template <> std::size_t documentedBodySize<RateMsg>() { return (2 + 6) + (2 + 7); }
 
 template <> CronAddMsg sample() { return {"nightly", "0 3 * * *", "Europe/Berlin", {"submit-body"}}; }
 template <> std::size_t documentedBodySize<CronAddMsg>() { return (2 + 7) + (2 + 9) + (2 + 13) + (4 + 11); }
@@ -207,8 +210,8 @@ using AllMessages =
     ::testing::Types<HelloMsg, WelcomeMsg, PingMsg, PongMsg, ErrorMsg, OkMsg, SubmitMsg, SubmittedMsg, SubscribeMsg,
                      ResultMsg, StatusMsg, JobInfoMsg, StatsMsg, StatsReplyMsg, RegisterMsg, AssignMsg, CompleteMsg,
                      FailMsg, CancelMsg, DrainMsg, CancelJobMsg, PurgeMsg, PauseMsg, ListJobsMsg, JobListMsg,
-                     DeadRetryMsg, DeadPurgeMsg, CountMsg, CronAddMsg, CronRemoveMsg, CronPauseMsg, CronListMsg,
-                     CronEntriesMsg>;
+                     DeadRetryMsg, DeadPurgeMsg, CountMsg, RateMsg, CronAddMsg, CronRemoveMsg, CronPauseMsg,
+                     CronListMsg, CronEntriesMsg>;
 TYPED_TEST_SUITE(MessageCodecTest, AllMessages);
 
 TYPED_TEST(MessageCodecTest, BodyHasTheDocumentedLayoutSize) {
@@ -530,10 +533,12 @@ TEST(MessageDecodeTest, HugeListCountIsRefusedBeforeAllocating) {
   EXPECT_EQ(decoded.status().code(), "bad_request");
   JobInfoMsg info = sample<JobInfoMsg>();
   info.failures.clear();
-  std::string body = frameBody(info, 1);
-  // The failures count is the body's last four bytes.
+  std::string frame;
+  encode(frame, 1, info, 3);
+  std::string body = frame.substr(kHeaderSize);
+  // At version 3, the failures count is the body's last four bytes.
   for (std::size_t i = body.size() - 4; i < body.size(); ++i) body[i] = static_cast<char>(0xff);
-  auto job = decode<JobInfoMsg>(body);
+  auto job = decode<JobInfoMsg>(body, 3);
   ASSERT_FALSE(job.isOk());
   EXPECT_EQ(job.status().code(), "bad_request");
 }
@@ -598,7 +603,7 @@ TEST(MessageVersionTest, JobInfoAtVersion1HasNoRetriesPayloadOrFailures) {
   std::string v1 = encodeAt(msg, 1);
   EXPECT_EQ(v1.size(), jobInfoV1Size());
   std::string v2 = encodeAt(msg, 2);
-  EXPECT_EQ(v2.size(), documentedBodySize<JobInfoMsg>());
+  EXPECT_EQ(v2.size(), documentedBodySize<JobInfoMsg>() - (2 + 2) - 4) << "version 4 adds unique_key, unique_for_ms";
   EXPECT_EQ(hex(v2.substr(0, v1.size())), hex(v1));
   auto decoded = decode<JobInfoMsg>(v1, 1);
   ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
@@ -669,6 +674,7 @@ TEST(ProtocolConstantsTest, MessageTypesMatchTheDoc) {
   EXPECT_EQ(static_cast<int>(MsgType::kDeadRetry), 0x35);
   EXPECT_EQ(static_cast<int>(MsgType::kDeadPurge), 0x36);
   EXPECT_EQ(static_cast<int>(MsgType::kCount), 0x37);
+  EXPECT_EQ(static_cast<int>(MsgType::kRate), 0x38);
   EXPECT_EQ(static_cast<int>(MsgType::kCronAdd), 0x40);
   EXPECT_EQ(static_cast<int>(MsgType::kCronRemove), 0x41);
   EXPECT_EQ(static_cast<int>(MsgType::kCronPause), 0x42);
@@ -694,6 +700,7 @@ TEST(ProtocolConstantsTest, MsgTypeNames) {
   EXPECT_STREQ(msgTypeName(0x30), "CANCEL_JOB");
   EXPECT_STREQ(msgTypeName(0x34), "JOB_LIST");
   EXPECT_STREQ(msgTypeName(0x37), "COUNT");
+  EXPECT_STREQ(msgTypeName(0x38), "RATE");
   EXPECT_STREQ(msgTypeName(0x7f), "unknown");
 }
 

@@ -21,12 +21,15 @@
 #include <string_view>
 #include <vector>
 
+#include "store/paused_tasks.h"
 #include "store/temp_dir.h"
 #include "support/small_tmpfs.h"
 
 namespace corvee {
 namespace {
 
+using corvee::testing::pausedTasks;
+using corvee::testing::setPaused;
 using corvee::testing::TempDir;
 
 JobRecord makeJob(JobId id, std::size_t payload_size = 16) {
@@ -830,7 +833,7 @@ TEST(SqliteStoreSchemaTest, AVersion1DatabaseIsUpgradedInPlaceKeepingEveryJob) {
     EXPECT_EQ(*store->countFinished(JobState::kSucceeded), 1u);
     store->recordFailure(4, AttemptFailure{2, "worker-c", 1'700'000'000'800ULL, 1'700'000'000'850ULL, "run_timeout", "slow"});
     store->markRetrying(4, 1'700'000'009'000ULL, 1, "run_timeout", "slow");
-    store->setTaskPaused("email", true);
+    setPaused(*store, "email", true);
     store->markRevived(2);
     ASSERT_TRUE(store->commit().isOk());
     EXPECT_EQ(*store->countFinished(JobState::kDead), 0u);
@@ -858,7 +861,7 @@ TEST(SqliteStoreSchemaTest, AVersion1DatabaseIsUpgradedInPlaceKeepingEveryJob) {
   EXPECT_EQ(live[2].run_at_ms, 1'700'000'009'000ULL);
   ASSERT_EQ(live[2].failures.size(), 1u);
   EXPECT_EQ(live[2].failures[0].error_message, "slow");
-  EXPECT_EQ(*store->pausedTasks(), (std::vector<std::string>{"email"}));
+  EXPECT_EQ(*pausedTasks(*store), (std::vector<std::string>{"email"}));
   auto gone = store->find(3);
   ASSERT_TRUE(gone.isOk());
   EXPECT_FALSE(gone->has_value());
@@ -951,7 +954,7 @@ TEST(SqliteStoreSchemaTest, AVersion2DatabaseIsUpgradedInPlaceKeepingEveryJob) {
     EXPECT_EQ(live[1].retried, 1u);
     EXPECT_EQ(live[1].run_at_ms, 1'700'000'009'000ULL);
     ASSERT_EQ(live[1].failures.size(), 1u);
-    EXPECT_EQ(*store->pausedTasks(), (std::vector<std::string>{"email"}));
+    EXPECT_EQ(*pausedTasks(*store), (std::vector<std::string>{"email"}));
     auto done = store->find(2);
     ASSERT_TRUE(done.isOk() && done->has_value());
     EXPECT_EQ((*done)->result, "ok");
@@ -985,6 +988,11 @@ TEST(SqliteStoreSchemaTest, AVersion2DatabaseIsUpgradedInPlaceKeepingEveryJob) {
   EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'jobs_%' ORDER BY name"),
             (std::vector<std::string>{"jobs_done", "jobs_live", "jobs_unique_done"}));
   EXPECT_EQ(queryRaw(path, "SELECT spec FROM crons"), (std::vector<std::string>{"0 3 * * *"}));
+  EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE name IN ('paused_tasks', 'task_settings')"),
+            (std::vector<std::string>{"task_settings"}))
+      << "the paused tasks moved into task_settings";
+  EXPECT_EQ(queryRaw(path, "SELECT task || ':' || paused || ':' || coalesce(rate, 'none') FROM task_settings"),
+            (std::vector<std::string>{"email:1:none"}));
 
   // Opened again as version 3: nothing is upgraded twice, and the unique job is there.
   auto store = openOk(path);
@@ -995,6 +1003,7 @@ TEST(SqliteStoreSchemaTest, AVersion2DatabaseIsUpgradedInPlaceKeepingEveryJob) {
   EXPECT_EQ((*held)[0].id, 4u);
   EXPECT_EQ((*held)[0].unique_key, "nightly");
   EXPECT_EQ((*held)[0].unique_for_ms, 60'000u);
+  EXPECT_EQ(*pausedTasks(*store), (std::vector<std::string>{"email"}));
 }
 
 // The recovery of held keys reads the partial index, not the whole table.
@@ -1002,11 +1011,23 @@ TEST(SqliteStoreSchemaTest, UniqueKeysHeldUsesItsIndex) {
   TempDir dir;
   const std::string path = dir.file("corvee.db");
   ASSERT_NE(openOk(path), nullptr);
-  auto plan = queryRaw(path,
-                       "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE state = 3 AND unique_for_ms > 0 AND "
-                       "finished_ms > 0 AND finished_ms + unique_for_ms > 0 AND unique_key != '' ORDER BY id");
+  // EXPLAIN QUERY PLAN's fourth column, `detail`, names the index a step reads.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE state = 3 AND unique_for_ms > 0 AND "
+                               "finished_ms > ?1 AND finished_ms + unique_for_ms > ?2 AND unique_key != ''",
+                               -1, &stmt, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
   std::string all;
-  for (const std::string& row : plan) all += row + "\n";
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    const unsigned char* detail = sqlite3_column_text(stmt, 3);
+    all += std::string(detail == nullptr ? "" : reinterpret_cast<const char*>(detail)) + "\n";
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
   EXPECT_TRUE(contains(all, "jobs_unique_done")) << all;
 }
 
@@ -1072,15 +1093,15 @@ TEST(SqliteStoreTest, OnlyCommittedPausesSurviveACrash) {
   const std::string path = dir.file("corvee.db");
   auto store = openOk(path);
   ASSERT_NE(store, nullptr);
-  store->setTaskPaused("committed", true);
-  store->setTaskPaused("resumed", true);
+  setPaused(*store, "committed", true);
+  setPaused(*store, "resumed", true);
   ASSERT_TRUE(store->commit().isOk());
-  store->setTaskPaused("resumed", false);
+  setPaused(*store, "resumed", false);
   ASSERT_TRUE(store->commit().isOk());
   // A turn still open when the process dies.
-  store->setTaskPaused("uncommitted", true);
-  store->setTaskPaused("committed", false);
-  EXPECT_EQ(*store->pausedTasks(), (std::vector<std::string>{"committed"})) << "the committed set, not the turn's";
+  setPaused(*store, "uncommitted", true);
+  setPaused(*store, "committed", false);
+  EXPECT_EQ(*pausedTasks(*store), (std::vector<std::string>{"committed"})) << "the committed set, not the turn's";
 
   const std::string crashed = dir.file("crashed.db");
   std::filesystem::copy_file(path, crashed);
@@ -1088,7 +1109,7 @@ TEST(SqliteStoreTest, OnlyCommittedPausesSurviveACrash) {
   store.reset();
   auto after = openOk(crashed);
   ASSERT_NE(after, nullptr);
-  EXPECT_EQ(*after->pausedTasks(), (std::vector<std::string>{"committed"}));
+  EXPECT_EQ(*pausedTasks(*after), (std::vector<std::string>{"committed"}));
 }
 
 // ---- the full disk and the changes of issue 10 ----
@@ -1118,7 +1139,7 @@ TEST(SqliteStoreFullDiskTest, RetriesFailuresRevivalsAndPausesWaitForRoomAndAreR
   f.store->recordFailure(1, failure);
   f.store->markRetrying(1, 9'000, 1, "handler_error", "boom");
   f.store->markRevived(3);
-  f.store->setTaskPaused("paused-while-full", true);
+  setPaused(*f.store, "paused-while-full", true);
   auto one = f.store->find(1);
   ASSERT_TRUE(one && one->has_value());
   EXPECT_EQ((*one)->state, JobState::kRetrying);
@@ -1131,7 +1152,7 @@ TEST(SqliteStoreFullDiskTest, RetriesFailuresRevivalsAndPausesWaitForRoomAndAreR
   EXPECT_EQ((*three)->state, JobState::kQueued);
   EXPECT_EQ((*three)->finished_ms, 0u);
   EXPECT_EQ((*three)->error_code, "");
-  EXPECT_TRUE(f.store->pausedTasks()->empty()) << "not committed yet";
+  EXPECT_TRUE(pausedTasks(*f.store)->empty()) << "not committed yet";
   // Deletions are writes: they wait.
   EXPECT_EQ(*f.store->trimFinished(JobState::kSucceeded, 0), 0u);
   EXPECT_EQ(*f.store->purgeFinished(PurgeFilter{}), 0u);
@@ -1139,7 +1160,7 @@ TEST(SqliteStoreFullDiskTest, RetriesFailuresRevivalsAndPausesWaitForRoomAndAreR
   f.disk.release();
   Status committed = f.store->commit();
   ASSERT_TRUE(committed) << committed.toString();
-  EXPECT_EQ(*f.store->pausedTasks(), (std::vector<std::string>{"paused-while-full"}));
+  EXPECT_EQ(*pausedTasks(*f.store), (std::vector<std::string>{"paused-while-full"}));
 
   f.store.reset();
   auto reopened = SqliteStore::open(f.disk.path() + "/corvee.db", SyncMode::kFull);
@@ -1156,7 +1177,7 @@ TEST(SqliteStoreFullDiskTest, RetriesFailuresRevivalsAndPausesWaitForRoomAndAreR
   auto payload = (*reopened)->loadPayload(3);
   ASSERT_TRUE(payload) << payload.status().toString();
   EXPECT_EQ(*payload, makeJob(3).payload) << "the dead job kept its payload through its revival";
-  EXPECT_EQ(*(*reopened)->pausedTasks(), (std::vector<std::string>{"paused-while-full"}));
+  EXPECT_EQ(*pausedTasks(*(*reopened)), (std::vector<std::string>{"paused-while-full"}));
   auto two = (*reopened)->find(2);
   ASSERT_TRUE(two && two->has_value()) << "the refused trim deleted nothing";
 }

@@ -20,11 +20,14 @@
 #include "store/memory_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
+#include "store/paused_tasks.h"
 #include "store/temp_dir.h"
 
 namespace corvee {
 namespace {
 
+using corvee::testing::pausedTasks;
+using corvee::testing::setPaused;
 using corvee::testing::TempDir;
 
 struct Backend {
@@ -1110,25 +1113,25 @@ std::vector<std::string> sorted(std::vector<std::string> tasks) {
 }
 
 TEST_P(StoreConformanceTest, PausedTasksAreTheTasksPausedAndNotResumed) {
-  auto paused = store().pausedTasks();
+  auto paused = pausedTasks(store());
   ASSERT_TRUE(paused.isOk()) << paused.status().toString();
   EXPECT_TRUE(paused->empty());
 
-  store().setTaskPaused("resize", true);
-  store().setTaskPaused("email", true);
-  store().setTaskPaused("email", true);  // twice is once
-  store().setTaskPaused("t\xc3\xa2" "che", true);
-  store().setTaskPaused("never-paused", false);
+  setPaused(store(), "resize", true);
+  setPaused(store(), "email", true);
+  setPaused(store(), "email", true);  // twice is once
+  setPaused(store(), "t\xc3\xa2" "che", true);
+  setPaused(store(), "never-paused", false);
   commit();
-  paused = store().pausedTasks();
+  paused = pausedTasks(store());
   ASSERT_TRUE(paused.isOk()) << paused.status().toString();
   EXPECT_EQ(sorted(*paused), (std::vector<std::string>{"email", "resize", "t\xc3\xa2" "che"}));
 
-  store().setTaskPaused("email", false);
-  store().setTaskPaused("resize", false);
-  store().setTaskPaused("resize", true);  // the last word counts
+  setPaused(store(), "email", false);
+  setPaused(store(), "resize", false);
+  setPaused(store(), "resize", true);  // the last word counts
   commit();
-  paused = store().pausedTasks();
+  paused = pausedTasks(store());
   ASSERT_TRUE(paused.isOk());
   EXPECT_EQ(sorted(*paused), (std::vector<std::string>{"resize", "t\xc3\xa2" "che"}));
 }
@@ -1182,6 +1185,59 @@ TEST_P(StoreConformanceTest, CronEntriesAreSavedReplacedByNameAndRemoved) {
   ASSERT_EQ(crons->size(), 2u);
   expectSameCron((*crons)[0], makeCron("a-nightly"));
   expectSameCron((*crons)[1], fired);
+}
+
+// ---- task settings: pause and rate ----
+
+TaskSettings settingsWith(bool paused, std::optional<std::string> rate) {
+  TaskSettings settings;
+  settings.paused = paused;
+  settings.rate = std::move(rate);
+  return settings;
+}
+
+using SettingsList = std::vector<std::pair<std::string, TaskSettings>>;
+
+SettingsList settingsIn(Store& store) {
+  auto settings = store.taskSettings();
+  EXPECT_TRUE(settings.isOk()) << settings.status().toString();
+  if (!settings.isOk()) return {};
+  std::sort(settings->begin(), settings->end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return *settings;
+}
+
+TEST_P(StoreConformanceTest, TaskSettingsKeepPauseAndRateTogetherAndTheLastWordCounts) {
+  EXPECT_TRUE(settingsIn(store()).empty());
+  store().setTaskSettings("resize", settingsWith(false, "10/s:10"));
+  store().setTaskSettings("email", settingsWith(true, ""));  // paused, rate turned off
+  store().setTaskSettings("report", settingsWith(true, std::nullopt));
+  store().setTaskSettings("plain", settingsWith(false, std::nullopt));  // the default: nothing stored
+  commit();
+  EXPECT_EQ(settingsIn(store()), (SettingsList{{"email", settingsWith(true, "")},
+                                               {"report", settingsWith(true, std::nullopt)},
+                                               {"resize", settingsWith(false, "10/s:10")}}));
+
+  // A write replaces the task's settings whole; the default removes them.
+  store().setTaskSettings("resize", settingsWith(true, "0.5/s:1"));
+  store().setTaskSettings("report", settingsWith(false, std::nullopt));
+  store().setTaskSettings("email", settingsWith(false, "1/m:1"));
+  store().setTaskSettings("email", settingsWith(false, ""));
+  commit();
+  EXPECT_EQ(settingsIn(store()), (SettingsList{{"email", settingsWith(false, "")},
+                                               {"resize", settingsWith(true, "0.5/s:1")}}));
+}
+
+TEST_P(StoreConformanceTest, ReopenKeepsTaskSettingsAndDropsUncommittedOnes) {
+  if (!GetParam().durable) GTEST_SKIP() << GetParam().name << " keeps nothing once destroyed";
+  store().setTaskSettings("resize", settingsWith(false, "10/s:10"));
+  store().setTaskSettings("email", settingsWith(true, ""));
+  commit();
+  store().setTaskSettings("resize", settingsWith(false, std::nullopt));
+  store().setTaskSettings("lost", settingsWith(false, "1/s:1"));
+  EXPECT_EQ(settingsIn(store()).size(), 2u) << "taskSettings() is what was committed";
+  reopen();
+  EXPECT_EQ(settingsIn(store()), (SettingsList{{"email", settingsWith(true, "")},
+                                               {"resize", settingsWith(false, "10/s:10")}}));
 }
 
 // ---- unique keys held by succeeded jobs ----
@@ -1358,10 +1414,10 @@ TEST_P(StoreConformanceTest, ReopenKeepsRetriesFailuresDeadPayloadsAndPausedTask
   JobRecord dead = outcome(2, JobState::kDead, 1, 300);
   dead.payload = makeJob(2).payload;
   store().markFinished(dead);
-  store().setTaskPaused("resize", true);
-  store().setTaskPaused("email", true);
+  setPaused(store(), "resize", true);
+  setPaused(store(), "email", true);
   commit();
-  store().setTaskPaused("email", false);
+  setPaused(store(), "email", false);
   commit();
 
   reopen();
@@ -1384,7 +1440,7 @@ TEST_P(StoreConformanceTest, ReopenKeepsRetriesFailuresDeadPayloadsAndPausedTask
   EXPECT_EQ(dead2.state, JobState::kDead);
   EXPECT_EQ(dead2.payload, makeJob(2).payload);
   expectSameFailures(dead2.failures, {failureOf(2, 1)}, 2);
-  auto paused = store().pausedTasks();
+  auto paused = pausedTasks(store());
   ASSERT_TRUE(paused.isOk()) << paused.status().toString();
   EXPECT_EQ(*paused, (std::vector<std::string>{"resize"}));
 
@@ -1407,16 +1463,16 @@ TEST_P(StoreConformanceTest, ReopenDropsNewKindsOfChangesThatWereNeverCommitted)
   store().insert(makeJob(2));
   commit();
   store().markFinished(outcome(2, JobState::kDead, 0, 10));
-  store().setTaskPaused("kept", true);
+  setPaused(store(), "kept", true);
   commit();
 
   store().recordFailure(1, failureOf(1, 1));
   store().markRetrying(1, 99, 1, "e", "m");
   store().markRevived(2);
-  store().setTaskPaused("kept", false);
-  store().setTaskPaused("lost", true);
+  setPaused(store(), "kept", false);
+  setPaused(store(), "lost", true);
   // Uncommitted pauses do not show either: pausedTasks() is the committed set.
-  auto paused = store().pausedTasks();
+  auto paused = pausedTasks(store());
   ASSERT_TRUE(paused.isOk());
   if (GetParam().durable) {
     EXPECT_EQ(*paused, (std::vector<std::string>{"kept"}));
@@ -1427,7 +1483,7 @@ TEST_P(StoreConformanceTest, ReopenDropsNewKindsOfChangesThatWereNeverCommitted)
   ASSERT_EQ(idsOf(records), (std::vector<JobId>{1}));
   expectRecoveredRecord(records[0], makeJob(1));
   EXPECT_EQ(found(2).state, JobState::kDead);
-  paused = store().pausedTasks();
+  paused = pausedTasks(store());
   ASSERT_TRUE(paused.isOk());
   EXPECT_EQ(*paused, (std::vector<std::string>{"kept"}));
 }

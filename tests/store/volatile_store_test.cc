@@ -1,6 +1,7 @@
 // VolatileStore, the store of `--store memory`: it journals no live job (the broker's memory is
 // their only copy) and keeps finished jobs, whole, for the result retention.
 #include "store/volatile_store.h"
+#include "store/paused_tasks.h"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +10,9 @@
 
 namespace corvee {
 namespace {
+
+using corvee::testing::pausedTasks;
+using corvee::testing::setPaused;
 
 JobRecord queuedJob(JobId id) {
   JobRecord rec;
@@ -439,13 +443,13 @@ TEST(VolatileStoreTest, TheBoundsCoverDeadJobsTooOldestFirstWhateverTheirState) 
 
 TEST(VolatileStoreTest, PausedTasksAreKept) {
   VolatileStore store;
-  EXPECT_TRUE(store.pausedTasks()->empty());
-  store.setTaskPaused("b", true);
-  store.setTaskPaused("a", true);
-  store.setTaskPaused("c", true);
-  store.setTaskPaused("c", false);
-  store.setTaskPaused("d", false);
-  EXPECT_EQ(*store.pausedTasks(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(pausedTasks(store)->empty());
+  setPaused(store, "b", true);
+  setPaused(store, "a", true);
+  setPaused(store, "c", true);
+  setPaused(store, "c", false);
+  setPaused(store, "d", false);
+  EXPECT_EQ(*pausedTasks(store), (std::vector<std::string>{"a", "b"}));
 }
 
 }  // namespace

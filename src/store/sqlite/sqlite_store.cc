@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <functional>
 
@@ -13,8 +14,8 @@ namespace corvee {
 namespace {
 
 // 1: issue 8's jobs table. 2: retry policy columns, the failures and paused_tasks tables, and
-// indexes that name the live and the finished states. 3: unique keys and the crons table
-// (docs/store-schema.md).
+// indexes that name the live and the finished states. 3: unique keys, task_settings in place of
+// paused_tasks, and the crons table (docs/store-schema.md).
 constexpr std::int64_t kSchemaVersion = 3;
 // SQLite's own default for its automatic checkpoint, which this store runs itself (see open()).
 constexpr int kCheckpointPages = 1000;
@@ -69,8 +70,10 @@ CREATE TABLE IF NOT EXISTS failures (
   error_message TEXT    NOT NULL,
   PRIMARY KEY (job_id, attempt)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS paused_tasks (
-  task TEXT PRIMARY KEY
+CREATE TABLE IF NOT EXISTS task_settings (
+  task   TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL DEFAULT 0,
+  rate   TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS crons (
   name           TEXT    PRIMARY KEY,
@@ -105,11 +108,20 @@ UPDATE meta SET value = 2 WHERE key = 'schema_version';
 )sql";
 
 // Version 2 to 3, after kUpgradeFrom1 when that ran, before kSchema, in the same transaction: the
-// unique key columns (constant defaults: no row is rewritten); kSchema then adds their index and
-// the crons table.
+// unique key columns (constant defaults: no row is rewritten; kSchema then adds their index), and
+// the paused tasks become rows of task_settings, which holds every stored per-task setting; kSchema also adds the crons table. (A
+// version 1 database, just upgraded to 2, has no paused_tasks yet: it is made empty first.)
 constexpr const char* kUpgradeFrom2 = R"sql(
 ALTER TABLE jobs ADD COLUMN unique_key    TEXT    NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN unique_for_ms INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS paused_tasks (task TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE task_settings (
+  task   TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL DEFAULT 0,
+  rate   TEXT
+) WITHOUT ROWID;
+INSERT INTO task_settings(task, paused) SELECT task, 1 FROM paused_tasks;
+DROP TABLE paused_tasks;
 UPDATE meta SET value = 3 WHERE key = 'schema_version';
 )sql";
 
@@ -375,12 +387,18 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     return Status::error("unavailable", path + " has schema version " + std::to_string(version) +
                                             "; this broker reads version " + std::to_string(kSchemaVersion));
   }
-  if (sqlite3_prepare_v2(db, "SELECT task FROM paused_tasks", -1, &raw, nullptr) != SQLITE_OK) {
-    return store->sqliteError("reading the paused tasks");
+  if (sqlite3_prepare_v2(db, "SELECT task, paused, rate IS NOT NULL, rate FROM task_settings", -1, &raw, nullptr) !=
+      SQLITE_OK) {
+    return store->sqliteError("reading the task settings");
   }
-  Statement read_paused(raw);
-  while ((rc = read_paused.step()) == SQLITE_ROW) store->paused_.insert(read_paused.text(0));
-  if (rc != SQLITE_DONE) return store->sqliteError("reading the paused tasks");
+  Statement read_settings(raw);
+  while ((rc = read_settings.step()) == SQLITE_ROW) {
+    TaskSettings settings;
+    settings.paused = read_settings.integer(1) != 0;
+    if (read_settings.integer(2) != 0) settings.rate = read_settings.text(3);
+    store->settings_.emplace(read_settings.text(0), std::move(settings));
+  }
+  if (rc != SQLITE_DONE) return store->sqliteError("reading the task settings");
   return store;
 }
 
@@ -447,10 +465,9 @@ Status SqliteStore::prepareAll() {
       prepare(revived_,
               "UPDATE jobs SET state = 1, retried = 0, run_at_ms = 0, finished_ms = 0, error_code = '', "
               "error_message = '', result = NULL WHERE id = ?1 AND state = 4") &&
-      prepare(pause_, "INSERT OR IGNORE INTO paused_tasks(task) VALUES (?1)") &&
-      prepare(resume_, "DELETE FROM paused_tasks WHERE task = ?1") &&
+      prepare(set_task_, "INSERT OR REPLACE INTO task_settings(task, paused, rate) VALUES (?1, ?2, ?3)") &&
+      prepare(unset_task_, "DELETE FROM task_settings WHERE task = ?1") &&
       prepare(save_cron_,
-              "INSERT OR REPLACE INTO crons(name, spec, tz, task, submit, submit_version, paused, created_ms, "
               "last_fire_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") &&
       prepare(remove_cron_, "DELETE FROM crons WHERE name = ?1") &&
       prepare(find_, std::string("SELECT ") + kColumns + " FROM jobs WHERE id = ?1") &&
@@ -514,11 +531,11 @@ void SqliteStore::insert(const JobRecord& job) { insert(JobRecord(job)); }
 
 void SqliteStore::insert(JobRecord&& job) {
   max_id_ = std::max(max_id_, job.id);
-  record({Change::Kind::kInsert, std::move(job)});
+  record({Change::Kind::kInsert, std::move(job), {}});
 }
 
 void SqliteStore::markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) {
-  Change change{Change::Kind::kRunning, {}};
+  Change change{Change::Kind::kRunning, {}, {}};
   change.job.id = id;
   change.job.attempt = attempt;
   change.job.worker = std::string(worker);
@@ -527,13 +544,13 @@ void SqliteStore::markRunning(JobId id, std::uint32_t attempt, std::string_view 
 }
 
 void SqliteStore::markQueued(JobId id) {
-  Change change{Change::Kind::kQueued, {}};
+  Change change{Change::Kind::kQueued, {}, {}};
   change.job.id = id;
   record(std::move(change));
 }
 
 void SqliteStore::recordFailure(JobId id, const AttemptFailure& failure) {
-  Change change{Change::Kind::kFailure, {}};
+  Change change{Change::Kind::kFailure, {}, {}};
   change.job.id = id;
   change.job.failures.push_back(failure);
   record(std::move(change));
@@ -541,7 +558,7 @@ void SqliteStore::recordFailure(JobId id, const AttemptFailure& failure) {
 
 void SqliteStore::markRetrying(JobId id, std::uint64_t run_at_ms, std::uint32_t retried, std::string_view error_code,
                                std::string_view error_message) {
-  Change change{Change::Kind::kRetrying, {}};
+  Change change{Change::Kind::kRetrying, {}, {}};
   change.job.id = id;
   change.job.run_at_ms = run_at_ms;
   change.job.retried = retried;
@@ -551,15 +568,15 @@ void SqliteStore::markRetrying(JobId id, std::uint64_t run_at_ms, std::uint32_t 
 }
 
 void SqliteStore::markRevived(JobId id) {
-  Change change{Change::Kind::kRevived, {}};
+  Change change{Change::Kind::kRevived, {}, {}};
   change.job.id = id;
   record(std::move(change));
 }
 
-void SqliteStore::setTaskPaused(std::string_view task, bool paused) {
-  Change change{paused ? Change::Kind::kPause : Change::Kind::kResume, {}};
+void SqliteStore::setTaskSettings(std::string_view task, const TaskSettings& settings) {
+  Change change{Change::Kind::kTaskSettings, {}, settings};
   change.job.task = std::string(task);
-  pauses_unsynced_ = true;
+  settings_unsynced_ = true;
   record(std::move(change));
 }
 
@@ -601,7 +618,7 @@ Result<std::vector<CronRecord>> SqliteStore::crons() {
 void SqliteStore::markFinished(const JobRecord& job) { markFinished(JobRecord(job)); }
 
 void SqliteStore::markFinished(JobRecord&& job) {
-  Change change{Change::Kind::kFinished, std::move(job)};
+  Change change{Change::Kind::kFinished, std::move(job), {}};
   // The row has the payload already (and keeps it for a dead job): no copy to hold for a replay.
   std::string().swap(change.job.payload);
   change.job.failures.clear();
@@ -695,10 +712,15 @@ bool SqliteStore::apply(const Change& change) {
       stmt = revived_.get();
       stmt->bind(1, static_cast<std::int64_t>(job.id));
       break;
-    case Change::Kind::kPause:
-    case Change::Kind::kResume:
-      stmt = change.kind == Change::Kind::kPause ? pause_.get() : resume_.get();
-      stmt->bindText(1, job.task);
+    case Change::Kind::kTaskSettings:
+      if (change.settings.isDefault()) {
+        stmt = unset_task_.get();
+        stmt->bindText(1, job.task);
+      } else {
+        stmt = set_task_.get();
+        stmt->bindText(1, job.task).bind(2, change.settings.paused ? 1 : 0);
+        if (change.settings.rate) stmt->bindText(3, *change.settings.rate);  // else NULL: none set
+      }
       break;
     case Change::Kind::kSaveCron: {
       const CronRecord& cron = *change.cron;
@@ -724,8 +746,8 @@ bool SqliteStore::apply(const Change& change) {
     enterFull();
   } else if (change.cron) {
     fail("recording cron entry '" + change.cron->name + "'");
-  } else if (change.kind == Change::Kind::kPause || change.kind == Change::Kind::kResume) {
-    fail("recording that task '" + job.task + "' is " + (change.kind == Change::Kind::kPause ? "paused" : "resumed"));
+  } else if (change.kind == Change::Kind::kTaskSettings) {
+    fail("recording the settings of task '" + job.task + "'");
   } else {
     fail((change.kind == Change::Kind::kInsert ? "inserting job " : "updating job ") + std::to_string(job.id));
   }
@@ -779,12 +801,16 @@ Status SqliteStore::commit() {
   }
   in_transaction_ = false;
   committed_max_id_ = max_id_;
-  if (pauses_unsynced_) {
+  if (settings_unsynced_) {
     for (const Change& change : unsynced_) {
-      if (change.kind == Change::Kind::kPause) paused_.insert(change.job.task);
-      if (change.kind == Change::Kind::kResume) paused_.erase(change.job.task);
+      if (change.kind != Change::Kind::kTaskSettings) continue;
+      if (change.settings.isDefault()) {
+        if (auto it = settings_.find(change.job.task); it != settings_.end()) settings_.erase(it);
+      } else {
+        settings_.insert_or_assign(change.job.task, change.settings);
+      }
     }
-    pauses_unsynced_ = false;
+    settings_unsynced_ = false;
   }
   unsynced_.clear();
   checkpointIfDue();
@@ -885,8 +911,7 @@ std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRe
         base->error_message.clear();
         base->result.clear();
         break;
-      case Change::Kind::kPause:
-      case Change::Kind::kResume:
+      case Change::Kind::kTaskSettings:
       case Change::Kind::kSaveCron:
       case Change::Kind::kRemoveCron:
         break;
@@ -1022,19 +1047,22 @@ Result<std::vector<JobRecord>> SqliteStore::uniqueKeysHeld(std::uint64_t now_ms)
   // A window is at most UINT32_MAX ms: jobs_unique_done is read from the earliest finish that can
   // still hold its key, not from the start.
   std::uint64_t earliest = now_ms > UINT32_MAX ? now_ms - UINT32_MAX : 0;
-  auto held = prepareOnce(std::string("SELECT ") + kColumnsListed + " FROM jobs WHERE " + kHoldsKey +
-                          " AND finished_ms > ?1 AND finished_ms + unique_for_ms > ?2 AND unique_key != '' ORDER BY id");
+  // Not ORDER BY id: SQLite would walk the whole table in rowid order for it. INDEXED BY makes a
+  // schema that loses the index fail here, loudly, rather than scan.
+  auto held = prepareOnce(std::string("SELECT ") + kColumnsListed + " FROM jobs INDEXED BY jobs_unique_done WHERE " +
+                          kHoldsKey + " AND finished_ms > ?1 AND finished_ms + unique_for_ms > ?2 AND unique_key != ''");
   if (!held) return sqliteError("reading the unique keys held");
   held->bind(1, static_cast<std::int64_t>(earliest)).bind(2, static_cast<std::int64_t>(now_ms));
   std::vector<JobRecord> jobs;
   int rc;
   while ((rc = held->step()) == SQLITE_ROW) jobs.push_back(held->record());
   if (rc != SQLITE_DONE) return sqliteError("reading the unique keys held");
+  std::sort(jobs.begin(), jobs.end(), [](const JobRecord& a, const JobRecord& b) { return a.id < b.id; });
   return jobs;
 }
 
-Result<std::vector<std::string>> SqliteStore::pausedTasks() {
-  return std::vector<std::string>(paused_.begin(), paused_.end());
+Result<std::vector<std::pair<std::string, TaskSettings>>> SqliteStore::taskSettings() {
+  return std::vector<std::pair<std::string, TaskSettings>>(settings_.begin(), settings_.end());
 }
 
 }  // namespace corvee

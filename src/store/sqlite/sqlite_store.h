@@ -2,6 +2,7 @@
 // opened with an exclusive lock; all of a turn's changes go in one transaction.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -40,7 +41,7 @@ class SqliteStore final : public Store {
   void markRetrying(JobId id, std::uint64_t run_at_ms, std::uint32_t retried, std::string_view error_code,
                     std::string_view error_message) override;
   void markRevived(JobId id) override;
-  void setTaskPaused(std::string_view task, bool paused) override;
+  void setTaskSettings(std::string_view task, const TaskSettings& settings) override;
   void markFinished(const JobRecord& job) override;
   void markFinished(JobRecord&& job) override;
   Status commit() override;
@@ -53,7 +54,7 @@ class SqliteStore final : public Store {
   Result<std::uint64_t> purgeFinished(const PurgeFilter& filter) override;
   Result<std::uint64_t> countFinished(JobState state) override;
   Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override;
-  Result<std::vector<std::string>> pausedTasks() override;
+  Result<std::vector<std::pair<std::string, TaskSettings>>> taskSettings() override;
   void saveCron(const CronRecord& cron) override;
   void removeCron(std::string_view name) override;
   Result<std::vector<CronRecord>> crons() override;
@@ -66,13 +67,14 @@ class SqliteStore final : public Store {
   // One change since the last commit, kept so that a commit the full disk refused can be replayed.
   struct Change {
     enum class Kind : std::uint8_t {
-      kInsert, kRunning, kQueued, kFinished, kFailure, kRetrying, kRevived, kPause, kResume, kSaveCron, kRemoveCron
+      kInsert, kRunning, kQueued, kFinished, kFailure, kRetrying, kRevived, kTaskSettings, kSaveCron, kRemoveCron
     };
     Kind kind;
     // kInsert, kFinished: the record; kRunning: id, attempt, worker, started_ms; kQueued, kRevived:
     // id; kFailure: id and the one failure in `failures`; kRetrying: id, run_at_ms, retried,
-    // error_code, error_message; kPause, kResume: task.
+    // error_code, error_message; kTaskSettings: task, with `settings`.
     JobRecord job;
+    TaskSettings settings;
     // kSaveCron: the entry; kRemoveCron: its name. Apart, so job changes do not pay for it.
     std::unique_ptr<CronRecord> cron{};
   };
@@ -121,15 +123,15 @@ class SqliteStore final : public Store {
   JobId committed_max_id_ = 0;
   Status failed_;
   std::vector<Change> unsynced_;  // changes since the last successful commit
-  std::set<std::string, std::less<>> paused_;  // the paused tasks as committed
-  bool pauses_unsynced_ = false;               // unsynced_ holds a kPause or kResume
+  std::map<std::string, TaskSettings, std::less<>> settings_;  // the task settings as committed
+  bool settings_unsynced_ = false;                              // unsynced_ holds a kTaskSettings
   bool full_ = false;             // the disk is full; unsynced_ waits for a commit that fits
   int wal_pages_ = 0;             // frames in the WAL after the last commit (its wal hook says)
   std::uint64_t disk_reserve_ = 0;         // see open()
   bool low_space_ = false;                 // the disk's free space is below disk_reserve_
   std::uint64_t bytes_since_check_ = 0;    // journaled since the free space was last read
   std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, failure_, retrying_,
-      revived_, pause_, resume_, save_cron_, remove_cron_, find_, find_failures_, count_, max_id_update_, payload_;
+      revived_, set_task_, unset_task_, save_cron_, remove_cron_, find_, find_failures_, count_, max_id_update_, payload_;
 };
 
 }  // namespace corvee
