@@ -54,6 +54,11 @@ struct SubmitOptions {
   // when set). Meanwhile the job is `scheduled`; its time limits count from the moment it is due.
   std::chrono::milliseconds delay{0};
   std::chrono::system_clock::time_point run_at{};
+  // Fairness key (a tenant id, say; at most 255 bytes of UTF-8). Within a task and a priority the
+  // broker deals round robin across the keys with jobs waiting, so one key's flood does not hold
+  // up the others; the broker's --fair-weight and --key-concurrency weigh and cap keys. Empty:
+  // none (such jobs share one turn of their own).
+  std::string fair_key{};
 };
 
 // One failed attempt of a job, as its record keeps it.
@@ -96,6 +101,7 @@ struct JobInfo {
   std::uint64_t run_at_ms = 0;    // when retrying or scheduled: the time of its next attempt
   std::string payload;            // only when asked for (Client::status(id, true))
   std::vector<AttemptFailure> failures;  // every failed attempt, oldest first
+  std::string fair_key;           // its fairness key; empty for none
 };
 
 // A filter for listing jobs (Client::jobs, `corvee jobs`, `corvee dead list`). Newest first.

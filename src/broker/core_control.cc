@@ -166,6 +166,7 @@ void Core::handleListJobs(PeerId id, const Peer& peer, const Frame& frame) {
     info.retries = rec.retries;
     info.retried = rec.retried;
     info.run_at_ms = rec.run_at_ms;
+    info.fair_key = rec.fair_key;
   }
   send(id, frame.request_id, reply);
 }

@@ -110,6 +110,10 @@ void addSubmitCommand(CLI::App& app, int& exit_code) {
                   "run no earlier than this time, RFC 3339 (2026-12-01T09:00:00Z); a time past runs at once")
       ->transform(wallTime())
       ->excludes(delay);
+  cmd->add_option("--fair-key", args->submit.fair_key,
+                  "fairness key, e.g. a tenant id: the broker deals a task's jobs round robin across keys, so one "
+                  "key's flood does not hold up the others (see broker --fair-weight, --key-concurrency)")
+      ->check(wireName("fair key"));
   cmd->add_flag("--wait", args->wait,
                 "wait for the job and print its result: exactly its bytes, no newline added (exit 1 with the "
                 "error on stderr if the job fails)");

@@ -61,4 +61,9 @@ CLI::Validator execSpec();
 // `--rate TASK=N/s[:BURST]`: TASK a valid task name, the rest as broker::RateSpec reads it.
 CLI::Validator rateLimit();
 
+// `--fair-weight TASK:KEY=W` and `--key-concurrency TASK=N`, as broker::FairWeightSpec and
+// broker::KeyConcurrencySpec read them.
+CLI::Validator fairWeight();
+CLI::Validator keyConcurrency();
+
 }  // namespace corvee::cli

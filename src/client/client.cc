@@ -177,6 +177,11 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     return handle;
   };
   if (Status named = protocol::checkTaskName(task); !named) return refuse(errc::kBadRequest, named.message());
+  if (!options.fair_key.empty()) {
+    if (Status named = protocol::checkName("fair key", options.fair_key); !named) {
+      return refuse(errc::kBadRequest, named.message());
+    }
+  }
   auto limit = [](std::chrono::milliseconds d) {
     return static_cast<std::uint32_t>(std::clamp<long long>(d.count(), 0, UINT32_MAX));
   };
@@ -196,6 +201,7 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     auto epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.run_at.time_since_epoch()).count();
     msg.run_at_ms = static_cast<std::uint64_t>(std::max<long long>(epoch_ms, 1));
   }
+  msg.fair_key = options.fair_key;
   Pending pending;
   // Laid out before taking the lock (a payload may be large); checked again under it.
   pending.version = version_.load(std::memory_order_relaxed);
@@ -230,6 +236,12 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     lock.unlock();
     return refuse(errc::kUnsupportedVersion, "the broker speaks protocol version " + std::to_string(version_) +
                                                  ", which has no delayed jobs (upgrade the broker)");
+  }
+  if (version_ < 4 && !msg.fair_key.empty()) {
+    // Dropped, the key would leave the job to wait behind any flood: refused, as delays are.
+    lock.unlock();
+    return refuse(errc::kUnsupportedVersion, "the broker speaks protocol version " + std::to_string(version_) +
+                                                 ", which has no fairness keys (upgrade the broker)");
   }
   if (pending.version != version_) {
     // A reconnection to a broker of another version came between: lay it out again (rare).

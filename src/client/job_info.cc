@@ -20,6 +20,7 @@ JobInfo toJobInfo(const protocol::JobInfoMsg& msg) {
   info.retries = msg.retries;
   info.retried = msg.retried;
   info.run_at_ms = msg.run_at_ms;
+  info.fair_key = std::string(msg.fair_key);
   info.payload = std::string(msg.payload.data);
   info.failures.reserve(msg.failures.size());
   for (const protocol::FailureItem& item : msg.failures) {

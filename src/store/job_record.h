@@ -32,6 +32,7 @@ struct JobRecord {
   std::uint32_t backoff_ms = 1000;
   std::uint32_t backoff_max_ms = 3600 * 1000;
   std::uint64_t run_at_ms = 0;       // when retrying or scheduled: not dealt before this wall time
+  std::string fair_key;              // fairness key (submit --fair-key); empty: none
   // Every failed attempt, oldest first. Written by Store::recordFailure(), returned by find() and
   // recover(); insert() and markFinished() ignore it.
   std::vector<AttemptFailure> failures;

@@ -62,12 +62,16 @@ template <> OkMsg sample() { return {}; }
 template <> std::size_t documentedBodySize<OkMsg>() { return 0; }
 
 template <> SubmitMsg sample() {
-  return {"resize", {std::string_view("\0img\xff", 5)}, -7, 30000, 2000, 500, 3, 250, 60000, kSubmitRequireWorker,
-          1500, 1796115600000ULL};
+  SubmitMsg m{"resize", {std::string_view("\0img\xff", 5)}, -7, 30000, 2000, 500, 3, 250, 60000, kSubmitRequireWorker,
+              1500, 1796115600000ULL};
+  m.fair_key = "tenant-7";
+  return m;
 }
 // Version 2 adds retries, backoff_ms, backoff_max_ms (u32 each) and flags (u8); version 3 delay_ms
-// (u32) and run_at_ms (u64).
-template <> std::size_t documentedBodySize<SubmitMsg>() { return (2 + 6) + (4 + 5) + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 1 + 4 + 8; }
+// (u32) and run_at_ms (u64); version 4 fair_key (str).
+template <> std::size_t documentedBodySize<SubmitMsg>() {
+  return (2 + 6) + (4 + 5) + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 1 + 4 + 8 + (2 + 8);
+}
 
 template <> SubmittedMsg sample() { return {0x1122334455667788ULL, kSubmittedUnserved}; }
 template <> std::size_t documentedBodySize<SubmittedMsg>() { return 8 + 1; }
@@ -88,6 +92,7 @@ template <> JobInfoMsg sample() {
   m.run_at_ms = 1700000000500ULL;
   m.payload.data = "pl";
   m.failures = {{1, "w0", 1700000000010ULL, 1700000000020ULL, "handler_error", "boom"}};
+  m.fair_key = "tenant-7";
   return m;
 }
 // The version 1 body (12 fields)...
@@ -95,9 +100,9 @@ std::size_t jobInfoV1Size() { return 8 + (2 + 4) + 1 + 4 + 4 + 8 + 8 + 8 + (2 + 
 // ... then retries u32, retried u32, run_at_ms u64, payload bytes, failures (u32 count, then each:
 // attempt u32, worker str, started_ms u64, ended_ms u64, error_code str, error_message str).
 std::size_t failureItemSize() { return 4 + (2 + 2) + 8 + 8 + (2 + 13) + (2 + 4); }
-template <> std::size_t documentedBodySize<JobInfoMsg>() {
-  return jobInfoV1Size() + 4 + 4 + 8 + (4 + 2) + 4 + failureItemSize();
-}
+// ... and version 4 fair_key str.
+std::size_t jobInfoV2Size() { return jobInfoV1Size() + 4 + 4 + 8 + (4 + 2) + 4 + failureItemSize(); }
+template <> std::size_t documentedBodySize<JobInfoMsg>() { return jobInfoV2Size() + (2 + 8); }
 
 template <> StatsMsg sample() { return {}; }
 template <> std::size_t documentedBodySize<StatsMsg>() { return 0; }
@@ -146,7 +151,7 @@ template <> JobListMsg sample() {
 }
 template <> std::size_t documentedBodySize<JobListMsg>() {
   std::size_t first = documentedBodySize<JobInfoMsg>() + 4 + 4 + 8 + 8 + (2 + 11) + 2;
-  std::size_t second = 8 + (2 + 3) + 1 + 4 + 4 + 8 + 8 + 8 + 2 + 4 + (2 + 11) + (2 + 4) + 4 + 4 + 8 + 4 + 4;
+  std::size_t second = 8 + (2 + 3) + 1 + 4 + 4 + 8 + 8 + 8 + 2 + 4 + (2 + 11) + (2 + 4) + 4 + 4 + 8 + 4 + 4 + 2;
   return 4 + first + second;
 }
 
@@ -521,7 +526,7 @@ TEST(MessageVersionTest, JobInfoAtVersion1HasNoRetriesPayloadOrFailures) {
   std::string v1 = encodeAt(msg, 1);
   EXPECT_EQ(v1.size(), jobInfoV1Size());
   std::string v2 = encodeAt(msg, 2);
-  EXPECT_EQ(v2.size(), documentedBodySize<JobInfoMsg>());
+  EXPECT_EQ(v2.size(), jobInfoV2Size());
   EXPECT_EQ(hex(v2.substr(0, v1.size())), hex(v1));
   auto decoded = decode<JobInfoMsg>(v1, 1);
   ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
@@ -601,7 +606,7 @@ TEST(ProtocolConstantsTest, MessageTypesMatchTheDoc) {
   EXPECT_EQ(static_cast<int>(JobState::kCancelled), 5);
   EXPECT_EQ(static_cast<int>(JobState::kRetrying), 6);
   EXPECT_EQ(static_cast<int>(JobState::kScheduled), 7);
-  EXPECT_EQ(kVersion, 3);
+  EXPECT_EQ(kVersion, 4);
   EXPECT_EQ(kMinVersion, 1);
 }
 
@@ -618,7 +623,7 @@ TEST(ProtocolConstantsTest, MsgTypeNames) {
 // ---- docs/protocol.md, section 7: the session byte by byte.
 
 // The SUBMIT example, exactly as the doc prints it.
-const std::string kDocSubmit = bytesOf({0x3a, 0x00, 0x00, 0x00,                          // length 58
+const std::string kDocSubmit = bytesOf({0x3c, 0x00, 0x00, 0x00,                          // length 60
                                         0x10,                                            // SUBMIT
                                         0x01, 0x00, 0x00, 0x00,                          // request_id 1
                                         0x04, 0x00, 0x65, 0x63, 0x68, 0x6f,              // task "echo"
@@ -631,7 +636,8 @@ const std::string kDocSubmit = bytesOf({0x3a, 0x00, 0x00, 0x00,                 
                                         0x80, 0xee, 0x36, 0x00,                          // backoff_max_ms
                                         0x00,                                            // flags
                                         0x00, 0x00, 0x00, 0x00,                          // delay_ms 0
-                                        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00});  // run_at_ms 0
+                                        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // run_at_ms 0
+                                        0x00, 0x00});                                    // fair_key ""
 
 TEST(DocExampleTest, SubmitEncodesToTheDocumentedBytes) {
   SubmitMsg submit;
@@ -641,7 +647,12 @@ TEST(DocExampleTest, SubmitEncodesToTheDocumentedBytes) {
   encode(out, 1, submit);
   EXPECT_EQ(hex(out), hex(kDocSubmit));
   // The length field counts everything after itself.
-  EXPECT_EQ(out.size(), 4u + 58u);
+  EXPECT_EQ(out.size(), 4u + 60u);
+  // Version 3 stops after run_at_ms.
+  std::string v3;
+  encode(v3, 1, submit, 3);
+  EXPECT_EQ(v3.size(), 4u + 58u);
+  EXPECT_EQ(hex(v3.substr(4)), hex(kDocSubmit.substr(4, 58)));
   // Version 2 stops after the flags.
   std::string v2;
   encode(v2, 1, submit, 2);

@@ -839,12 +839,13 @@ TEST(SqliteStoreSchemaTest, AVersion1DatabaseIsUpgradedInPlaceKeepingEveryJob) {
     EXPECT_EQ(*trimmed, 1u);
     ASSERT_TRUE(store->commit().isOk());
   }
-  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"2"}));
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}))
+      << "version 1 goes through version 2 to the current one";
   EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'jobs_%' ORDER BY name"),
             (std::vector<std::string>{"jobs_done", "jobs_live"}))
       << "version 1's indexes, whose predicates took retrying jobs for finished ones, are gone";
 
-  // Opened again as version 2: nothing is upgraded twice, and every change is there.
+  // Opened again as version 3: nothing is upgraded twice, and every change is there.
   auto store = openOk(path);
   ASSERT_NE(store, nullptr);
   std::vector<JobRecord> live;
@@ -868,18 +869,129 @@ TEST(SqliteStoreSchemaTest, ANewerSchemaVersionIsRefusedAndLeftUntouched) {
   TempDir dir;
   const std::string path = dir.file("corvee.db");
   writeVersion1Database(path);
-  execRaw(path, "UPDATE meta SET value = 3 WHERE key = 'schema_version'");
+  execRaw(path, "UPDATE meta SET value = 4 WHERE key = 'schema_version'");
   const std::string before = readFile(path);
   auto opened = SqliteStore::open(path, SyncMode::kFull);
   ASSERT_FALSE(opened.isOk()) << "a database of a newer broker must not be read as this version";
   EXPECT_EQ(opened.status().code(), "unavailable");
   const std::string& message = opened.status().message();
   EXPECT_TRUE(contains(message, path)) << message;
-  EXPECT_TRUE(contains(message, "schema version 3")) << message;
+  EXPECT_TRUE(contains(message, "schema version 4")) << message;
   EXPECT_TRUE(contains(message, "newer")) << message;
   EXPECT_TRUE(readFile(path) == before) << "the refused database was modified";
   EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE name IN ('failures', 'paused_tasks')"),
             (std::vector<std::string>{}));
+}
+
+// The schema of version 2, as issue 10's broker created it (before fairness keys).
+constexpr const char* kVersion2Schema = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+CREATE TABLE jobs (
+  id                INTEGER PRIMARY KEY,
+  task              TEXT    NOT NULL,
+  payload           BLOB,
+  priority          INTEGER NOT NULL,
+  state             INTEGER NOT NULL,
+  attempt           INTEGER NOT NULL,
+  timeout_ms        INTEGER NOT NULL,
+  run_timeout_ms    INTEGER NOT NULL,
+  assign_timeout_ms INTEGER NOT NULL,
+  submitted_ms      INTEGER NOT NULL,
+  started_ms        INTEGER NOT NULL,
+  finished_ms       INTEGER NOT NULL,
+  worker            TEXT    NOT NULL,
+  result            BLOB,
+  error_code        TEXT    NOT NULL,
+  error_message     TEXT    NOT NULL,
+  retries           INTEGER NOT NULL DEFAULT 0,
+  retried           INTEGER NOT NULL DEFAULT 0,
+  backoff_ms        INTEGER NOT NULL DEFAULT 1000,
+  backoff_max_ms    INTEGER NOT NULL DEFAULT 3600000,
+  run_at_ms         INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE failures (
+  job_id        INTEGER NOT NULL,
+  attempt       INTEGER NOT NULL,
+  worker        TEXT    NOT NULL,
+  started_ms    INTEGER NOT NULL,
+  ended_ms      INTEGER NOT NULL,
+  error_code    TEXT    NOT NULL,
+  error_message TEXT    NOT NULL,
+  PRIMARY KEY (job_id, attempt)
+) WITHOUT ROWID;
+CREATE TABLE paused_tasks (
+  task TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE INDEX jobs_live ON jobs(id) WHERE (state < 3 OR state >= 6);
+CREATE INDEX jobs_done ON jobs(state, finished_ms) WHERE state BETWEEN 3 AND 5;
+INSERT INTO meta(key, value) VALUES ('schema_version', 2), ('max_id', 0);
+)sql";
+
+TEST(SqliteStoreSchemaTest, AVersion2DatabaseGainsFairKeysInPlaceKeepingEveryJob) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  // Job 1 queued with retries, job 2 retrying, job 3 dead, job 4 succeeded.
+  execRaw(path, std::string(kVersion2Schema) + R"sql(
+INSERT INTO jobs VALUES (1, 'resize', X'00FF01', -2, 1, 0, 1000, 200, 300, 1700000000001, 0, 0, '', NULL, '', '',
+                         3, 0, 500, 60000, 0);
+INSERT INTO jobs VALUES (2, 'resize', X'AA', 0, 6, 1, 0, 0, 0, 1700000000002, 1700000000500, 0, 'worker-a', NULL,
+                         'handler_error', 'try again', 2, 1, 1000, 3600000, 1700000009000);
+INSERT INTO jobs VALUES (3, 'email', X'BB', 0, 4, 1, 0, 0, 0, 1700000000003, 1700000000600, 1700000000700,
+                         'worker-b', NULL, 'handler_error', 'smtp refused', 0, 0, 1000, 3600000, 0);
+INSERT INTO jobs VALUES (4, 'email', NULL, 0, 3, 1, 0, 0, 0, 1700000000004, 1700000000600, 1700000000700,
+                         'worker-b', X'6F6B', '', '', 0, 0, 1000, 3600000, 0);
+INSERT INTO failures VALUES (2, 1, 'worker-a', 1700000000500, 1700000000600, 'handler_error', 'try again');
+INSERT INTO paused_tasks VALUES ('email');
+UPDATE meta SET value = 4 WHERE key = 'max_id';
+INSERT INTO meta(key, value) VALUES ('store_id', 987654321);
+)sql");
+  {
+    auto store = openOk(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->identity(), 987654321u);
+    std::vector<JobRecord> live;
+    auto max_id = store->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); });
+    ASSERT_TRUE(max_id.isOk()) << max_id.status().toString();
+    EXPECT_EQ(*max_id, 4u);
+    ASSERT_EQ(live.size(), 2u);
+    EXPECT_EQ(live[0].id, 1u);
+    EXPECT_EQ(live[0].retries, 3u);
+    EXPECT_EQ(live[0].backoff_ms, 500u);
+    EXPECT_EQ(live[0].fair_key, "") << "a job written before fairness keys has none";
+    EXPECT_EQ(live[1].id, 2u);
+    EXPECT_EQ(live[1].state, JobState::kRetrying);
+    EXPECT_EQ(live[1].run_at_ms, 1'700'000'009'000ULL);
+    ASSERT_EQ(live[1].failures.size(), 1u);
+    EXPECT_EQ(live[1].fair_key, "");
+    auto dead = store->find(3);
+    ASSERT_TRUE(dead.isOk() && dead->has_value());
+    EXPECT_EQ((*dead)->state, JobState::kDead);
+    EXPECT_EQ((*dead)->payload, "»");
+    EXPECT_EQ(*store->pausedTasks(), (std::vector<std::string>{"email"}));
+    // A new job with a key is stored whole on the upgraded database.
+    JobRecord keyed;
+    keyed.id = 5;
+    keyed.task = "resize";
+    keyed.payload = "p";
+    keyed.submitted_ms = 1'700'000'000'005ULL;
+    keyed.fair_key = "tenant-42";
+    store->insert(keyed);
+    ASSERT_TRUE(store->commit().isOk());
+  }
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}));
+  EXPECT_EQ(queryRaw(path, "SELECT fair_key FROM jobs ORDER BY id"),
+            (std::vector<std::string>{"", "", "", "", "tenant-42"}));
+  // Opened again as version 3: nothing is upgraded twice, and the key is there.
+  auto store = openOk(path);
+  ASSERT_NE(store, nullptr);
+  std::vector<JobRecord> live;
+  ASSERT_TRUE(store->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); }).isOk());
+  ASSERT_EQ(live.size(), 3u);
+  EXPECT_EQ(live[2].id, 5u);
+  EXPECT_EQ(live[2].fair_key, "tenant-42");
 }
 
 // Regression: with `state IN (...)` conditions on the partial indexes, every insert and update of

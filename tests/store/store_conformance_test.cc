@@ -71,6 +71,8 @@ JobRecord makeJob(JobId id) {
   rec.retries = 1 + static_cast<std::uint32_t>(id % 4);
   rec.backoff_ms = 100 + static_cast<std::uint32_t>(id);
   rec.backoff_max_ms = 50'000 + static_cast<std::uint32_t>(id);
+  // Every other job has a fairness key: a job without one stores the empty key.
+  if (id % 2 == 1) rec.fair_key = "tenant-" + std::to_string(id % 5);
   return rec;
 }
 
@@ -93,6 +95,7 @@ JobRecord outcome(JobId id, JobState state, std::uint32_t attempt, std::uint64_t
   rec.backoff_ms = 55;
   rec.backoff_max_ms = 44;
   rec.run_at_ms = 33;
+  rec.fair_key = "not-the-key";
   rec.failures.push_back(AttemptFailure{});  // markFinished() ignores them
   rec.failures.back().attempt = 99;
   rec.state = state;
@@ -169,6 +172,7 @@ void expectSameRecord(const JobRecord& got, const JobRecord& want) {
   EXPECT_EQ(got.backoff_ms, want.backoff_ms) << "job " << want.id;
   EXPECT_EQ(got.backoff_max_ms, want.backoff_max_ms) << "job " << want.id;
   EXPECT_EQ(got.run_at_ms, want.run_at_ms) << "job " << want.id;
+  EXPECT_EQ(got.fair_key, want.fair_key) << "job " << want.id;
   expectSameFailures(got.failures, want.failures, want.id);
 }
 
@@ -350,7 +354,12 @@ TEST_P(StoreConformanceTest, InsertThenFindRoundTripsEveryField) {
   JobRecord utf8 = makeJob(5);
   utf8.task = "t\xc3\xa2" "che-\xe2\x9c\x93";
   utf8.worker = "\xe6\x97\xa5\xe6\x9c\xac";
+  utf8.fair_key = "t\xc3\xa9nant-\xe2\x9c\x93";
   jobs.push_back(utf8);
+  // The longest key the broker takes.
+  JobRecord long_key = makeJob(8);
+  long_key.fair_key = std::string(255, 'k');
+  jobs.push_back(long_key);
 
   for (const JobRecord& job : jobs) store().insert(job);
   // insert() ignores failures: recordFailure() alone writes them.

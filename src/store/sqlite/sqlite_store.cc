@@ -13,8 +13,9 @@ namespace corvee {
 namespace {
 
 // 1: issue 8's jobs table. 2: retry policy columns, the failures and paused_tasks tables, and
-// indexes that name the live and the finished states (docs/store-schema.md).
-constexpr std::int64_t kSchemaVersion = 2;
+// indexes that name the live and the finished states (docs/store-schema.md). 3: the jobs'
+// fairness keys (fair_key).
+constexpr std::int64_t kSchemaVersion = 3;
 // SQLite's own default for its automatic checkpoint, which this store runs itself (see open()).
 constexpr int kCheckpointPages = 1000;
 
@@ -54,7 +55,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   retried           INTEGER NOT NULL DEFAULT 0,
   backoff_ms        INTEGER NOT NULL DEFAULT 1000,
   backoff_max_ms    INTEGER NOT NULL DEFAULT 3600000,
-  run_at_ms         INTEGER NOT NULL DEFAULT 0
+  run_at_ms         INTEGER NOT NULL DEFAULT 0,
+  fair_key          TEXT    NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS failures (
   job_id        INTEGER NOT NULL,
@@ -71,7 +73,7 @@ CREATE TABLE IF NOT EXISTS paused_tasks (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_live ON jobs(id) WHERE (state < 3 OR state >= 6);
 CREATE INDEX IF NOT EXISTS jobs_done ON jobs(state, finished_ms) WHERE state BETWEEN 3 AND 5;
-INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 2), ('max_id', 0);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 3), ('max_id', 0);
 )sql";
 
 // Version 1 to 2, run before kSchema in the same transaction. Adding a column with a constant
@@ -89,6 +91,13 @@ DROP INDEX IF EXISTS jobs_finished;
 UPDATE meta SET value = 2 WHERE key = 'schema_version';
 )sql";
 
+// Version 2 to 3, run before kSchema in the same transaction (after kUpgradeFrom1 for a version 1
+// file). A constant default again rewrites no row: every job written before has no key.
+constexpr const char* kUpgradeFrom2 = R"sql(
+ALTER TABLE jobs ADD COLUMN fair_key TEXT NOT NULL DEFAULT '';
+UPDATE meta SET value = 3 WHERE key = 'schema_version';
+)sql";
+
 // The states' predicates, spelled exactly as in the partial indexes' WHERE clauses: SQLite uses a
 // partial index only for a query that repeats its condition. Not as IN lists: SQLite checks an
 // index's IN list against a temporary table it builds at every run of an INSERT or UPDATE, which
@@ -99,17 +108,17 @@ constexpr const char* kDone = "state BETWEEN 3 AND 5";
 constexpr const char* kColumns =
     "id, task, payload, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, result, error_code, error_message, retries, retried, backoff_ms, "
-    "backoff_max_ms, run_at_ms";
+    "backoff_max_ms, run_at_ms, fair_key";
 // The same columns in the same order, with NULL where the payload would be.
 constexpr const char* kColumnsPayloadless =
     "id, task, NULL, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, result, error_code, error_message, retries, retried, backoff_ms, "
-    "backoff_max_ms, run_at_ms";
+    "backoff_max_ms, run_at_ms, fair_key";
 // And with NULL for the result too, as listFinished() returns records.
 constexpr const char* kColumnsListed =
     "id, task, NULL, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, NULL, error_code, error_message, retries, retried, backoff_ms, "
-    "backoff_max_ms, run_at_ms";
+    "backoff_max_ms, run_at_ms, fair_key";
 // A failure's columns after its job id, for Statement::failure().
 constexpr const char* kFailureColumns = "attempt, worker, started_ms, ended_ms, error_code, error_message";
 
@@ -187,6 +196,7 @@ class SqliteStore::Statement {
     r.backoff_ms = static_cast<std::uint32_t>(integer(18));
     r.backoff_max_ms = static_cast<std::uint32_t>(integer(19));
     r.run_at_ms = static_cast<std::uint64_t>(integer(20));
+    r.fair_key = text(21);
     return r;
   }
   // Reads the `kFailureColumns` starting at column `first`.
@@ -300,6 +310,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
       return s;
     }
   }
+  if (found_version == 1 || found_version == 2) {
+    if (Status s = store->exec(kUpgradeFrom2); !s) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return s;
+    }
+  }
   if (Status s = store->exec(kSchema); !s) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
@@ -398,7 +414,7 @@ Status SqliteStore::prepareAll() {
       prepare(begin_, "BEGIN") && prepare(commit_, "COMMIT") && prepare(rollback_, "ROLLBACK") &&
       prepare(insert_, std::string("INSERT INTO jobs(") + kColumns +
                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                           "?19, ?20, ?21)") &&
+                           "?19, ?20, ?21, ?22)") &&
       prepare(running_, "UPDATE jobs SET state = 2, attempt = ?2, worker = ?3, started_ms = ?4 WHERE id = ?1") &&
       prepare(queued_, "UPDATE jobs SET state = 1 WHERE id = ?1") &&
       // A dead job keeps its payload for markRevived(); no other finished job needs it again.
@@ -574,7 +590,8 @@ bool SqliteStore::apply(const Change& change) {
           .bind(18, job.retried)
           .bind(19, job.backoff_ms)
           .bind(20, job.backoff_max_ms)
-          .bind(21, static_cast<std::int64_t>(job.run_at_ms));
+          .bind(21, static_cast<std::int64_t>(job.run_at_ms))
+          .bindText(22, job.fair_key);
       break;
     case Change::Kind::kRunning:
       stmt = running_.get();
