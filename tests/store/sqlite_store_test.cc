@@ -969,7 +969,7 @@ INSERT INTO meta(key, value) VALUES ('store_id', 987654321);
     auto dead = store->find(3);
     ASSERT_TRUE(dead.isOk() && dead->has_value());
     EXPECT_EQ((*dead)->state, JobState::kDead);
-    EXPECT_EQ((*dead)->payload, "»");
+    EXPECT_EQ((*dead)->payload, "\xbb");
     EXPECT_EQ(*store->pausedTasks(), (std::vector<std::string>{"email"}));
     // A new job with a key is stored whole on the upgraded database.
     JobRecord keyed;
