@@ -61,6 +61,11 @@ struct SubmitOptions {
   // UTF-8; empty: not unique. Keys belong to the task: one key under two tasks is two keys.
   std::string unique_key{};
   std::chrono::milliseconds unique_for{0};
+  // Fairness key (a tenant id, say; at most 255 bytes of UTF-8). Within a task and a priority the
+  // broker deals round robin across the keys with jobs waiting, so one key's flood does not hold
+  // up the others; the broker's --fair-weight and --key-concurrency weigh and cap keys. Empty:
+  // none (such jobs share one turn of their own).
+  std::string fair_key{};
 };
 
 // One failed attempt of a job, as its record keeps it.
@@ -105,6 +110,7 @@ struct JobInfo {
   std::uint64_t unique_for_ms = 0;  // how long the key stays held after the job succeeds
   std::string payload;            // only when asked for (Client::status(id, true))
   std::vector<AttemptFailure> failures;  // every failed attempt, oldest first
+  std::string fair_key;           // its fairness key; empty for none
 };
 
 // A periodic job: a cron schedule and the job each firing submits (Client::cronAdd, `corvee cron`).

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "corvee/errors.h"
+#include "protocol/names.h"
 #include "protocol/utf8.h"
 
 namespace corvee::broker {
@@ -48,6 +49,23 @@ Core::Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& out
       continue;
     }
     taskQueue(std::string_view(rate).substr(0, eq)).rate.emplace(*spec, clock_.now());
+  }
+  // The command line checks these too; a program embedding the broker learns it here.
+  for (const std::string& text : options_.fair_weights) {
+    auto spec = FairWeightSpec::parse(text);
+    if (!spec) {
+      spdlog::error("ignoring fair weight '{}': {}", text, spec.status().message());
+      continue;
+    }
+    fairKeys(taskQueue(spec->task)).setWeight(spec->key, spec->weight);
+  }
+  for (const std::string& text : options_.key_concurrency) {
+    auto spec = KeyConcurrencySpec::parse(text);
+    if (!spec) {
+      spdlog::error("ignoring key concurrency '{}': {}", text, spec.status().message());
+      continue;
+    }
+    fairKeys(taskQueue(spec->task)).setCap(spec->cap);
   }
 }
 
@@ -269,6 +287,7 @@ void Core::onPeerGone(PeerId id) {
       --job.queue->running;
       --counts_.running;
       job.worker = 0;
+      keyStopped(job);
       // Only an attempt that had started counts: jobs that sat in the worker's prefetch lost
       // nothing but their place, and must not fail for a crash they took no part in.
       if (job.in_slot) recordFailure(job, peer.name, errc::kWorkerLost, "the worker running it was lost");
@@ -356,6 +375,9 @@ Status Core::checkSubmission(const protocol::SubmitMsg& msg) const {
   if (msg.unique_key.empty() && msg.unique_for_ms > 0) {
     return Status::error(errc::kBadRequest, "unique_for_ms needs a unique_key");
   }
+  if (!msg.fair_key.empty()) {
+    if (Status named = protocol::checkName("fair key", msg.fair_key); !named) return named;
+  }
   return Status::ok();
 }
 
@@ -403,6 +425,7 @@ Result<protocol::SubmittedMsg> Core::submitJob(const protocol::SubmitMsg& msg, P
   rec.submitted_ms = clock_.wallMillis();
   rec.unique_key = std::string(msg.unique_key);
   rec.unique_for_ms = msg.unique_for_ms;
+  rec.fair_key = std::string(msg.fair_key);
   // A time in the past, or now, is simply no delay.
   std::uint64_t run_at = msg.run_at_ms > 0 ? msg.run_at_ms : msg.delay_ms > 0 ? rec.submitted_ms + msg.delay_ms : 0;
   if (run_at > rec.submitted_ms) {
@@ -642,10 +665,15 @@ void Core::handleDrain(PeerId id, Peer& peer, const Frame& frame) {
 void Core::enqueue(LiveJob& job, bool at_front) {
   TaskQueue& tq = *job.queue;
   ++job.ticket;  // a new entry; any older one of this job is dead from now on
+  FairKeys::KeyId key = job.fairKey();
+  if (job.has_fair) {
+    if (!tq.queue.byKeys()) tq.queue.dealByKeys(*tq.fair);
+    tq.fair->queued(key);
+  }
   if (at_front) {
-    tq.queue.pushFront(job.id, job.priority, job.ticket);
+    tq.queue.pushFront(job.id, job.priority, job.ticket, key);
   } else {
-    tq.queue.pushBack(job.id, job.priority, job.ticket);
+    tq.queue.pushBack(job.id, job.priority, job.ticket, key);
   }
   ++counts_.queued;
   if (!tq.dirty && !tq.workers.empty()) {
@@ -659,6 +687,10 @@ void Core::assign(LiveJob& job, std::string_view payload, TaskQueue& tq, PeerId 
   ++counts_.running;
   ++tq.running;
   ++job.ticket;  // its entry was popped; nothing may match it again
+  if (job.has_fair) {
+    tq.fair->dequeued(job.fairKey());
+    tq.fair->started(job.fairKey());
+  }
   job.worker = worker_id;
   job.state = JobState::kRunning;
   job.attempt += 1;
@@ -733,6 +765,18 @@ void Core::releaseFromWorker(LiveJob& job, std::string_view cancel_code) {
   --job.queue->running;
   --counts_.running;
   job.worker = 0;
+  keyStopped(job);
+}
+
+void Core::keyStopped(LiveJob& job) {
+  if (!job.has_fair) return;
+  TaskQueue& tq = *job.queue;
+  // A key that was at its cap may be dealt again: its task deals, though no worker freed a slot
+  // for it (a cancelled attempt keeps its slot until the worker reports it stopped).
+  if (tq.fair->ended(job.fairKey()) && !tq.dirty && !tq.queue.empty()) {
+    tq.dirty = true;
+    dirty_.push_back(&tq);
+  }
 }
 
 void Core::finish(LiveJob& job, JobState state, std::string_view result, std::string_view code,
@@ -740,6 +784,7 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
   if (job.state == JobState::kQueued) {
     // Its queue entry dies with the job; the queue learns its live count dropped.
     job.queue->queue.forget();
+    if (job.has_fair) job.queue->fair->dequeued(job.fairKey());
     --counts_.queued;
   } else if (job.state == JobState::kRetrying) {
     --counts_.retrying;
@@ -776,6 +821,7 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
   }
   store_.markFinished(std::move(rec));
   if (job.payload_in_memory) payload_bytes_ -= job.payload_size;
+  if (job.has_fair) job.queue->fair->release(job.fairKey());
   jobs_.erase(job);
   // Trimmed in batches of a hundredth of the bound, not one deletion per dead job at the limit.
   if (options_.dead_max > 0 && dead_in_store_ > options_.dead_max + options_.dead_max / 100) trimDeadJobs();
@@ -872,9 +918,12 @@ LiveJob& Core::adopt(const JobRecord& rec, bool payload_known, TaskQueue* queue)
   std::string_view payload = rec.payload;
   std::optional<JobRetry> retry;
   if (rec.retries > 0) retry = JobRetry{rec.retries, rec.retried, rec.backoff_ms, rec.backoff_max_ms, rec.run_at_ms};
-  LiveJob& job = jobs_.add(rec.id, keep ? &payload : nullptr, retry ? &*retry : nullptr);
+  if (queue == nullptr) queue = &taskQueue(rec.task);
+  std::optional<JobFair> fair;
+  if (!rec.fair_key.empty()) fair = JobFair{fairKeys(*queue).acquire(rec.fair_key)};
+  LiveJob& job = jobs_.add(rec.id, keep ? &payload : nullptr, retry ? &*retry : nullptr, fair ? &*fair : nullptr);
   if (keep) payload_bytes_ += rec.payload.size();
-  job.queue = queue != nullptr ? queue : &taskQueue(rec.task);
+  job.queue = queue;
   job.submitted_ms = rec.submitted_ms;
   job.started_ms = rec.started_ms;
   job.priority = rec.priority;
@@ -937,6 +986,7 @@ JobRecord Core::recordOf(const LiveJob& job) const {
       rec.unique_for_ms = held->window_ms;
     }
   }
+  if (job.has_fair) rec.fair_key = std::string(job.queue->fair->name(job.fairKey()));
   return rec;
 }
 
@@ -1155,6 +1205,11 @@ void Core::joinTasks(PeerId id, const Peer& worker) {
   }
 }
 
+FairKeys& Core::fairKeys(TaskQueue& tq) {
+  if (tq.fair == nullptr) tq.fair = std::make_unique<FairKeys>();
+  return *tq.fair;
+}
+
 TaskQueue& Core::taskQueue(std::string_view task) {
   auto it = queues_.find(task);
   if (it != queues_.end()) return it->second;
@@ -1245,6 +1300,7 @@ void Core::sendJobInfo(PeerId peer, std::uint32_t request_id, const JobRecord& r
   msg.payload.data = rec.payload;
   msg.unique_key = rec.unique_key;
   msg.unique_for_ms = rec.unique_for_ms;
+  msg.fair_key = rec.fair_key;
   msg.failures.reserve(rec.failures.size());
   for (const AttemptFailure& f : rec.failures) {
     msg.failures.push_back({f.attempt, protocol::truncateUtf8(f.worker, 65535), f.started_ms, f.ended_ms,

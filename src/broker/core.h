@@ -231,6 +231,9 @@ class Core {
   JobRecord recordOf(const LiveJob& job) const;
   // Takes a running job off its worker, telling the worker to drop it.
   void releaseFromWorker(LiveJob& job, std::string_view cancel_code);
+  // A running job stopped running (released or its worker lost): its fairness key counts one
+  // running job less, and its task deals again if that brings the key under its cap.
+  void keyStopped(LiveJob& job);
   // The job takes a slot on its worker: its run time limit starts now.
   void occupySlot(LiveJob& job, Peer& worker);
   // Moves prefetched jobs into the slots the worker has free, oldest first.
@@ -260,6 +263,8 @@ class Core {
   void joinTasks(PeerId id, const Peer& worker);
   void leaveTasks(PeerId id, const Peer& worker);
   TaskQueue& taskQueue(std::string_view task);
+  // The task's FairKeys, made on first use.
+  FairKeys& fairKeys(TaskQueue& tq);
 
   // Output.
   template <typename Msg>

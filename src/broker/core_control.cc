@@ -217,6 +217,7 @@ void Core::handleListJobs(PeerId id, const Peer& peer, const Frame& frame) {
     info.run_at_ms = rec.run_at_ms;
     info.unique_key = rec.unique_key;
     info.unique_for_ms = rec.unique_for_ms;
+    info.fair_key = rec.fair_key;
   }
   send(id, frame.request_id, reply);
 }

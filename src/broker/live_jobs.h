@@ -28,6 +28,12 @@ struct JobRetry {
   std::uint64_t run_at_ms = 0;    // while retrying: the wall time of the next attempt
 };
 
+// What a job with a fairness key carries: kept behind its LiveJob (after any JobRetry, before the
+// payload), and only for such jobs, so a job without a key pays nothing for it.
+struct JobFair {
+  std::uint32_t key = 0;  // FairKeys::KeyId in its task's FairKeys, which holds a reference for it
+};
+
 struct LiveJob {
   JobId id = 0;
   TaskQueue* queue = nullptr;    // the job's task
@@ -60,16 +66,25 @@ struct LiveJob {
   bool stopping : 1 = false;
   bool retry_due : 1 = false;  // its retry time came while `stopping`: it is queued once that ends
   bool unique : 1 = false;  // holds its unique key in Core's UniqueKeys, which keeps the key
+  bool has_fair : 1 = false;  // a JobFair follows this struct (and its JobRetry, if any)
   // Attempts that had started (held a slot) when their worker was lost; checked against
   // max_attempts. An attempt lost while it only waited in a prefetch is not counted.
   std::uint16_t lost = 0;
 
   // REQUIRES: payload_in_memory.
-  std::string_view payload() const {
-    return {reinterpret_cast<const char*>(this + 1) + (has_retry ? sizeof(JobRetry) : 0), payload_size};
-  }
+  std::string_view payload() const { return {trailer() + (has_fair ? sizeof(JobFair) : 0), payload_size}; }
   JobRetry* retry() { return has_retry ? reinterpret_cast<JobRetry*>(this + 1) : nullptr; }
   const JobRetry* retry() const { return has_retry ? reinterpret_cast<const JobRetry*>(this + 1) : nullptr; }
+  // The job's fairness key; FairKeys::kNoKey (0) for a job without one.
+  std::uint32_t fairKey() const {
+    return has_fair ? reinterpret_cast<const JobFair*>(trailer())->key : 0;
+  }
+
+ private:
+  // What follows the JobRetry, if any.
+  const char* trailer() const {
+    return reinterpret_cast<const char*>(this + 1) + (has_retry ? sizeof(JobRetry) : 0);
+  }
 };
 
 static_assert(sizeof(void*) != 8 || sizeof(LiveJob) == 80, "LiveJob grew: see docs/benchmarks.md, memory per job");
@@ -82,8 +97,10 @@ class LiveJobs {
   ~LiveJobs();
 
   // Adds job `id`, which must not be live. With a payload, its bytes are kept behind the job and
-  // payload_in_memory is set; with `retry`, a copy of it is kept too and has_retry is set.
-  LiveJob& add(JobId id, const std::string_view* payload, const JobRetry* retry = nullptr);
+  // payload_in_memory is set; with `retry`, a copy of it is kept too and has_retry is set; with
+  // `fair`, likewise and has_fair.
+  LiveJob& add(JobId id, const std::string_view* payload, const JobRetry* retry = nullptr,
+               const JobFair* fair = nullptr);
   LiveJob* find(JobId id) const;
   // Frees the job; references to it dangle from here on.
   void erase(LiveJob& job);

@@ -29,6 +29,10 @@ struct BrokerOptions {
   bool strict_guarantees = false;
   // Dispatch rate limits, "TASK=N/s[:BURST]" (rate_limiter.h), one per task.
   std::vector<std::string> rates;
+  // Fairness keys: "TASK:KEY=W" weights (default 1) and "TASK=N" caps on the running jobs of one
+  // key (fair_keys.h).
+  std::vector<std::string> fair_weights;
+  std::vector<std::string> key_concurrency;
   // Payload bytes of queued jobs kept in memory. Beyond it, and for jobs recovered at start, the
   // payload stays only in the store and is read back when the job is dealt: a million queued jobs
   // cost the broker their bookkeeping, not their payloads.

@@ -26,7 +26,10 @@ Result<std::string> Core::statsJson() const try {
                       {"scheduled", tq.scheduled},
                       {"workers", tq.workers.size()},
                       {"served", tq.serving > 0},
-                      {"paused", tq.paused}});
+                      {"paused", tq.paused},
+                      // Fairness keys: those with jobs queued now, and the --key-concurrency cap.
+                      {"fair_keys_waiting", tq.fair ? tq.fair->waitingKeys() : 0},
+                      {"key_concurrency", tq.fair && tq.fair->cap() > 0 ? json(tq.fair->cap()) : json(nullptr)}});
   }
   json workers = json::array();
   std::uint64_t clients = 0;

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "broker/fair_keys.h"
 #include "broker/job_queue.h"
 #include "broker/outbox.h"
 #include "broker/rate_limiter.h"
@@ -30,6 +32,10 @@ struct TaskQueue {
   // RATE (`corvee rate`): the canonical spec set at run time, "" for "off"; nullopt when none was
   // set, so `--rate` applies. Stored, and after a restart it wins over the flag.
   std::optional<std::string> rate_setting;
+  // Its jobs' fairness keys, weights and `--key-concurrency` cap (fair_keys.h): made for the
+  // task's first job with a key, or at start when it has a weight or cap configured. The queue
+  // deals by keys from its first keyed job on. Declared before nothing that outlives it.
+  std::unique_ptr<FairKeys> fair;
 };
 
 }  // namespace corvee::broker

@@ -151,6 +151,16 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
                   "BURST (default: one second's worth); repeat for more tasks")
       ->allow_extra_args(false)
       ->check(rateLimit());
+  cmd->add_option("--fair-weight", args->options.fair_weights,
+                  "TASK:KEY=W: TASK's jobs of fairness key KEY get W turns to every other key's 1 (default 1); "
+                  "repeat for more keys")
+      ->allow_extra_args(false)
+      ->check(fairWeight());
+  cmd->add_option("--key-concurrency", args->options.key_concurrency,
+                  "TASK=N: at most N jobs of one fairness key of TASK run at once; the key's other jobs wait "
+                  "while other keys run (0: no cap); repeat for more tasks")
+      ->allow_extra_args(false)
+      ->check(keyConcurrency());
   cmd->add_flag("--strict-guarantees", args->options.strict_guarantees,
                 "workers' --priority-slots: a priority that overflows its range takes slots only from the lowest "
                 "range (100 slots, 1:30,2:20: at most 70 jobs of priority 2 and above instead of 100)");

@@ -52,6 +52,10 @@ void addJobOptions(CLI::App& cmd, JobOptionArgs& args, bool with_at, const std::
         ->transform(wallTime())
         ->excludes(delay);
   }
+  cmd.add_option("--fair-key", args.submit.fair_key,
+                 "fairness key, e.g. a tenant id: the broker deals a task's jobs round robin across keys, so one "
+                 "key's flood does not hold up the others (see broker --fair-weight, --key-concurrency)")
+      ->check(wireName("fair key"));
   auto* unique_key = cmd.add_option("--unique-key", args.submit.unique_key,
                                     "make the job unique in its task: while a job of the task with this key is "
                                     "scheduled, queued, retrying or running (or within --unique-for after it "

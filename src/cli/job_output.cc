@@ -40,6 +40,7 @@ nlohmann::json jobSummaryJson(const JobInfo& info) {
     doc["unique_key"] = info.unique_key;
     doc["unique_for_ms"] = info.unique_for_ms;
   }
+  if (!info.fair_key.empty()) doc["fair_key"] = info.fair_key;
   // A retrying job shows the error it retries after.
   if (info.state == JobState::kDead || info.state == JobState::kCancelled || info.state == JobState::kRetrying) {
     doc["error"] = errorJson(info.error_code, info.error_message);
@@ -103,8 +104,11 @@ void printJobs(std::ostream& out, const std::vector<JobInfo>& jobs, bool table) 
     out << "no jobs" << std::endl;
     return;
   }
+  // A KEY column only when a listed job has a fairness key.
+  bool keyed = std::any_of(jobs.begin(), jobs.end(), [](const JobInfo& info) { return !info.fair_key.empty(); });
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"ID", "TASK", "STATE", "ATTEMPT", "SUBMITTED (UTC)", "WORKER", "ERROR"});
+  if (keyed) rows.back().insert(rows.back().begin() + 2, "KEY");
   for (const JobInfo& info : jobs) {
     std::string attempt = std::to_string(info.attempt);
     if (info.retries > 0) attempt += " (" + std::to_string(info.retried) + "/" + std::to_string(info.retries) + " retries)";
@@ -114,6 +118,7 @@ void printJobs(std::ostream& out, const std::vector<JobInfo>& jobs, bool table) 
     if (info.state == JobState::kScheduled) error = "runs at " + utcTime(info.run_at_ms);
     rows.push_back({std::to_string(info.id), cell(info.task, 32), std::string(toString(info.state)), attempt,
                     utcTime(info.submitted_ms), cell(info.worker, 24), cell(error, 60)});
+    if (keyed) rows.back().insert(rows.back().begin() + 2, cell(info.fair_key, 24));
   }
   printTable(out, rows);
 }

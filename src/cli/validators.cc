@@ -2,6 +2,7 @@
 
 #include <absl/time/time.h>
 
+#include "broker/fair_keys.h"
 #include "broker/rate_limiter.h"
 
 #include <charconv>
@@ -184,6 +185,24 @@ CLI::Validator rateOrOff() {
         return spec ? std::string() : spec.status().message() + " (or off, for no limit)";
       },
       "RATE");
+}
+
+CLI::Validator fairWeight() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto spec = broker::FairWeightSpec::parse(value);
+        return spec ? std::string() : spec.status().message();
+      },
+      "TASK:KEY=W");
+}
+
+CLI::Validator keyConcurrency() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto spec = broker::KeyConcurrencySpec::parse(value);
+        return spec ? std::string() : spec.status().message();
+      },
+      "TASK=N");
 }
 
 CLI::Validator execSpec() {

@@ -63,5 +63,9 @@ CLI::Validator rateLimit();
 
 // `corvee rate TASK RATE`: N/s[:BURST] as broker::RateSpec reads it, or "off".
 CLI::Validator rateOrOff();
+// `--fair-weight TASK:KEY=W` and `--key-concurrency TASK=N`, as broker::FairWeightSpec and
+// broker::KeyConcurrencySpec read them.
+CLI::Validator fairWeight();
+CLI::Validator keyConcurrency();
 
 }  // namespace corvee::cli

@@ -178,6 +178,11 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     return handle;
   };
   if (Status named = protocol::checkTaskName(task); !named) return refuse(errc::kBadRequest, named.message());
+  if (!options.fair_key.empty()) {
+    if (Status named = protocol::checkName("fair key", options.fair_key); !named) {
+      return refuse(errc::kBadRequest, named.message());
+    }
+  }
   if (!options.unique_key.empty()) {
     if (Status named = protocol::checkName("unique key", options.unique_key); !named) {
       return refuse(errc::kBadRequest, named.message());
@@ -221,11 +226,12 @@ JobHandle ClientImpl::submit(std::string_view task, std::string payload, const S
     return refuse(errc::kUnsupportedVersion, "the broker speaks protocol version " + std::to_string(version_) +
                                                  ", which has no delayed jobs (upgrade the broker)");
   }
-  if (version_ < 4 && !msg.unique_key.empty()) {
-    // Sent without its key, the job would not be unique: a second one could run.
+  if (version_ < 4 && (!msg.unique_key.empty() || !msg.fair_key.empty())) {
+    // Sent without them, the job would not be unique (a second one could run), or would wait
+    // behind any flood: refused, as delays are.
     lock.unlock();
     return refuse(errc::kUnsupportedVersion, "the broker speaks protocol version " + std::to_string(version_) +
-                                                 ", which has no unique jobs (upgrade the broker)");
+                                                 ", which has no unique jobs or fairness keys (upgrade the broker)");
   }
   if (pending.version != version_) {
     // A reconnection to a broker of another version came between: lay it out again (rare).

@@ -20,6 +20,7 @@ JobInfo toJobInfo(const protocol::JobInfoMsg& msg) {
   info.retries = msg.retries;
   info.retried = msg.retried;
   info.run_at_ms = msg.run_at_ms;
+  info.fair_key = std::string(msg.fair_key);
   info.payload = std::string(msg.payload.data);
   info.unique_key = std::string(msg.unique_key);
   info.unique_for_ms = msg.unique_for_ms;

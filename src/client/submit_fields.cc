@@ -33,6 +33,7 @@ protocol::SubmitMsg submitMsgOf(std::string_view task, std::string_view payload,
   }
   msg.unique_key = options.unique_key;
   msg.unique_for_ms = millisField(options.unique_for);
+  msg.fair_key = options.fair_key;
   return msg;
 }
 
@@ -51,6 +52,7 @@ SubmitOptions submitOptionsOf(const protocol::SubmitMsg& msg) {
   if (msg.run_at_ms > 0) options.run_at = std::chrono::system_clock::time_point(milliseconds(msg.run_at_ms));
   options.unique_key = std::string(msg.unique_key);
   options.unique_for = milliseconds(msg.unique_for_ms);
+  options.fair_key = std::string(msg.fair_key);
   return options;
 }
 

@@ -102,10 +102,12 @@ struct SubmitMsg {
   std::uint64_t run_at_ms = 0;              // since version 3: or than this wall time; wins when set
   std::string_view unique_key{};            // since version 4: at most one job of the task holds it; empty: none
   std::uint32_t unique_for_ms = 0;          // since version 4: how long a succeeded job keeps holding it
+  std::string_view fair_key{};              // since version 4: fairness key (a tenant id); empty: none
   template <typename F> void fields(F&& f) {
     f(task); f(payload); f(priority); f(timeout_ms); f(run_timeout_ms); f(assign_timeout_ms);
     f(since(2, retries)); f(since(2, backoff_ms)); f(since(2, backoff_max_ms)); f(since(2, flags));
     f(since(3, delay_ms)); f(since(3, run_at_ms)); f(since(4, unique_key)); f(since(4, unique_for_ms));
+    f(since(4, fair_key));
   }
 };
 
@@ -172,11 +174,12 @@ struct JobInfoMsg {
   std::vector<FailureItem> failures;     // since version 2
   std::string_view unique_key{};         // since version 4; empty: none
   std::uint32_t unique_for_ms = 0;       // since version 4
+  std::string_view fair_key{};           // since version 4: empty for a job without one
   template <typename F> void fields(F&& f) {
     f(job_id); f(task); f(state); f(priority); f(attempt); f(submitted_ms); f(started_ms);
     f(finished_ms); f(worker); f(result); f(error_code); f(error_message);
     f(since(2, retries)); f(since(2, retried)); f(since(2, run_at_ms)); f(since(2, payload)); f(since(2, failures));
-    f(since(4, unique_key)); f(since(4, unique_for_ms));
+    f(since(4, unique_key)); f(since(4, unique_for_ms)); f(since(4, fair_key));
   }
 };
 

@@ -36,6 +36,7 @@ struct JobRecord {
   // for unique_for_ms after finished_ms (broker/unique_keys.h). Empty: none.
   std::string unique_key;
   std::uint32_t unique_for_ms = 0;
+  std::string fair_key;              // fairness key (submit --fair-key); empty: none
   // Every failed attempt, oldest first. Written by Store::recordFailure(), returned by find() and
   // recover(); insert() and markFinished() ignore it.
   std::vector<AttemptFailure> failures;

@@ -261,10 +261,13 @@ class CoreTest : public ::testing::Test {
     std::uint32_t backoff_ms = 1000;
     std::uint32_t backoff_max_ms = 3600000;
     std::uint8_t flags = 0;
+    std::string_view fair_key = {};
   };
   static protocol::SubmitMsg submitMsg(const SubmitArgs& a) {
-    return protocol::SubmitMsg{a.task,       {a.payload}, a.priority,       a.timeout_ms, a.run_timeout_ms,
-                               a.assign_timeout_ms, a.retries, a.backoff_ms, a.backoff_max_ms, a.flags};
+    protocol::SubmitMsg msg{a.task,       {a.payload}, a.priority,       a.timeout_ms, a.run_timeout_ms,
+                            a.assign_timeout_ms, a.retries, a.backoff_ms, a.backoff_max_ms, a.flags};
+    msg.fair_key = a.fair_key;
+    return msg;
   }
   // Sends SUBMIT and returns the SUBMITTED job id (0 on refusal, which fails the test).
   JobId submit(PeerId c, const SubmitArgs& a) {

@@ -84,6 +84,17 @@ TEST(RateOrOffTest, ARateOrOff) {
   for (const char* bad : {"", "fast", "0/s", "10/s:x", "OFF", "echo=10/s"}) refused(rateOrOff(), bad);
 }
 
+TEST(FairnessTest, FairWeightAndKeyConcurrency) {
+  EXPECT_EQ(accepted(fairWeight(), "report:tenant-1=3"), "report:tenant-1=3");
+  EXPECT_EQ(accepted(fairWeight(), "report:org:7=2"), "report:org:7=2");
+  for (const char* bad : {"", "report", "report=3", "report:k", ":k=1", "report:=2", "report:k=0", "report:k=x"}) {
+    refused(fairWeight(), bad);
+  }
+  EXPECT_EQ(accepted(keyConcurrency(), "report=2"), "report=2");
+  EXPECT_EQ(accepted(keyConcurrency(), "report=0"), "report=0");
+  for (const char* bad : {"", "report", "=2", "report=", "report=-1", "report=many"}) refused(keyConcurrency(), bad);
+}
+
 TEST(NumberTest, PlainDecimalInRangeOnly) {
   EXPECT_EQ(accepted(numberIn<std::uint32_t>(0, 1000000), "010"), "10");
   refused(numberIn<std::uint32_t>(0, 1000000), "-1");

@@ -350,6 +350,35 @@ TEST(ClientProtocolTest, AVersion1BrokerGetsVersion1LayoutsAndNoControlRequests)
   }
 }
 
+// A version 3 broker has no fairness keys: a job with one is refused, not queued without it
+// (where it would wait behind any flood); one without a key goes through.
+TEST(ClientProtocolTest, AVersion3BrokerIsNotSentAFairKey) {
+  ScriptedBroker broker(3, [](const Frame& frame, std::uint16_t version) -> std::string {
+    EXPECT_EQ(version, 3);
+    if (frame.type == static_cast<std::uint8_t>(MsgType::kSubmit)) {
+      auto submit = protocol::decode<protocol::SubmitMsg>(frame.body, 3);
+      if (!submit) return errorFrame(frame.request_id, errc::kBadRequest, "not a version 3 SUBMIT");
+      return frameOf(frame.request_id, protocol::SubmittedMsg{7}, 3);
+    }
+    return errorFrame(frame.request_id, errc::kUnknownCommand, "unexpected");
+  });
+  auto client = connectTo(broker);
+  ASSERT_TRUE(client);
+  SubmitOptions keyed;
+  keyed.fair_key = "tenant-1";
+  auto refused = client->submit("echo", "x", keyed).id();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.status().code(), errc::kUnsupportedVersion);
+  EXPECT_NE(refused.status().message().find("fairness keys"), std::string::npos) << refused.status().message();
+  auto plain = client->submit("echo", "x").id();
+  ASSERT_TRUE(plain) << plain.status().toString();
+  EXPECT_EQ(*plain, 7u);
+  // A key the broker would refuse is refused here already.
+  SubmitOptions too_long;
+  too_long.fair_key = std::string(256, 'k');
+  EXPECT_EQ(client->submit("echo", "x", too_long).id().status().code(), errc::kBadRequest);
+}
+
 // A broker that chooses a version this build does not speak is not spoken to.
 TEST(ClientProtocolTest, AWelcomeWithAnUnknownVersionIsRefused) {
   ScriptedBroker broker(protocol::kVersion + 1, answerV2);

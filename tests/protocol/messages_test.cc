@@ -62,13 +62,15 @@ template <> OkMsg sample() { return {}; }
 template <> std::size_t documentedBodySize<OkMsg>() { return 0; }
 
 template <> SubmitMsg sample() {
-  return {"resize", {std::string_view("\0img\xff", 5)}, -7, 30000, 2000, 500, 3, 250, 60000, kSubmitRequireWorker,
-          1500, 1796115600000ULL, "nightly", 600000};
+  SubmitMsg m{"resize", {std::string_view("\0img\xff", 5)}, -7, 30000, 2000, 500, 3, 250, 60000, kSubmitRequireWorker,
+              1500, 1796115600000ULL, "nightly", 600000};
+  m.fair_key = "tenant-7";
+  return m;
 }
 // Version 2 adds retries, backoff_ms, backoff_max_ms (u32 each) and flags (u8); version 3 delay_ms
-// (u32) and run_at_ms (u64); version 4 unique_key (str) and unique_for_ms (u32).
+// (u32) and run_at_ms (u64); version 4 unique_key (str), unique_for_ms (u32) and fair_key (str).
 template <> std::size_t documentedBodySize<SubmitMsg>() {
-  return (2 + 6) + (4 + 5) + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 1 + 4 + 8 + (2 + 7) + 4;
+  return (2 + 6) + (4 + 5) + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 1 + 4 + 8 + (2 + 7) + 4 + (2 + 8);
 }
 
 template <> SubmittedMsg sample() { return {0x1122334455667788ULL, kSubmittedUnserved | kSubmittedDuplicate}; }
@@ -92,6 +94,7 @@ template <> JobInfoMsg sample() {
   m.failures = {{1, "w0", 1700000000010ULL, 1700000000020ULL, "handler_error", "boom"}};
   m.unique_key = "k1";
   m.unique_for_ms = 60000;
+  m.fair_key = "tenant-7";
   return m;
 }
 // The version 1 body (12 fields)...
@@ -99,10 +102,9 @@ std::size_t jobInfoV1Size() { return 8 + (2 + 4) + 1 + 4 + 4 + 8 + 8 + 8 + (2 + 
 // ... then retries u32, retried u32, run_at_ms u64, payload bytes, failures (u32 count, then each:
 // attempt u32, worker str, started_ms u64, ended_ms u64, error_code str, error_message str).
 std::size_t failureItemSize() { return 4 + (2 + 2) + 8 + 8 + (2 + 13) + (2 + 4); }
-// Version 4 adds unique_key (str) and unique_for_ms (u32).
-template <> std::size_t documentedBodySize<JobInfoMsg>() {
-  return jobInfoV1Size() + 4 + 4 + 8 + (4 + 2) + 4 + failureItemSize() + (2 + 2) + 4;
-}
+// ... and version 4 unique_key str, unique_for_ms u32, fair_key str.
+std::size_t jobInfoV2Size() { return jobInfoV1Size() + 4 + 4 + 8 + (4 + 2) + 4 + failureItemSize(); }
+template <> std::size_t documentedBodySize<JobInfoMsg>() { return jobInfoV2Size() + (2 + 2) + 4 + (2 + 8); }
 
 template <> StatsMsg sample() { return {}; }
 template <> std::size_t documentedBodySize<StatsMsg>() { return 0; }
@@ -151,7 +153,7 @@ template <> JobListMsg sample() {
 }
 template <> std::size_t documentedBodySize<JobListMsg>() {
   std::size_t first = documentedBodySize<JobInfoMsg>() + 4 + 4 + 8 + 8 + (2 + 11) + 2;
-  std::size_t second = 8 + (2 + 3) + 1 + 4 + 4 + 8 + 8 + 8 + 2 + 4 + (2 + 11) + (2 + 4) + 4 + 4 + 8 + 4 + 4 + 2 + 4;
+  std::size_t second = 8 + (2 + 3) + 1 + 4 + 4 + 8 + 8 + 8 + 2 + 4 + (2 + 11) + (2 + 4) + 4 + 4 + 8 + 4 + 4 + 2 + 4 + 2;
   return 4 + first + second;
 }
 
@@ -603,7 +605,7 @@ TEST(MessageVersionTest, JobInfoAtVersion1HasNoRetriesPayloadOrFailures) {
   std::string v1 = encodeAt(msg, 1);
   EXPECT_EQ(v1.size(), jobInfoV1Size());
   std::string v2 = encodeAt(msg, 2);
-  EXPECT_EQ(v2.size(), documentedBodySize<JobInfoMsg>() - (2 + 2) - 4) << "version 4 adds unique_key, unique_for_ms";
+  EXPECT_EQ(v2.size(), jobInfoV2Size());
   EXPECT_EQ(hex(v2.substr(0, v1.size())), hex(v1));
   auto decoded = decode<JobInfoMsg>(v1, 1);
   ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
@@ -707,7 +709,7 @@ TEST(ProtocolConstantsTest, MsgTypeNames) {
 // ---- docs/protocol.md, section 7: the session byte by byte.
 
 // The SUBMIT example, exactly as the doc prints it.
-const std::string kDocSubmit = bytesOf({0x40, 0x00, 0x00, 0x00,                          // length 64
+const std::string kDocSubmit = bytesOf({0x42, 0x00, 0x00, 0x00,                          // length 66
                                         0x10,                                            // SUBMIT
                                         0x01, 0x00, 0x00, 0x00,                          // request_id 1
                                         0x04, 0x00, 0x65, 0x63, 0x68, 0x6f,              // task "echo"
@@ -722,7 +724,8 @@ const std::string kDocSubmit = bytesOf({0x40, 0x00, 0x00, 0x00,                 
                                         0x00, 0x00, 0x00, 0x00,                          // delay_ms 0
                                         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // run_at_ms 0
                                         0x00, 0x00,                                      // unique_key ""
-                                        0x00, 0x00, 0x00, 0x00});                        // unique_for_ms 0
+                                        0x00, 0x00, 0x00, 0x00,                          // unique_for_ms 0
+                                        0x00, 0x00});                                    // fair_key ""
 
 TEST(DocExampleTest, SubmitEncodesToTheDocumentedBytes) {
   SubmitMsg submit;
@@ -732,7 +735,7 @@ TEST(DocExampleTest, SubmitEncodesToTheDocumentedBytes) {
   encode(out, 1, submit);
   EXPECT_EQ(hex(out), hex(kDocSubmit));
   // The length field counts everything after itself.
-  EXPECT_EQ(out.size(), 4u + 64u);
+  EXPECT_EQ(out.size(), 4u + 66u);
   // Version 3 stops after run_at_ms.
   std::string v3;
   encode(v3, 1, submit, 3);

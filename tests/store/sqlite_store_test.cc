@@ -842,7 +842,8 @@ TEST(SqliteStoreSchemaTest, AVersion1DatabaseIsUpgradedInPlaceKeepingEveryJob) {
     EXPECT_EQ(*trimmed, 1u);
     ASSERT_TRUE(store->commit().isOk());
   }
-  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}));
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}))
+      << "version 1 goes through version 2 to the current one";
   EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'jobs_%' ORDER BY name"),
             (std::vector<std::string>{"jobs_done", "jobs_live", "jobs_unique_done"}))
       << "version 1's indexes, whose predicates took retrying jobs for finished ones, are gone";
@@ -1047,6 +1048,70 @@ TEST(SqliteStoreSchemaTest, ANewerSchemaVersionIsRefusedAndLeftUntouched) {
   EXPECT_TRUE(readFile(path) == before) << "the refused database was modified";
   EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE name IN ('failures', 'paused_tasks')"),
             (std::vector<std::string>{}));
+}
+
+TEST(SqliteStoreSchemaTest, AVersion2DatabaseGainsFairKeysInPlaceKeepingEveryJob) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  // Job 1 queued with retries, job 2 retrying, job 3 dead, job 4 succeeded.
+  execRaw(path, std::string(kVersion2Schema) + R"sql(
+INSERT INTO jobs VALUES (1, 'resize', X'00FF01', -2, 1, 0, 1000, 200, 300, 1700000000001, 0, 0, '', NULL, '', '',
+                         3, 0, 500, 60000, 0);
+INSERT INTO jobs VALUES (2, 'resize', X'AA', 0, 6, 1, 0, 0, 0, 1700000000002, 1700000000500, 0, 'worker-a', NULL,
+                         'handler_error', 'try again', 2, 1, 1000, 3600000, 1700000009000);
+INSERT INTO jobs VALUES (3, 'email', X'BB', 0, 4, 1, 0, 0, 0, 1700000000003, 1700000000600, 1700000000700,
+                         'worker-b', NULL, 'handler_error', 'smtp refused', 0, 0, 1000, 3600000, 0);
+INSERT INTO jobs VALUES (4, 'email', NULL, 0, 3, 1, 0, 0, 0, 1700000000004, 1700000000600, 1700000000700,
+                         'worker-b', X'6F6B', '', '', 0, 0, 1000, 3600000, 0);
+INSERT INTO failures VALUES (2, 1, 'worker-a', 1700000000500, 1700000000600, 'handler_error', 'try again');
+INSERT INTO paused_tasks VALUES ('email');
+UPDATE meta SET value = 4 WHERE key = 'max_id';
+INSERT INTO meta(key, value) VALUES ('store_id', 987654321);
+)sql");
+  {
+    auto store = openOk(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->identity(), 987654321u);
+    std::vector<JobRecord> live;
+    auto max_id = store->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); });
+    ASSERT_TRUE(max_id.isOk()) << max_id.status().toString();
+    EXPECT_EQ(*max_id, 4u);
+    ASSERT_EQ(live.size(), 2u);
+    EXPECT_EQ(live[0].id, 1u);
+    EXPECT_EQ(live[0].retries, 3u);
+    EXPECT_EQ(live[0].backoff_ms, 500u);
+    EXPECT_EQ(live[0].fair_key, "") << "a job written before fairness keys has none";
+    EXPECT_EQ(live[1].id, 2u);
+    EXPECT_EQ(live[1].state, JobState::kRetrying);
+    EXPECT_EQ(live[1].run_at_ms, 1'700'000'009'000ULL);
+    ASSERT_EQ(live[1].failures.size(), 1u);
+    EXPECT_EQ(live[1].fair_key, "");
+    auto dead = store->find(3);
+    ASSERT_TRUE(dead.isOk() && dead->has_value());
+    EXPECT_EQ((*dead)->state, JobState::kDead);
+    EXPECT_EQ((*dead)->payload, "\xbb");
+    EXPECT_EQ(*pausedTasks(*store), (std::vector<std::string>{"email"}));
+    // A new job with a key is stored whole on the upgraded database.
+    JobRecord keyed;
+    keyed.id = 5;
+    keyed.task = "resize";
+    keyed.payload = "p";
+    keyed.submitted_ms = 1'700'000'000'005ULL;
+    keyed.fair_key = "tenant-42";
+    store->insert(keyed);
+    ASSERT_TRUE(store->commit().isOk());
+  }
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}));
+  EXPECT_EQ(queryRaw(path, "SELECT fair_key FROM jobs ORDER BY id"),
+            (std::vector<std::string>{"", "", "", "", "tenant-42"}));
+  // Opened again as version 3: nothing is upgraded twice, and the key is there.
+  auto store = openOk(path);
+  ASSERT_NE(store, nullptr);
+  std::vector<JobRecord> live;
+  ASSERT_TRUE(store->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); }).isOk());
+  ASSERT_EQ(live.size(), 3u);
+  EXPECT_EQ(live[2].id, 5u);
+  EXPECT_EQ(live[2].fair_key, "tenant-42");
 }
 
 // Regression: with `state IN (...)` conditions on the partial indexes, every insert and update of

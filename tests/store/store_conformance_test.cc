@@ -76,6 +76,8 @@ JobRecord makeJob(JobId id) {
   rec.backoff_max_ms = 50'000 + static_cast<std::uint32_t>(id);
   rec.unique_key = "key-" + std::to_string(id);
   rec.unique_for_ms = 1'000 + static_cast<std::uint32_t>(id);
+  // Every other job has a fairness key: a job without one stores the empty key.
+  if (id % 2 == 1) rec.fair_key = "tenant-" + std::to_string(id % 5);
   return rec;
 }
 
@@ -100,6 +102,7 @@ JobRecord outcome(JobId id, JobState state, std::uint32_t attempt, std::uint64_t
   rec.run_at_ms = 33;
   rec.unique_key = "not-the-key";
   rec.unique_for_ms = 22;
+  rec.fair_key = "not-the-key";
   rec.failures.push_back(AttemptFailure{});  // markFinished() ignores them
   rec.failures.back().attempt = 99;
   rec.state = state;
@@ -178,6 +181,7 @@ void expectSameRecord(const JobRecord& got, const JobRecord& want) {
   EXPECT_EQ(got.run_at_ms, want.run_at_ms) << "job " << want.id;
   EXPECT_EQ(got.unique_key, want.unique_key) << "job " << want.id;
   EXPECT_EQ(got.unique_for_ms, want.unique_for_ms) << "job " << want.id;
+  EXPECT_EQ(got.fair_key, want.fair_key) << "job " << want.id;
   expectSameFailures(got.failures, want.failures, want.id);
 }
 
@@ -364,7 +368,12 @@ TEST_P(StoreConformanceTest, InsertThenFindRoundTripsEveryField) {
   utf8.task = "t\xc3\xa2" "che-\xe2\x9c\x93";
   utf8.worker = "\xe6\x97\xa5\xe6\x9c\xac";
   utf8.unique_key = "cl\xc3\xa9-\xe2\x9c\x93";
+  utf8.fair_key = "t\xc3\xa9nant-\xe2\x9c\x93";
   jobs.push_back(utf8);
+  // The longest key the broker takes.
+  JobRecord long_key = makeJob(8);
+  long_key.fair_key = std::string(255, 'k');
+  jobs.push_back(long_key);
 
   for (const JobRecord& job : jobs) store().insert(job);
   // insert() ignores failures: recordFailure() alone writes them.

@@ -14,8 +14,8 @@ namespace corvee {
 namespace {
 
 // 1: issue 8's jobs table. 2: retry policy columns, the failures and paused_tasks tables, and
-// indexes that name the live and the finished states. 3: unique keys, task_settings in place of
-// paused_tasks, and the crons table (docs/store-schema.md).
+// indexes that name the live and the finished states. 3: unique keys, fairness keys, task_settings
+// in place of paused_tasks, and the crons table (docs/store-schema.md).
 constexpr std::int64_t kSchemaVersion = 3;
 // SQLite's own default for its automatic checkpoint, which this store runs itself (see open()).
 constexpr int kCheckpointPages = 1000;
@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   backoff_max_ms    INTEGER NOT NULL DEFAULT 3600000,
   run_at_ms         INTEGER NOT NULL DEFAULT 0,
   unique_key        TEXT    NOT NULL DEFAULT '',
-  unique_for_ms     INTEGER NOT NULL DEFAULT 0
+  unique_for_ms     INTEGER NOT NULL DEFAULT 0,
+  fair_key          TEXT    NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS failures (
   job_id        INTEGER NOT NULL,
@@ -108,12 +109,14 @@ UPDATE meta SET value = 2 WHERE key = 'schema_version';
 )sql";
 
 // Version 2 to 3, after kUpgradeFrom1 when that ran, before kSchema, in the same transaction: the
-// unique key columns (constant defaults: no row is rewritten; kSchema then adds their index), and
-// the paused tasks become rows of task_settings, which holds every stored per-task setting; kSchema also adds the crons table. (A
-// version 1 database, just upgraded to 2, has no paused_tasks yet: it is made empty first.)
+// unique and fairness key columns (constant defaults: no row is rewritten; kSchema then adds the
+// unique keys' index), and the paused tasks become rows of task_settings, which holds every stored
+// per-task setting; kSchema also adds the crons table. (A version 1 database, just upgraded to 2,
+// has no paused_tasks yet: it is made empty first.)
 constexpr const char* kUpgradeFrom2 = R"sql(
 ALTER TABLE jobs ADD COLUMN unique_key    TEXT    NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN unique_for_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN fair_key      TEXT    NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS paused_tasks (task TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE task_settings (
   task   TEXT PRIMARY KEY,
@@ -138,17 +141,17 @@ constexpr const char* kDone = "state BETWEEN 3 AND 5";
 constexpr const char* kColumns =
     "id, task, payload, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, result, error_code, error_message, retries, retried, backoff_ms, "
-    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms";
+    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms, fair_key";
 // The same columns in the same order, with NULL where the payload would be.
 constexpr const char* kColumnsPayloadless =
     "id, task, NULL, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, result, error_code, error_message, retries, retried, backoff_ms, "
-    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms";
+    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms, fair_key";
 // And with NULL for the result too, as listFinished() returns records.
 constexpr const char* kColumnsListed =
     "id, task, NULL, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, NULL, error_code, error_message, retries, retried, backoff_ms, "
-    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms";
+    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms, fair_key";
 // A failure's columns after its job id, for Statement::failure().
 constexpr const char* kFailureColumns = "attempt, worker, started_ms, ended_ms, error_code, error_message";
 
@@ -228,6 +231,7 @@ class SqliteStore::Statement {
     r.run_at_ms = static_cast<std::uint64_t>(integer(20));
     r.unique_key = text(21);
     r.unique_for_ms = static_cast<std::uint32_t>(integer(22));
+    r.fair_key = text(23);
     return r;
   }
   // Reads the `kFailureColumns` starting at column `first`.
@@ -448,7 +452,7 @@ Status SqliteStore::prepareAll() {
       prepare(begin_, "BEGIN") && prepare(commit_, "COMMIT") && prepare(rollback_, "ROLLBACK") &&
       prepare(insert_, std::string("INSERT INTO jobs(") + kColumns +
                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                           "?19, ?20, ?21, ?22, ?23)") &&
+                           "?19, ?20, ?21, ?22, ?23, ?24)") &&
       prepare(running_, "UPDATE jobs SET state = 2, attempt = ?2, worker = ?3, started_ms = ?4 WHERE id = ?1") &&
       prepare(queued_, "UPDATE jobs SET state = 1 WHERE id = ?1") &&
       // A dead job keeps its payload for markRevived(); no other finished job needs it again.
@@ -665,7 +669,8 @@ bool SqliteStore::apply(const Change& change) {
           .bind(20, job.backoff_max_ms)
           .bind(21, static_cast<std::int64_t>(job.run_at_ms))
           .bindText(22, job.unique_key)
-          .bind(23, job.unique_for_ms);
+          .bind(23, job.unique_for_ms)
+          .bindText(24, job.fair_key);
       break;
     case Change::Kind::kRunning:
       stmt = running_.get();

@@ -74,7 +74,7 @@ class SqliteStore final : public Store {
     // id; kFailure: id and the one failure in `failures`; kRetrying: id, run_at_ms, retried,
     // error_code, error_message; kTaskSettings: task, with `settings`.
     JobRecord job;
-    TaskSettings settings;
+    TaskSettings settings{};
     // kSaveCron: the entry; kRemoveCron: its name. Apart, so job changes do not pay for it.
     std::unique_ptr<CronRecord> cron{};
   };
