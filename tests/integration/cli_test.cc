@@ -225,7 +225,7 @@ TEST_F(CliTest, StatsPrintsJsonWithTheWorker) {
   }
   ASSERT_TRUE(doc.contains("jobs")) << run.out;
   EXPECT_EQ(doc["jobs"].value("succeeded", 0), 1) << run.out;
-  EXPECT_EQ(doc.value("version", 0), 3) << "the broker's protocol version: " << run.out;
+  EXPECT_EQ(doc.value("version", 0), 4) << "the broker's protocol version: " << run.out;
 }
 
 TEST_F(CliTest, UnknownFlagIsAUsageError) {
