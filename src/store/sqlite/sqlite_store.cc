@@ -472,6 +472,7 @@ Status SqliteStore::prepareAll() {
       prepare(set_task_, "INSERT OR REPLACE INTO task_settings(task, paused, rate) VALUES (?1, ?2, ?3)") &&
       prepare(unset_task_, "DELETE FROM task_settings WHERE task = ?1") &&
       prepare(save_cron_,
+              "INSERT OR REPLACE INTO crons(name, spec, tz, task, submit, submit_version, paused, created_ms, "
               "last_fire_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") &&
       prepare(remove_cron_, "DELETE FROM crons WHERE name = ?1") &&
       prepare(find_, std::string("SELECT ") + kColumns + " FROM jobs WHERE id = ?1") &&
