@@ -302,17 +302,18 @@ TEST(MessageFieldsTest, Submit) {
   EXPECT_EQ(m.unique_for_ms, 600000u);
 }
 
-TEST(MessageFieldsTest, SubmitBeforeVersion4HasNoUniqueKey) {
+TEST(MessageFieldsTest, SubmitBeforeVersion4HasNoUniqueOrFairKey) {
   SubmitMsg msg = sample<SubmitMsg>();
   std::string v3;
   encode(v3, 1, msg, 3);
   std::string v4;
   encode(v4, 1, msg, 4);
-  EXPECT_EQ(v4.size(), v3.size() + (2 + 7) + 4);
+  EXPECT_EQ(v4.size(), v3.size() + (2 + 7) + 4 + (2 + 8));
   auto decoded = decode<SubmitMsg>(std::string_view(v3).substr(kHeaderSize), 3);
   ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
   EXPECT_EQ(decoded->unique_key, "");
   EXPECT_EQ(decoded->unique_for_ms, 0u);
+  EXPECT_EQ(decoded->fair_key, "");
 }
 
 TEST(MessageFieldsTest, SubmittedSubscribeStatus) {
