@@ -34,6 +34,14 @@ nlohmann::json cronJson(const CronEntry& entry) {
                         {"last_fire_ms", entry.last_fire_ms},
                         {"created_ms", entry.created_ms},
                         {"priority", entry.options.priority}};
+  // The job's options that differ from submit's defaults.
+  const SubmitOptions& job = entry.options;
+  if (job.retries > 0) doc["retries"] = job.retries;
+  if (job.delay.count() > 0) doc["delay_ms"] = job.delay.count();
+  if (job.timeout.count() > 0) doc["timeout_ms"] = job.timeout.count();
+  if (job.run_timeout.count() > 0) doc["run_timeout_ms"] = job.run_timeout.count();
+  if (!job.unique_key.empty()) doc["unique_key"] = job.unique_key;
+  if (!job.fair_key.empty()) doc["fair_key"] = job.fair_key;
   addPayload(doc, entry.payload);
   return doc;
 }

@@ -61,8 +61,8 @@ TEST(CronTest, AnEverySecondEntryFiresOnceASecondAcrossKillNine) {
   ASSERT_TRUE(broker.start());
   WorkerProcess worker;
   ASSERT_TRUE(worker.start(broker.endpoint(), 2));
-  CommandResult added = runCorvee({"cron", "add", "tick", "* * * * * *", "echo", "tock", "--connect", broker.endpoint()},
-                                  {}, 30s);
+  CommandResult added = runCorvee(
+      {"cron", "add", "tick", "* * * * * *", "echo", "tock", "--fair-key", "t1", "--connect", broker.endpoint()}, {}, 30s);
   ASSERT_EQ(added.exit_code, 0) << added.describe();
   EXPECT_NE(added.out.find("added cron entry 'tick'; next firing 20"), std::string::npos) << added.out;
 
@@ -92,6 +92,7 @@ TEST(CronTest, AnEverySecondEntryFiresOnceASecondAcrossKillNine) {
   EXPECT_NE(listed.out.find("\"name\":\"tick\""), std::string::npos) << listed.out;
   EXPECT_NE(listed.out.find("\"spec\":\"* * * * * *\""), std::string::npos) << listed.out;
   EXPECT_NE(listed.out.find("\"payload\":\"tock\""), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("\"fair_key\":\"t1\""), std::string::npos) << listed.out;
 }
 
 TEST(CronTest, PauseAndRemoveHoldAcrossKillNine) {
