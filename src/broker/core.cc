@@ -39,16 +39,14 @@ Core::Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& out
     own_selection_ = std::move(*made);
     selection_ = own_selection_.get();
   }
-  for (const std::string& rate : options_.rates) {
-    auto eq = rate.find('=');
-    auto spec = eq == std::string::npos ? Result<RateSpec>(Status::error(errc::kBadRequest, "no '='"))
-                                        : RateSpec::parse(std::string_view(rate).substr(eq + 1));
+  // The command line checks these; a program embedding the broker learns it here.
+  for (const std::string& text : options_.rates) {
+    auto spec = TaskRateSpec::parse(text);
     if (!spec) {
-      // The command line checks these; a program embedding the broker learns it here.
-      spdlog::error("ignoring rate limit '{}': {}", rate, spec.status().message());
+      spdlog::error("ignoring rate limit '{}': {}", text, spec.status().message());
       continue;
     }
-    taskQueue(std::string_view(rate).substr(0, eq)).rate.emplace(*spec, clock_.now());
+    taskQueue(spec->task).rate.emplace(spec->rate, clock_.now());
   }
   // The command line checks these too; a program embedding the broker learns it here.
   for (const std::string& text : options_.fair_weights) {

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "corvee/errors.h"
+#include "protocol/names.h"
 
 namespace corvee::broker {
 
@@ -25,6 +26,18 @@ bool parseDigits(std::string_view text, std::uint64_t& out) {
 }
 
 }  // namespace
+
+Result<TaskRateSpec> TaskRateSpec::parse(std::string_view spec) {
+  auto eq = spec.find('=');
+  if (eq == std::string_view::npos) {
+    return Status::error(errc::kBadRequest, "--rate wants TASK=N/s[:BURST], got '" + std::string(spec) + "'");
+  }
+  std::string_view task = spec.substr(0, eq);
+  if (Status named = protocol::checkTaskName(task); !named) return named;
+  Result<RateSpec> rate = RateSpec::parse(spec.substr(eq + 1));
+  if (!rate) return rate.status();
+  return TaskRateSpec{std::string(task), *rate};
+}
 
 Result<RateSpec> RateSpec::parse(std::string_view spec) {
   RateSpec rate;

@@ -55,6 +55,14 @@ class RateSpec {
   std::uint64_t burst_ = 1;
 };
 
+// A task's rate as `broker --rate` spells it: "TASK=N/s[:BURST]" (TASK up to the first '=').
+struct TaskRateSpec {
+  std::string task;
+  RateSpec rate;
+  // bad_request naming what is wrong: no '=', a bad task name, or a bad rate.
+  static Result<TaskRateSpec> parse(std::string_view spec);
+};
+
 // One task's bucket. Starts full.
 class TokenBucket {
  public:

@@ -166,12 +166,7 @@ CLI::Validator nonEmpty() {
 CLI::Validator rateLimit() {
   return CLI::Validator(
       [](std::string& value) -> std::string {
-        auto eq = value.find('=');
-        if (eq == std::string::npos) return "--rate wants TASK=N/s[:BURST], got '" + value + "'";
-        if (Status named = protocol::checkTaskName(std::string_view(value).substr(0, eq)); !named) {
-          return named.message();
-        }
-        auto spec = broker::RateSpec::parse(std::string_view(value).substr(eq + 1));
+        auto spec = broker::TaskRateSpec::parse(value);
         return spec ? std::string() : spec.status().message();
       },
       "TASK=RATE");

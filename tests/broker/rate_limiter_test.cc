@@ -100,6 +100,18 @@ TEST(RateLimitSpec, BadSpecsSayWhatIsWrong) {
 
 // ---- TokenBucket ----
 
+TEST(TaskRateSpec, SplitsTheTaskAtTheFirstEquals) {
+  auto spec = TaskRateSpec::parse("resize=10/s:20");
+  ASSERT_TRUE(spec.isOk()) << spec.status().toString();
+  EXPECT_EQ(spec->task, "resize");
+  EXPECT_EQ(spec->rate, *RateSpec::parse("10/s:20"));
+  for (const char* bad : {"resize", "=10/s", "resize=fast", "resize=0/s"}) {
+    auto refused = TaskRateSpec::parse(bad);
+    EXPECT_FALSE(refused.isOk()) << bad;
+    if (!refused.isOk()) EXPECT_EQ(refused.status().code(), "bad_request") << bad;
+  }
+}
+
 TEST(TokenBucket, ABurstThenTheSteadyRate) {
   FakeClock clock;
   TokenBucket bucket(rate("10/s:5"), clock.now());
