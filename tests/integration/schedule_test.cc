@@ -77,6 +77,25 @@ TEST(ScheduleTest, AScheduledJobSurvivesKillNineAndRunsNoSoonerThanItsTime) {
   EXPECT_GE(done->started_ms, info->run_at_ms) << "ran before its time";
 }
 
+// Submits three echo jobs at once and returns when each started (broker stamps), earliest first;
+// fewer than three when one did not finish (the test has failed then).
+std::vector<std::uint64_t> startTimesOfThreeEchoJobs(Client& client) {
+  std::vector<JobHandle> jobs;
+  for (int i = 0; i < 3; ++i) jobs.push_back(client.submit("echo", "r"));
+  std::vector<std::uint64_t> starts;
+  for (JobHandle& job : jobs) {
+    if (!job.wait(60s) || !job.id()) {
+      ADD_FAILURE() << "an echo job did not finish";
+      continue;
+    }
+    auto info = client.status(*job.id());
+    EXPECT_TRUE(info) << info.status().toString();
+    if (info) starts.push_back(info->started_ms);
+  }
+  std::sort(starts.begin(), starts.end());
+  return starts;
+}
+
 TEST(ScheduleTest, ARateLimitedTaskStartsNoFasterThanItsRate) {
   BrokerProcess broker;
   ASSERT_TRUE(broker.start({"--rate", "echo=4/s:1"}));
@@ -84,16 +103,8 @@ TEST(ScheduleTest, ARateLimitedTaskStartsNoFasterThanItsRate) {
   ASSERT_TRUE(worker.start(broker.endpoint(), 4));
   auto client = connectTestClient(broker.endpoint());
   ASSERT_NE(client, nullptr);
-  std::vector<JobHandle> jobs;
-  for (int i = 0; i < 3; ++i) jobs.push_back(client->submit("echo", "r"));
-  std::vector<std::uint64_t> starts;
-  for (JobHandle& job : jobs) {
-    ASSERT_TRUE(job.wait(60s));
-    auto info = client->status(*job.id());
-    ASSERT_TRUE(info);
-    starts.push_back(info->started_ms);
-  }
-  std::sort(starts.begin(), starts.end());
+  std::vector<std::uint64_t> starts = startTimesOfThreeEchoJobs(*client);
+  ASSERT_EQ(starts.size(), 3u);
   // One token every 250 ms, a burst of one: each start at least 250 ms after the one before (the
   // clock the broker stamps with has millisecond steps).
   EXPECT_GE(starts[1], starts[0] + 249);
@@ -125,16 +136,8 @@ TEST(ScheduleTest, ARateSetAtRunTimeSurvivesKillNineAndWinsOverTheFlag) {
   ASSERT_TRUE(worker.start(broker.endpoint(), 4));
   auto client = connectTestClient(broker.endpoint());
   ASSERT_NE(client, nullptr);
-  std::vector<JobHandle> jobs;
-  for (int i = 0; i < 3; ++i) jobs.push_back(client->submit("echo", "r"));
-  std::vector<std::uint64_t> starts;
-  for (JobHandle& job : jobs) {
-    ASSERT_TRUE(job.wait(60s));
-    auto info = client->status(*job.id());
-    ASSERT_TRUE(info);
-    starts.push_back(info->started_ms);
-  }
-  std::sort(starts.begin(), starts.end());
+  std::vector<std::uint64_t> starts = startTimesOfThreeEchoJobs(*client);
+  ASSERT_EQ(starts.size(), 3u);
   // 2/s with a burst of one: starts at least 500 ms apart (the broker stamps whole milliseconds).
   EXPECT_GE(starts[1], starts[0] + 499);
   EXPECT_GE(starts[2], starts[1] + 499);
