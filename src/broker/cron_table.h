@@ -15,8 +15,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "broker/cron_spec.h"
@@ -49,7 +51,8 @@ class CronTable {
   // Every entry, by name.
   const std::map<std::string, Entry, std::less<>>& entries() const { return entries_; }
 
-  // The earliest next firing of any entry; nullopt when none will fire.
+  // The earliest next firing of any entry; nullopt when none will fire. O(1): the broker asks
+  // after every turn of its loop.
   std::optional<std::uint64_t> nextFiringMs() const;
   // The names of the entries due at `now_ms`, by name.
   std::vector<std::string> due(std::uint64_t now_ms) const;
@@ -58,7 +61,11 @@ class CronTable {
   const CronRecord& fired(std::string_view name, std::uint64_t now_ms);
 
  private:
+  // Sets the entry's next firing, keeping by_time_ in step.
+  void setNext(const std::string& name, Entry& entry, std::optional<std::uint64_t> next);
+
   std::map<std::string, Entry, std::less<>> entries_;  // by name
+  std::set<std::pair<std::uint64_t, std::string>> by_time_;  // (next_ms, name) of entries that will fire
 };
 
 }  // namespace corvee::broker
