@@ -239,6 +239,9 @@ class BrokerProcess {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(127);
       dup2(out[1], STDOUT_FILENO);
+      // No HTTP side: W1 and W2 measure the wire protocol, and a second broker would find port
+      // 7680 taken. By the environment, which brokers older than --http ignore.
+      setenv("CORVEE_HTTP", "off", 1);
       const char* argv[] = {binary.c_str(), "broker", "--bind", "tcp://127.0.0.1:0", "--store", store.c_str(),
                             "--log-level", "warn", nullptr};
       execv(binary.c_str(), const_cast<char* const*>(argv));

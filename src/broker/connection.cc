@@ -17,7 +17,7 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 
 Connection::Connection(Server& server, PeerId id, asio::ip::tcp::socket socket, std::uint32_t max_frame_length,
                        MonoTime now)
-    : server_(server), id_(id), socket_(std::move(socket)), decoder_(max_frame_length), last_read_(now),
+    : PeerLink(id), server_(server), socket_(std::move(socket)), decoder_(max_frame_length), last_read_(now),
       last_write_(now) {}
 
 void Connection::start() { readSome(); }
@@ -72,20 +72,11 @@ void Connection::onRead(const boost::system::error_code& error, std::size_t n) {
 
 void Connection::startWrite() {
   if (writing_now_ || closed_) return;
-  if (released_ == 0 && urgent_.empty()) {
-    if (closing_ && output_.empty()) close();
-    return;
-  }
   writing_.clear();
-  writing_.swap(urgent_);  // urgent_ is left empty
-  if (released_ > 0) {
-    if (writing_.empty() && released_ == output_.size()) {
-      writing_.swap(output_);  // the common case: no copy
-    } else {
-      writing_.append(output_, 0, released_);
-      output_.erase(0, released_);
-    }
-    released_ = 0;
+  takeWritable(writing_);
+  if (writing_.empty()) {
+    if (closing_ && output().empty()) close();
+    return;
   }
   writing_now_ = true;
   asio::async_write(socket_, asio::buffer(writing_),

@@ -13,6 +13,8 @@ struct BrokerOptions {
   std::string bind = "tcp://127.0.0.1:7600";
   std::string store = "sqlite";  // "sqlite", "sqlite:PATH" or "memory"
   std::string name = "corvee";
+  // Where the HTTP API and dashboard listen, "HOST:PORT"; "off" for none (http/http_server.h).
+  std::string http = "127.0.0.1:7680";
   std::uint32_t max_payload = 16 * 1024 * 1024;       // bytes of payload or result per job
   std::uint64_t max_queued = 0;                       // queued jobs before SUBMIT is refused; 0 = no limit
   std::uint32_t max_attempts = 5;                     // worker losses before a job fails worker_lost

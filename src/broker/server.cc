@@ -97,6 +97,13 @@ void Server::stop() {
   for (auto& [id, connection] : connections) connection->close();
 }
 
+Status Server::health() const {
+  if (!fatal_.isOk()) return fatal_;
+  if (stopped_) return Status::error(errc::kShuttingDown, "the broker is stopping");
+  if (store_full_since_) return Status::error(errc::kStoreFull, store_.describe() + ": the disk is full");
+  return Status::ok();
+}
+
 std::size_t Server::connectionLimit() const {
   std::optional<std::uint64_t> descriptors = openDescriptorLimit();
   std::size_t fitting = defaultMaxConnections(descriptors);
@@ -126,10 +133,10 @@ void Server::onAccepted(tcp::socket&& socket) {
   connection->start();
 }
 
-Connection* Server::dirtyConnection(PeerId peer) {
+PeerLink* Server::dirtyLink(PeerId peer) {
   auto it = connections_.find(peer);
   if (it == connections_.end() || it->second->closed()) return nullptr;
-  Connection& connection = *it->second;
+  PeerLink& connection = *it->second;
   if (!connection.in_dirty_list) {
     connection.in_dirty_list = true;
     dirty_.push_back(peer);
@@ -137,8 +144,14 @@ Connection* Server::dirtyConnection(PeerId peer) {
   return &connection;
 }
 
+void Server::attach(std::shared_ptr<PeerLink> link, std::string remote) {
+  PeerId id = link->id();
+  connections_.emplace(id, std::move(link));
+  core_.onConnect(id, std::move(remote));
+}
+
 std::string* Server::output(PeerId peer) {
-  Connection* connection = dirtyConnection(peer);
+  PeerLink* connection = dirtyLink(peer);
   if (connection == nullptr) return nullptr;
   if (!connection->in_commit_list) {
     connection->in_commit_list = true;
@@ -148,7 +161,7 @@ std::string* Server::output(PeerId peer) {
 }
 
 std::string* Server::urgentOutput(PeerId peer) {
-  Connection* connection = dirtyConnection(peer);
+  PeerLink* connection = dirtyLink(peer);
   return connection == nullptr ? nullptr : &connection->urgentOutput();
 }
 
@@ -242,7 +255,7 @@ bool Server::commitNow() {
   std::vector<PeerId> waiting;
   waiting.swap(awaiting_commit_);
   for (PeerId peer : waiting) {
-    Connection* connection = dirtyConnection(peer);
+    PeerLink* connection = dirtyLink(peer);
     if (connection == nullptr) continue;
     connection->in_commit_list = false;
     connection->release();
@@ -271,7 +284,7 @@ void Server::writeDirty() {
     auto it = connections_.find(peer);
     if (it == connections_.end()) continue;
     // Held here because startWrite() may close the connection, which erases it from the map.
-    std::shared_ptr<Connection> connection = it->second;
+    std::shared_ptr<PeerLink> connection = it->second;
     connection->in_dirty_list = false;
     connection->startWrite();
   }
@@ -305,8 +318,9 @@ void Server::armHousekeeping() {
 
 void Server::housekeeping() {
   MonoTime now = clock_.now();
-  std::vector<std::shared_ptr<Connection>> silent;
+  std::vector<std::shared_ptr<PeerLink>> silent;
   for (auto& [id, connection] : connections_) {
+    if (!connection->supervised()) continue;
     // A peer the broker stopped reading (flow control) cannot show signs of life: that time is
     // the broker's doing, not the peer's silence, and it has output enough to read meanwhile.
     // Except that a worker holding jobs must go on taking in what it is sent (its jobs, their

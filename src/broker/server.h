@@ -20,7 +20,7 @@
 
 namespace corvee::broker {
 
-class Connection;
+class PeerLink;
 
 class Server final : public Outbox {
  public:
@@ -34,6 +34,8 @@ class Server final : public Outbox {
   void stop();
   // Non-OK once the store failed; the broker must exit without acknowledging more.
   const Status& fatal() const { return fatal_; }
+  // OK while the broker takes new work: not stopped, its store neither failed nor full.
+  Status health() const;
 
   // Outbox.
   std::string* output(PeerId peer) override;
@@ -41,7 +43,15 @@ class Server final : public Outbox {
   void closeAfterFlush(PeerId peer) override;
   void notifyWhenDrained(PeerId peer) override;
 
-  // Called by connections.
+  // An in-process peer (the HTTP API's): gets an id, joins the Core as if it had connected from
+  // `remote`, and is served like a connection until it closes.
+  PeerId newPeerId() { return next_peer_++; }
+  void attach(std::shared_ptr<PeerLink> link, std::string remote);
+  // The io_context the broker's loop runs.
+  boost::asio::io_context& io() { return io_; }
+  const BrokerOptions& options() const { return options_; }
+
+  // Called by links.
   Core& core() { return core_; }
   Clock& clock() { return clock_; }
   void requestFlush();
@@ -62,7 +72,7 @@ class Server final : public Outbox {
   void onStoreFull(const Status& why);
   // Starts a write on every connection given output since the last call.
   void writeDirty();
-  Connection* dirtyConnection(PeerId peer);
+  PeerLink* dirtyLink(PeerId peer);
   void armDeadlineTimer();
   void onDeadlineTimer(const boost::system::error_code& error);
   void armHousekeeping();
@@ -78,7 +88,7 @@ class Server final : public Outbox {
   boost::asio::steady_timer deadline_timer_;
   std::optional<MonoTime> deadline_armed_;  // when deadline_timer_ fires, if armed
   boost::asio::steady_timer housekeeping_timer_;
-  std::unordered_map<PeerId, std::shared_ptr<Connection>> connections_;
+  std::unordered_map<PeerId, std::shared_ptr<PeerLink>> connections_;
   std::vector<PeerId> dirty_;  // connections given output this turn
   std::vector<PeerId> awaiting_commit_;  // connections holding acknowledgements for the next commit
   // Group commit across turns: right after a commit, the next one waits as long as the last one

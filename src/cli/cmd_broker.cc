@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <optional>
 
 #include "broker/server.h"
+#include "http/http_server.h"
 #include "cli/common.h"
 #include "cli/validators.h"
 #include "platform/clock.h"
@@ -26,6 +28,17 @@ struct BrokerArgs {
   StoreSettings store;
   std::string config;
 };
+
+// --http: HOST:PORT or off.
+CLI::Validator httpAddress() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value == "off") return {};
+        auto parsed = http::parseHttpAddress(value);
+        return parsed ? std::string() : parsed.status().message();
+      },
+      "");
+}
 
 // True when every address `host` stands for is a loopback one (127.0.0.0/8, ::1).
 bool loopbackOnly(boost::asio::io_context& io, const std::string& host) {
@@ -67,13 +80,33 @@ int runBroker(BrokerArgs& args) {
                  "anyone who can reach this port can submit jobs and serve them as a worker",
                  bound->toString());
   }
+  std::optional<http::HttpServer> http_server;
+  std::string http_url;
+  if (options.http != "off") {
+    http_server.emplace(server, http::Api([&server] { return server.health(); }));
+    auto url = http_server->start(options.http);
+    if (!url) {
+      printError(url.status().message());
+      return exitCodeFor(url.status());
+    }
+    http_url = *url;
+    auto address = http::parseHttpAddress(options.http);
+    if (address && !loopbackOnly(io, address->host)) {
+      spdlog::warn("serving HTTP on {}, which is not a loopback address: anyone who can reach it can submit and "
+                   "cancel jobs",
+                   http_url);
+    }
+  }
   // Installed before the listening line: whoever reads that line may send SIGTERM at once.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;
     spdlog::info("signal {}: stopping", signal);
+    if (http_server) http_server->stop();
     server.stop();
   });
+  // Before the listening line, which tells tests and scripts the broker is ready.
+  if (http_server) std::cout << "corvee broker http on " << http_url << std::endl;
   // Tests and scripts read this line to learn the port when binding to port 0.
   std::cout << "corvee broker listening on " << bound->toString() << " (store: " << (*store)->describe() << ")"
             << std::endl;
@@ -97,6 +130,10 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--store", args->options.store,
                   "where jobs are kept: sqlite (in --data-dir), sqlite:PATH, or memory (lost on exit)")
       ->capture_default_str();
+  cmd->add_option("--http", args->options.http,
+                  "where the HTTP API and dashboard listen, HOST:PORT (port 0: any free port), or off")
+      ->capture_default_str()
+      ->check(httpAddress());
   cmd->add_option("--data-dir", args->store.data_dir, "directory of the default sqlite store")
       ->capture_default_str()
       ->check(nonEmpty());

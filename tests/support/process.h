@@ -137,6 +137,8 @@ class BrokerProcess {
   // "tcp://127.0.0.1:PORT" as printed by the broker.
   const std::string& endpoint() const { return endpoint_; }
   std::uint16_t port() const { return port_; }
+  // The port of its HTTP API (tests run brokers with CORVEE_HTTP=127.0.0.1:0); 0 when it serves none.
+  std::uint16_t httpPort() const { return http_port_; }
   ChildProcess& process() { return process_; }
   pid_t pid() const { return process_.pid(); }
   const BrokerStore& store() const { return store_; }
@@ -161,6 +163,7 @@ class BrokerProcess {
   ChildProcess process_;
   std::string endpoint_;
   std::uint16_t port_ = 0;
+  std::uint16_t http_port_ = 0;
 };
 
 // `corvee worker [--builtin] --connect EP --slots N [extra...]`.

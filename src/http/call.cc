@@ -1,0 +1,27 @@
+#include "http/call.h"
+
+#include <charconv>
+
+#include "corvee/errors.h"
+
+namespace corvee::http {
+
+Result<std::uint64_t> Call::numberParam(const std::string& name, std::uint64_t max, std::uint64_t fallback) const {
+  auto text = request.param(name);
+  if (!text) return fallback;
+  std::uint64_t value = 0;
+  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc() || end != text->data() + text->size() || text->empty() || value > max) {
+    return Status::error(errc::kBadRequest, "?" + name + "= must be a whole number from 0 to " + std::to_string(max));
+  }
+  return value;
+}
+
+Result<std::optional<std::chrono::milliseconds>> Call::waitParam(const std::string& name, std::uint64_t max) const {
+  if (!request.param(name)) return std::optional<std::chrono::milliseconds>();
+  auto ms = numberParam(name, max, 0);
+  if (!ms) return ms.status();
+  return std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(*ms));
+}
+
+}  // namespace corvee::http

@@ -1,0 +1,95 @@
+#include "http/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include "http/session.h"
+
+namespace corvee::http {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+// How long accepting pauses when accept() fails for want of descriptors (the backlog waits).
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
+// Room for JSON's quoting and base64's third beyond the broker's largest payload.
+std::uint64_t bodyLimit(std::uint32_t max_payload) { return std::uint64_t{max_payload} * 4 / 3 + 64 * 1024; }
+}  // namespace
+
+Result<protocol::Endpoint> parseHttpAddress(const std::string& address) {
+  std::string_view rest = address;
+  if (rest.rfind("http://", 0) == 0) rest.remove_prefix(7);
+  auto endpoint = protocol::parseEndpoint("tcp://" + std::string(rest));
+  if (!endpoint) {
+    return Status::error("bad_request", "--http wants HOST:PORT (or off), not '" + address + "'");
+  }
+  return endpoint;
+}
+
+HttpServer::HttpServer(broker::Server& server, Api api)
+    : server_(server), api_(std::move(api)), acceptor_(server.io()), retry_timer_(server.io()) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Result<std::string> HttpServer::start(const std::string& address) {
+  auto endpoint = parseHttpAddress(address);
+  if (!endpoint) return endpoint.status();
+  boost::system::error_code error;
+  tcp::resolver resolver(server_.io());
+  auto addresses = resolver.resolve(endpoint->host, std::to_string(endpoint->port), error);
+  if (error || addresses.empty()) {
+    return Status::error("bad_request", "cannot resolve '" + endpoint->host + "' for --http: " + error.message());
+  }
+  tcp::endpoint local = addresses.begin()->endpoint();
+  acceptor_.open(local.protocol(), error);
+  if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
+  if (!error) acceptor_.bind(local, error);
+  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    return Status::error("unavailable", "cannot serve HTTP on " + address + ": " + error.message() +
+                                            " (--http HOST:PORT to choose another address, --http off for none)");
+  }
+  protocol::Endpoint bound{endpoint->host, acceptor_.local_endpoint().port()};
+  acceptNext();
+  std::string url = bound.toString();
+  return "http://" + url.substr(url.find("://") + 3);
+}
+
+void HttpServer::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  retry_timer_.cancel();
+  auto sessions = std::move(sessions_);
+  sessions_.clear();
+  for (auto& [id, weak] : sessions) {
+    if (auto session = weak.lock()) session->close();
+  }
+}
+
+void HttpServer::acceptNext() {
+  if (stopped_) return;
+  acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
+    if (stopped_ || error == asio::error::operation_aborted) return;
+    if (error) {
+      // Out of descriptors, most likely: the connection waits in the backlog while others end.
+      spdlog::warn("http: accept failed: {}; retrying in {} ms", error.message(), kAcceptRetry.count());
+      retry_timer_.expires_after(kAcceptRetry);
+      retry_timer_.async_wait([this](const boost::system::error_code& timer_error) {
+        if (!timer_error) acceptNext();
+      });
+      return;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::uint64_t id = next_session_++;
+    auto session = std::make_shared<Session>(std::move(socket), server_, api_, bodyLimit(server_.options().max_payload),
+                                             [this, id] { sessions_.erase(id); });
+    sessions_.emplace(id, session);
+    session->start();
+    acceptNext();
+  });
+}
+
+}  // namespace corvee::http

@@ -1,0 +1,57 @@
+// Session: one HTTP connection on the broker's loop (Boost.Beast). Reads a request, has the Api
+// answer it (through this connection's CoreLink), writes the response, and reads the next one
+// while the client keeps the connection alive. A request waiting for a job (?wait=) holds no
+// thread: only this object and its link, until the job's RESULT or the wait's end.
+//
+// Malformed requests get 400 (431 for oversized headers, 413 for a body over the limit) and the
+// connection closes; nothing a client sends ends the broker.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "broker/server.h"
+#include "http/api.h"
+#include "http/core_link.h"
+
+namespace corvee::http {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  // `on_end` is called once when the connection closes.
+  Session(boost::asio::ip::tcp::socket socket, broker::Server& server, const Api& api, std::uint64_t body_limit,
+          std::function<void()> on_end);
+  void start();
+  // Closes the connection (and its link) now.
+  void close();
+
+ private:
+  void readRequest();
+  void onRead(const boost::system::error_code& error);
+  void answer(Response response);
+  void onWrite(const boost::system::error_code& error);
+
+  boost::beast::tcp_stream stream_;
+  broker::Server& server_;
+  const Api& api_;
+  std::uint64_t body_limit_;
+  std::function<void()> on_end_;
+  std::string remote_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  boost::beast::http::response<boost::beast::http::string_body> response_;
+  std::shared_ptr<CoreLink> link_;  // opened with the first request
+  CallPtr call_;                    // the request being answered
+  bool keep_alive_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace corvee::http

@@ -1,0 +1,97 @@
+#include "http/submit_json.h"
+
+#include <limits>
+#include <vector>
+
+#include "corvee/errors.h"
+
+namespace corvee::http {
+
+namespace {
+constexpr std::string_view kSubmitFields[] = {
+    "task",     "payload",    "payload_encoding", "priority",       "timeout_ms",     "run_timeout_ms",
+    "assign_timeout_ms",      "retries",          "backoff_ms",     "backoff_max_ms", "require_worker",
+    "delay_ms", "run_at_ms",  "unique_key",       "unique_for_ms",  "fair_key"};
+
+constexpr std::uint64_t kU32 = std::numeric_limits<std::uint32_t>::max();
+
+Result<std::int32_t> takePriority(const Json& doc) {
+  auto it = doc.find("priority");
+  if (it == doc.end() || it->is_null()) return 0;
+  if (!it->is_number_integer() || it->get<std::int64_t>() < std::numeric_limits<std::int32_t>::min() ||
+      it->get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
+    return Status::error(errc::kBadRequest, "priority must be a whole number from -2147483648 to 2147483647");
+  }
+  return static_cast<std::int32_t>(it->get<std::int64_t>());
+}
+}  // namespace
+
+protocol::SubmitMsg SubmitRequest::message() const {
+  protocol::SubmitMsg msg = fields;
+  msg.task = task;
+  msg.payload.data = payload;
+  msg.unique_key = unique_key;
+  msg.fair_key = fair_key;
+  return msg;
+}
+
+Result<SubmitRequest> parseSubmit(const Json& doc, std::initializer_list<std::string_view> extra_fields) {
+  for (const auto& [key, value] : doc.items()) {
+    bool known = false;
+    for (std::string_view name : kSubmitFields) known = known || name == key;
+    for (std::string_view name : extra_fields) known = known || name == key;
+    if (!known) return Status::error(errc::kBadRequest, "unknown field \"" + key + "\"");
+  }
+  SubmitRequest submit;
+  auto task = takeString(doc, "task");
+  if (!task) return task.status();
+  if (task->empty()) return Status::error(errc::kBadRequest, "task is required");
+  submit.task = std::move(*task);
+  auto payload = takeBytes(doc, "payload");
+  if (!payload) return payload.status();
+  submit.payload = std::move(*payload);
+  auto priority = takePriority(doc);
+  if (!priority) return priority.status();
+  protocol::SubmitMsg& f = submit.fields;
+  f.priority = *priority;
+  // The numbers, each with the range the wire gives it and the default SUBMIT has.
+  struct Number {
+    const char* name;
+    std::uint64_t max;
+    std::uint64_t fallback;
+    std::uint64_t value = 0;
+  };
+  std::vector<Number> numbers = {
+      {"timeout_ms", kU32, f.timeout_ms},         {"run_timeout_ms", kU32, f.run_timeout_ms},
+      {"assign_timeout_ms", kU32, f.assign_timeout_ms}, {"retries", kU32, f.retries},
+      {"backoff_ms", kU32, f.backoff_ms},         {"backoff_max_ms", kU32, f.backoff_max_ms},
+      {"delay_ms", kU32, f.delay_ms},             {"run_at_ms", std::numeric_limits<std::uint64_t>::max(), f.run_at_ms},
+      {"unique_for_ms", kU32, f.unique_for_ms}};
+  for (Number& number : numbers) {
+    auto value = takeUnsigned(doc, number.name, number.max, number.fallback);
+    if (!value) return value.status();
+    number.value = *value;
+  }
+  f.timeout_ms = static_cast<std::uint32_t>(numbers[0].value);
+  f.run_timeout_ms = static_cast<std::uint32_t>(numbers[1].value);
+  f.assign_timeout_ms = static_cast<std::uint32_t>(numbers[2].value);
+  f.retries = static_cast<std::uint32_t>(numbers[3].value);
+  f.backoff_ms = static_cast<std::uint32_t>(numbers[4].value);
+  f.backoff_max_ms = static_cast<std::uint32_t>(numbers[5].value);
+  f.delay_ms = static_cast<std::uint32_t>(numbers[6].value);
+  f.run_at_ms = numbers[7].value;
+  f.unique_for_ms = static_cast<std::uint32_t>(numbers[8].value);
+  if (auto it = doc.find("require_worker"); it != doc.end() && !it->is_null()) {
+    if (!it->is_boolean()) return Status::error(errc::kBadRequest, "require_worker must be true or false");
+    if (it->get<bool>()) f.flags |= protocol::kSubmitRequireWorker;
+  }
+  auto unique_key = takeString(doc, "unique_key");
+  if (!unique_key) return unique_key.status();
+  submit.unique_key = std::move(*unique_key);
+  auto fair_key = takeString(doc, "fair_key");
+  if (!fair_key) return fair_key.status();
+  submit.fair_key = std::move(*fair_key);
+  return submit;
+}
+
+}  // namespace corvee::http
