@@ -34,7 +34,7 @@ Api::Api(std::function<Status()> healthy) {
 }
 
 void Api::add(std::string method, std::string_view pattern, Handler handler) {
-  Route route{std::move(method), {}, std::move(handler)};
+  Route route{std::move(method), std::string(pattern), {}, std::move(handler)};
   std::size_t start = 1;
   while (start < pattern.size()) {
     std::size_t end = pattern.find('/', start);
@@ -44,6 +44,12 @@ void Api::add(std::string method, std::string_view pattern, Handler handler) {
     start = end + 1;
   }
   routes_.push_back(std::move(route));
+}
+
+std::vector<std::pair<std::string, std::string>> Api::routes() const {
+  std::vector<std::pair<std::string, std::string>> all;
+  for (const Route& route : routes_) all.emplace_back(route.method, route.pattern);
+  return all;
 }
 
 bool Api::matches(const Route& route, const std::vector<std::string>& segments) {

@@ -22,10 +22,13 @@ class Api {
   void add(std::string method, std::string_view pattern, Handler handler);
   // Answers the call: runs its route's handler, or answers 404/405 itself.
   void handle(const CallPtr& call) const;
+  // Every route as (method, pattern), in the order added: what docs/openapi.json must describe.
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
  private:
   struct Route {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;  // "" where the pattern captures
     Handler handler;
   };

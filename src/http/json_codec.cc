@@ -126,7 +126,8 @@ Status checkKnownFields(const Json& doc, std::initializer_list<std::string_view>
 Result<std::uint64_t> takeUnsigned(const Json& doc, const std::string& name, std::uint64_t max, std::uint64_t fallback) {
   auto it = doc.find(name);
   if (it == doc.end() || it->is_null()) return fallback;
-  if (!it->is_number_unsigned()) {
+  // Parsed JSON holds a non-negative whole number as unsigned, one built in C++ may hold it signed.
+  if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<std::int64_t>() < 0)) {
     return Status::error(errc::kBadRequest, name + " must be a whole number from 0 to " + std::to_string(max));
   }
   std::uint64_t value = it->get<std::uint64_t>();

@@ -19,6 +19,10 @@ namespace {
 constexpr auto kIoLimit = std::chrono::seconds(60);
 // Request headers above this size are refused (431).
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+// After a connection's last response: how long, and how many bytes, of what the client still
+// sends are read and dropped before closing.
+constexpr auto kLingerLimit = std::chrono::seconds(2);
+constexpr std::size_t kLingerBytes = 1024 * 1024;
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, broker::Server& server, const Api& api, std::uint64_t body_limit,
@@ -111,8 +115,30 @@ void Session::answer(Response response) {
 
 void Session::onWrite(const boost::system::error_code& error) {
   if (closed_) return;
-  if (error || !keep_alive_) return close();
+  if (error) return close();
+  if (!keep_alive_) return lingerThenClose();
   readRequest();
+}
+
+// A client told "413" or "431" may still be sending the rest of its request. Closing with those
+// bytes unread makes the kernel reset the connection, and a reset can destroy the response before
+// the client reads it. So the sending side is shut (the client sees the response, then EOF), and
+// what still arrives is read and dropped until the client closes, within limits.
+void Session::lingerThenClose() {
+  boost::system::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(kLingerLimit);
+  drain();
+}
+
+void Session::drain() {
+  stream_.async_read_some(asio::buffer(discard_),
+                          [self = shared_from_this()](const boost::system::error_code& error, std::size_t n) {
+                            if (self->closed_) return;
+                            self->discarded_ += n;
+                            if (error || self->discarded_ > kLingerBytes) return self->close();
+                            self->drain();
+                          });
 }
 
 void Session::close() {

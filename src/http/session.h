@@ -13,6 +13,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -38,6 +39,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void onRead(const boost::system::error_code& error);
   void answer(Response response);
   void onWrite(const boost::system::error_code& error);
+  // Ends a connection after its last response without losing that response (see session.cc).
+  void lingerThenClose();
+  void drain();
 
   boost::beast::tcp_stream stream_;
   broker::Server& server_;
@@ -52,6 +56,8 @@ class Session : public std::enable_shared_from_this<Session> {
   CallPtr call_;                    // the request being answered
   bool keep_alive_ = false;
   bool closed_ = false;
+  std::array<char, 4096> discard_{};  // what a closing client still sends, read and dropped
+  std::size_t discarded_ = 0;
 };
 
 }  // namespace corvee::http

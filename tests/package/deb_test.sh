@@ -72,6 +72,7 @@ conf=/etc/corvee/corvee.conf
 conffiles=$(dpkg-query -W -f='${Conffiles}\n' corvee)
 grep -q "^ $conf " <<<"$conffiles" || fail "$conf is not a conffile"
 grep -qx 'bind = "tcp://127.0.0.1:7600"' "$conf" || fail "$conf does not bind tcp://127.0.0.1:7600"
+grep -qx 'http = "127.0.0.1:7680"' "$conf" || fail "$conf does not serve HTTP on 127.0.0.1:7680"
 grep -qx 'data-dir = "/var/lib/corvee"' "$conf" || fail "$conf has no data-dir /var/lib/corvee"
 unit=/lib/systemd/system/corvee-broker.service
 [ -f "$unit" ] || fail "no $unit"
@@ -87,7 +88,7 @@ fi
 
 # The broker as the unit starts it (its ExecStart, as corvee, in /var/lib/corvee), but on a free port.
 read -r -a cmd <<<"$exec_start"
-(cd /var/lib/corvee && exec runuser -u corvee -- env CORVEE_BIND=tcp://127.0.0.1:0 "${cmd[@]}") \
+(cd /var/lib/corvee && exec runuser -u corvee -- env CORVEE_BIND=tcp://127.0.0.1:0 CORVEE_HTTP=127.0.0.1:0 "${cmd[@]}") \
   >"$work/broker.log" 2>&1 &
 pids+=($!)
 port=$(listening_port "$work/broker.log" "${pids[0]}") || fail "the broker did not start"
@@ -101,6 +102,11 @@ out=$(timeout 30 /usr/bin/corvee submit reverse hello --wait) \
   || { cat "$work/broker.log" "$work/worker.log"; fail "submit --wait failed (exit $?)"; }
 [ "$out" = olleh ] || fail "submit reverse hello printed '$out', expected 'olleh'"
 echo "deb_test: corvee submit reverse hello --wait: $out"
+http_port=$(grep -o 'http on http://127.0.0.1:[0-9]*' "$work/broker.log" | grep -o '[0-9]*$') \
+  || { cat "$work/broker.log"; fail "the broker printed no http line"; }
+health=$(curl -s "localhost:$http_port/healthz") || fail "GET /healthz failed"
+[ "$health" = '{"status":"ok"}' ] || fail "GET /healthz answered '$health'"
+echo "deb_test: GET /healthz: $health"
 
 for pid in "${pids[@]}"; do kill "$pid"; done
 for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
