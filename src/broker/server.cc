@@ -9,6 +9,7 @@
 #include "broker/connection.h"
 #include "corvee/errors.h"
 #include "broker/connection_limit.h"
+#include "broker/listen.h"
 #include "platform/descriptors.h"
 #include "protocol/constants.h"
 
@@ -53,21 +54,12 @@ Result<protocol::Endpoint> Server::start() {
   if (Status recovered = core_.recover(); !recovered) {
     return Status::error(recovered.code(), "recovering jobs from " + store_.describe() + ": " + recovered.message());
   }
-  boost::system::error_code error;
-  tcp::resolver resolver(io_);
-  auto addresses = resolver.resolve(endpoint->host, std::to_string(endpoint->port), error);
-  if (error || addresses.empty()) {
-    return Status::error("bad_request", "cannot resolve '" + endpoint->host + "': " + error.message());
+  auto port = listenOn(acceptor_, *endpoint);
+  if (!port) {
+    if (port.status().code() != errc::kUnavailable) return port.status();
+    return Status::error(errc::kUnavailable, "cannot listen on " + endpoint->toString() + ": " + port.status().message());
   }
-  tcp::endpoint local = addresses.begin()->endpoint();
-  acceptor_.open(local.protocol(), error);
-  if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
-  if (!error) acceptor_.bind(local, error);
-  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
-    return Status::error("unavailable", "cannot listen on " + endpoint->toString() + ": " + error.message());
-  }
-  protocol::Endpoint bound{endpoint->host, acceptor_.local_endpoint().port()};
+  protocol::Endpoint bound{endpoint->host, *port};
   if (store_.full()) {
     commit_refused_ = true;  // recovery's own changes may be waiting; the retry timer commits them
     onStoreFull(Status::error(errc::kStoreFull, store_.describe() + ": the disk is full"));

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "broker/listen.h"
 #include "http/session.h"
 
 namespace corvee::http {
@@ -34,22 +35,13 @@ HttpServer::~HttpServer() { stop(); }
 Result<std::string> HttpServer::start(const std::string& address) {
   auto endpoint = parseHttpAddress(address);
   if (!endpoint) return endpoint.status();
-  boost::system::error_code error;
-  tcp::resolver resolver(server_.io());
-  auto addresses = resolver.resolve(endpoint->host, std::to_string(endpoint->port), error);
-  if (error || addresses.empty()) {
-    return Status::error("bad_request", "cannot resolve '" + endpoint->host + "' for --http: " + error.message());
-  }
-  tcp::endpoint local = addresses.begin()->endpoint();
-  acceptor_.open(local.protocol(), error);
-  if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
-  if (!error) acceptor_.bind(local, error);
-  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
-    return Status::error("unavailable", "cannot serve HTTP on " + address + ": " + error.message() +
+  auto port = broker::listenOn(acceptor_, *endpoint);
+  if (!port) {
+    if (port.status().code() != "unavailable") return Status::error(port.status().code(), port.status().message() + " (--http)");
+    return Status::error("unavailable", "cannot serve HTTP on " + address + ": " + port.status().message() +
                                             " (--http HOST:PORT to choose another address, --http off for none)");
   }
-  protocol::Endpoint bound{endpoint->host, acceptor_.local_endpoint().port()};
+  protocol::Endpoint bound{endpoint->host, *port};
   acceptNext();
   std::string url = bound.toString();
   return "http://" + url.substr(url.find("://") + 3);
