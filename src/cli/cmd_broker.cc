@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "broker/server.h"
+#include "http/dashboard.h"
 #include "http/http_server.h"
 #include "cli/common.h"
 #include "cli/validators.h"
@@ -84,6 +85,7 @@ int runBroker(BrokerArgs& args) {
   std::string http_url;
   if (options.http != "off") {
     http_server.emplace(server, http::Api([&server] { return server.health(); }));
+    http::addDashboardRoutes(http_server->api());
     auto url = http_server->start(options.http);
     if (!url) {
       printError(url.status().message());

@@ -412,6 +412,14 @@ function drawChart(canvas, series, unit) {
       drawing = true;
     });
     ctx.stroke();
+    // A dot on every point, so a lone sample between gaps shows too.
+    ctx.fillStyle = ctx.strokeStyle;
+    s.values.forEach((v, i) => {
+      if (v === null) return;
+      ctx.beginPath();
+      ctx.arc(left + (offset + i) * step, top + plotH - (max > 0 ? (v / max) * plotH : 0), 2, 0, 2 * Math.PI);
+      ctx.fill();
+    });
   }
 }
 
@@ -566,13 +574,22 @@ function overviewPage(main) {
           () => flash('Job ' + job.id + ' queued again'))}, 'Retry');
     const row = el('tr', {'data-job': job.id},
         el('td', {}, jobLink(job.id)), el('td', {}, job.task),
-        el('td', {'data-col': 'code'}, el('code', {}, job.error ? job.error.code : '—')),
-        el('td', {class: 'message', 'data-col': 'message'}, job.error ? job.error.message : ''),
-        el('td', {class: 'num'}, job.attempt),
-        el('td', {title: formatTime(job.finished_ms), 'data-col': 'finished'}),
+        el('td', {}, el('code', {'data-col': 'code'})), el('td', {class: 'message', 'data-col': 'message'}),
+        el('td', {class: 'num', 'data-col': 'attempt'}), el('td', {'data-col': 'finished'}),
         el('td', {class: 'actions'}, retry));
-    row.finished_ = row.querySelector('[data-col=finished]');
+    row.cells_ = {};
+    for (const cell of row.querySelectorAll('[data-col]')) row.cells_[cell.dataset.col] = cell;
     return row;
+  }
+
+  // A job retried and dead again between two refreshes keeps its row: everything is updated.
+  function updateFailureRow(row, job) {
+    const c = row.cells_;
+    setText(c.code, job.error ? job.error.code : '—');
+    setText(c.message, job.error ? job.error.message : '');
+    setText(c.attempt, job.attempt);
+    setText(c.finished, formatAgo(job.finished_ms));
+    c.finished.title = formatTime(job.finished_ms);
   }
 
   return {
@@ -606,8 +623,7 @@ function overviewPage(main) {
       syncRows(queueBody, queues, (q) => q.task, makeQueueRow, (row, q) => updateQueueRow(row, q, rates),
                'No queues yet: a queue appears when a job is submitted or a worker serves its task.', 12);
       syncRows(workerBody, stats.workers, (w) => w.id, makeWorkerRow, updateWorkerRow, 'No worker connected.', 6);
-      syncRows(failureBody, dead.jobs.slice(0, 10), (j) => j.id, makeFailureRow,
-               (row, job) => setText(row.finished_, formatAgo(job.finished_ms)), 'No dead jobs.', 7);
+      syncRows(failureBody, dead.jobs.slice(0, 10), (j) => j.id, makeFailureRow, updateFailureRow, 'No dead jobs.', 7);
 
       const measured = samples.filter((s) => s.wait !== null).pop();
       setText(throughputNow, 'now: ' + formatRate(rates.total));
