@@ -1,6 +1,7 @@
 #include "http/api.h"
 
 #include "corvee/errors.h"
+#include "http/dashboard.h"
 #include "http/handlers.h"
 
 namespace corvee::http {
@@ -31,6 +32,7 @@ Api::Api(std::function<Status()> healthy) {
   add("DELETE", "/v1/cron/{name}", deleteCron);
   add("POST", "/v1/cron/{name}/pause", pauseCron);
   add("POST", "/v1/cron/{name}/resume", resumeCron);
+  addDashboardRoutes(*this);
 }
 
 void Api::add(std::string method, std::string_view pattern, Handler handler) {

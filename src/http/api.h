@@ -14,7 +14,8 @@ class Api {
  public:
   using Handler = std::function<void(const CallPtr&)>;
 
-  // The routes of the broker's API. `healthy` says whether the broker can take work (GET /healthz).
+  // The routes of the broker's API and its dashboard. `healthy` says whether the broker can take
+  // work (GET /healthz).
   explicit Api(std::function<Status()> healthy);
 
   // Adds a route: `pattern` is a path such as "/v1/jobs/{id}/cancel" whose {..} segments are
