@@ -164,6 +164,10 @@ void ChildProcess::reset() {
     }
     return ::testing::AssertionFailure() << "cannot open temporary files: " << std::strerror(saved);
   }
+  // A broker a test starts serves HTTP on a free port, never on the default 7680 that tests
+  // running in parallel (or a broker on this machine) would fight over. Set here, in the test's
+  // own environment, so every child inherits it; a test may still pass --http itself.
+  ::setenv("CORVEE_HTTP", "127.0.0.1:0", /*overwrite=*/0);
   // Everything the child needs is prepared before fork(): after it, only async-signal-safe calls.
   std::vector<char*> args;
   for (const std::string& arg : argv_) args.push_back(const_cast<char*>(arg.c_str()));
