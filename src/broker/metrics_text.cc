@@ -43,7 +43,12 @@ std::string formatMetricValue(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
   char buf[64];
-  auto [end, error] = std::to_chars(buf, buf + sizeof buf, value);
+  // Plain decimals ("0.0001", not "1e-04") for the usual magnitudes, so bucket bounds read well;
+  // each is still the shortest text that reads back exactly.
+  double magnitude = std::fabs(value);
+  bool fixed = magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e15);
+  auto [end, error] = fixed ? std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed)
+                            : std::to_chars(buf, buf + sizeof buf, value);
   return error == std::errc() ? std::string(buf, end) : std::string("NaN");
 }
 

@@ -1,5 +1,6 @@
 #include "cli/top_view.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <vector>
@@ -59,7 +60,11 @@ std::string TopView::render(const nlohmann::json& stats, std::optional<double> e
       {"TASK", "QUEUED", "RUNNING", "SCHEDULED", "RETRYING", "RATE", "OLDEST", "DONE/S", "WORKERS"}};
   std::map<std::string, double> finished;
   if (stats.contains("queues") && stats["queues"].is_array()) {
-    for (const auto& q : stats["queues"]) {
+    // By task name, so that a row stays where it was from one reading to the next.
+    std::vector<nlohmann::json> sorted(stats["queues"].begin(), stats["queues"].end());
+    std::sort(sorted.begin(), sorted.end(),
+              [](const nlohmann::json& a, const nlohmann::json& b) { return text(a, "task") < text(b, "task"); });
+    for (const auto& q : sorted) {
       std::string task = text(q, "task");
       double done = number(q, "succeeded") + number(q, "dead") + number(q, "cancelled");
       finished[task] = done;
