@@ -91,6 +91,9 @@ class Client {
   Result<JobInfo> status(JobId id, bool with_payload = false);
   // The broker's statistics as a JSON document (docs/protocol.md, section 6).
   Result<std::string> stats();
+  // The broker's metrics in the Prometheus text format, as `GET /metrics` serves them
+  // (docs/protocol.md, "Metrics (v5)"). Fails with unsupported_version before protocol version 5.
+  Result<std::string> metrics();
   // Lists jobs, newest first (JobFilter); no payload, result or failures.
   Result<std::vector<JobInfo>> jobs(const JobFilter& filter);
 

@@ -68,6 +68,7 @@ Core::Core(const BrokerOptions& options, Store& store, Clock& clock, Outbox& out
 }
 
 Status Core::recover() {
+  if (Status loaded = loadCounters(); !loaded) return loaded;
   std::uint64_t recovered = 0;
   std::vector<JobId> interrupted;       // were running: marked queued once the scan is over
   std::vector<std::pair<JobId, AttemptFailure>> cut_short;  // their interrupted attempts, for the history
@@ -93,13 +94,15 @@ Status Core::recover() {
       out_of_tries.push_back(std::move(rec));
       return;
     }
-    if (rec.state == JobState::kRunning) {
+    bool redelivered = rec.state == JobState::kRunning;
+    if (redelivered) {
       // Its worker's result can no longer arrive here: run it again (at-least-once).
       rec.state = JobState::kQueued;
       interrupted.push_back(rec.id);
     }
     // Payloads stay in the store until each job is dealt: recovery reads only bookkeeping.
     LiveJob& job = adopt(rec, /*payload_known=*/false);
+    if (redelivered) count(*job.queue, TaskCounter::kRedelivered);
     if (job.state == JobState::kScheduled) {
       std::uint64_t run_at = rec.run_at_ms;
       // Its limits count from the moment it is due; the wall clock says how far that is.
@@ -133,6 +136,7 @@ Status Core::recover() {
   for (const JobRecord& rec : out_of_tries) {
     store_.markFinished(rec);
     ++counts_.dead;
+    count(taskQueue(rec.task), TaskCounter::kDead);
   }
   // Succeeded jobs whose unique key's window is still open hold it again (live jobs took theirs
   // in adopt(); a live holder wins over a finished one).
@@ -170,6 +174,7 @@ Status Core::recover() {
     spdlog::info("recovered {} unfinished jobs from {} ({} were running and were requeued, {} had used their attempts)",
                  recovered, store_.describe(), interrupted.size(), out_of_tries.size());
   }
+  storeCounters();
   Status committed = store_.commit();
   // A full disk does not stop the broker from starting: the changes wait, and the server retries.
   if (!committed && committed.code() == errc::kStoreFull) return Status::ok();
@@ -220,6 +225,7 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     case MsgType::kCronPause: return handleCronPause(id, peer, frame);
     case MsgType::kCronList: return handleCronList(id, peer, frame);
     case MsgType::kRate: return handleRate(id, peer, frame);
+    case MsgType::kMetrics: return handleMetrics(id, frame);
     case MsgType::kHello:
       return sendError(id, frame.request_id, errc::kBadRequest, "HELLO was already received on this connection");
     case MsgType::kWelcome:
@@ -234,6 +240,7 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     case MsgType::kJobList:
     case MsgType::kCount:
     case MsgType::kCronEntries:
+    case MsgType::kMetricsText:
       return sendError(id, frame.request_id, errc::kBadRequest,
                        std::string(protocol::msgTypeName(frame.type)) + " is sent by the broker, not to it");
   }
@@ -298,6 +305,7 @@ void Core::onPeerGone(PeerId id) {
       }
       job.state = JobState::kQueued;
       store_.markQueued(job.id);
+      count(*job.queue, TaskCounter::kRedelivered);
       enqueue(job, true);
     }
   }
@@ -433,6 +441,7 @@ Result<protocol::SubmittedMsg> Core::submitJob(const protocol::SubmitMsg& msg, P
   LiveJob& job = adopt(rec, /*payload_known=*/true, &tq);
   store_.insert(std::move(rec));  // after adopt(), which copies the payload it keeps
   job.owner = owner;
+  count(tq, TaskCounter::kSubmitted);
   if (job.state == JobState::kScheduled) {
     // Its time limits count from the moment it is due, not from now.
     MonoTime due = clock_.now() + Millis(run_at - clock_.wallMillis());
@@ -545,6 +554,15 @@ void Core::handleStats(PeerId id, const Frame& frame) {
   if (!json) return sendError(id, frame.request_id, errc::kInternal, json.status().message());
   protocol::StatsReplyMsg reply;
   reply.json.data = *json;
+  send(id, frame.request_id, reply);
+}
+
+void Core::handleMetrics(PeerId id, const Frame& frame) {
+  auto msg = protocol::decode<protocol::MetricsMsg>(frame.body, versionOf(id));
+  if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
+  std::string text = metricsText();
+  protocol::MetricsTextMsg reply;
+  reply.text.data = text;
   send(id, frame.request_id, reply);
 }
 
@@ -692,7 +710,10 @@ void Core::assign(LiveJob& job, std::string_view payload, TaskQueue& tq, PeerId 
   job.worker = worker_id;
   job.state = JobState::kRunning;
   job.attempt += 1;
-  job.started_ms = clock_.wallMillis();
+  std::uint64_t now_ms = clock_.wallMillis();
+  std::uint64_t ready_ms = readyMs(job);
+  tq.metrics.queue_wait.observeMillis(now_ms > ready_ms ? now_ms - ready_ms : 0);
+  job.started_ms = now_ms;
   worker.running.insert(job.id);
   store_.markRunning(job.id, job.attempt, worker.name, job.started_ms);
   if (worker.in_slots < worker.slots) {
@@ -740,6 +761,9 @@ void Core::fillSlots(Peer& worker) {
 
 void Core::releaseFromWorker(LiveJob& job, std::string_view cancel_code) {
   if (job.state != JobState::kRunning || job.worker == 0) return;
+  // The attempt ends here for the broker (a result, a failure, a time limit, a cancel).
+  std::uint64_t now_ms = clock_.wallMillis();
+  job.queue->metrics.run_time.observeMillis(now_ms > job.started_ms ? now_ms - job.started_ms : 0);
   auto it = peers_.find(job.worker);
   if (it != peers_.end()) {
     Peer& worker = it->second;
@@ -800,10 +824,17 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
   rec.finished_ms = clock_.wallMillis();
   rec.run_at_ms = 0;
   switch (state) {
-    case JobState::kSucceeded: ++counts_.succeeded; break;
-    case JobState::kCancelled: ++counts_.cancelled; break;
+    case JobState::kSucceeded:
+      ++counts_.succeeded;
+      count(*job.queue, TaskCounter::kSucceeded);
+      break;
+    case JobState::kCancelled:
+      ++counts_.cancelled;
+      count(*job.queue, TaskCounter::kCancelled);
+      break;
     default:
       ++counts_.dead;
+      count(*job.queue, TaskCounter::kDead);
       ++dead_in_store_;
       // A dead job keeps its payload for `dead retry`; a journaling store has it already.
       if (job.payload_in_memory) rec.payload = std::string(job.payload());
@@ -846,6 +877,7 @@ void Core::failAttempt(LiveJob& job, std::string_view worker, std::string_view c
   }
   ++retry->retried;
   ++counts_.retried;
+  count(*job.queue, TaskCounter::kRetried);
   ++counts_.retrying;
   ++job.queue->retrying;
   Millis delay = retryDelay({retry->backoff_ms, retry->backoff_max_ms}, retry->retried, random_);
@@ -884,7 +916,8 @@ void Core::scheduledDue(LiveJob& job) {
   --counts_.scheduled;
   --job.queue->scheduled;
   job.state = JobState::kQueued;
-  job.started_ms = 0;
+  // started_ms keeps the time it came due, which readyMs() reads; recordOf() reports no start
+  // for a job that never had an attempt.
   store_.markQueued(job.id);
   enqueue(job, false);
 }
@@ -965,7 +998,7 @@ JobRecord Core::recordOf(const LiveJob& job) const {
   rec.run_timeout_ms = job.run_timeout_ms;
   rec.assign_timeout_ms = job.assign_timeout_ms;
   rec.submitted_ms = job.submitted_ms;
-  rec.started_ms = job.started_ms;
+  rec.started_ms = job.attempt > 0 ? job.started_ms : 0;  // a job that came due holds that time there
   if (job.state == JobState::kScheduled) {
     rec.run_at_ms = job.started_ms;  // see LiveJob::started_ms
     rec.started_ms = 0;
@@ -1044,6 +1077,7 @@ void Core::onDeadline(const Deadline& deadline) {
   LiveJob& job = *found;
   switch (deadline.kind) {
     case DeadlineKind::kGlobal: {
+      count(*job.queue, TaskCounter::kExpiredTimeout);
       bool was_running = job.state == JobState::kRunning;
       if (was_running) recordFailure(job, workerName(job.worker), errc::kTimeout, "cut short by the job's timeout");
       releaseFromWorker(job, errc::kTimeout);
@@ -1055,12 +1089,14 @@ void Core::onDeadline(const Deadline& deadline) {
     case DeadlineKind::kAssign:
       // Only while the job still waits for its first worker: once dealt, the limit is met.
       if (job.state != JobState::kQueued || job.attempt != deadline.attempt) return;
+      count(*job.queue, TaskCounter::kExpiredAssignTimeout);
       finish(job, JobState::kDead, {}, errc::kAssignTimeout,
              "no worker took the job within its assign timeout of " + std::to_string(job.assign_timeout_ms) +
                  " ms");
       return;
     case DeadlineKind::kRun:
       if (job.state != JobState::kRunning || job.attempt != deadline.attempt) return;
+      count(*job.queue, TaskCounter::kExpiredRunTimeout);
       {
         std::string worker(workerName(job.worker));
         releaseFromWorker(job, errc::kRunTimeout);

@@ -50,10 +50,11 @@ struct CoreCounts {
   std::uint64_t running = 0;
   std::uint64_t retrying = 0;   // waiting for their next attempt
   std::uint64_t scheduled = 0;  // waiting for the time they were submitted for
-  std::uint64_t succeeded = 0;  // since start
-  std::uint64_t dead = 0;       // since start
-  std::uint64_t cancelled = 0;  // since start
-  std::uint64_t retried = 0;    // retries scheduled since start
+  // The next four are totals the store keeps: they survive a restart (recover() loads them).
+  std::uint64_t succeeded = 0;
+  std::uint64_t dead = 0;
+  std::uint64_t cancelled = 0;
+  std::uint64_t retried = 0;    // retries scheduled
   std::uint64_t stale_refused = 0;  // COMPLETE/FAIL refused as stale_attempt
 };
 
@@ -85,6 +86,7 @@ class Core {
   // Makes every change so far durable. A failed commit means nothing since the last commit may be
   // acknowledged: the caller must stop.
   [[nodiscard]] Status commit() {
+    if (!counters_dirty_.empty()) storeCounters();
     Status committed = store_.commit();
     if (committed.isOk()) first_uncommitted_ = next_id_;
     return committed;
@@ -102,11 +104,16 @@ class Core {
   void purgeExpiredResults();
 
   const CoreCounts& counts() const { return counts_; }
+  // A store commit took `took` (the server measures it around commit()), for METRICS.
+  void observeCommit(std::chrono::nanoseconds took) { commit_latency_.observe(took); }
   // True for a registered worker that holds jobs (running, prefetched or being cancelled).
   bool holdsJobs(PeerId peer) const;
   // The STATS document (docs/protocol.md, section 6). Fails with `internal` only if rendering it
   // failed, which must never end the broker.
-  Result<std::string> statsJson() const;
+  Result<std::string> statsJson();
+  // The METRICS_TEXT document (docs/protocol.md, "Metrics (v5)"): the Prometheus text format.
+  // Not const: finding each queue's oldest job drops the dead entries at the queue's heads.
+  std::string metricsText();
 
  private:
   struct Peer {
@@ -158,6 +165,7 @@ class Core {
   void handleSubscribe(PeerId id, const protocol::Frame& frame);
   void handleStatus(PeerId id, const protocol::Frame& frame);
   void handleStats(PeerId id, const protocol::Frame& frame);
+  void handleMetrics(PeerId id, const protocol::Frame& frame);
   void handleRegister(PeerId id, Peer& peer, const protocol::Frame& frame);
   void handleComplete(PeerId id, Peer& peer, const protocol::Frame& frame);
   void handleFail(PeerId id, Peer& peer, const protocol::Frame& frame);
@@ -254,6 +262,22 @@ class Core {
   // Frees the room of a cancelled attempt the worker reports gone. False when it is not one.
   bool reapCancelled(Peer& worker, JobId job_id, std::uint32_t attempt);
 
+  // Metrics (metrics_render.cc renders them).
+  // Counts one more `counter` for the task; its total reaches the store with the next commit.
+  void count(TaskQueue& tq, TaskCounter counter) {
+    if (tq.metrics.add(counter)) counters_dirty_.push_back(&tq);
+  }
+  // Hands the store what the totals of counters_dirty_ gained since the last commit.
+  void storeCounters();
+  // Loads the totals the store kept (recover()).
+  Status loadCounters();
+  // Wall time (ms) since which a queued job has been ready: submitted, came due, retry came due,
+  // or (requeued after its worker was lost) its last attempt started.
+  static std::uint64_t readyMs(const LiveJob& job);
+  // How long the task's oldest queued job has been ready, in ms at wall time `now_ms`; 0 when
+  // none is queued. Looks only at the heads of its queue's levels and lanes.
+  std::uint64_t oldestQueuedAgeMs(TaskQueue& tq, std::uint64_t now_ms);
+
   // Dealing.
   void dealTask(TaskQueue& tq);
   // The worker the selection picks for `job` among those of `tq` that may be dealt a job now; 0 for none.
@@ -314,6 +338,8 @@ class Core {
   std::size_t payload_bytes_ = 0;  // sum of payload sizes held in LiveJobs
   std::string payload_scratch_;    // a payload read back from the store, while its ASSIGN is made
   CoreCounts counts_;
+  std::vector<TaskQueue*> counters_dirty_;  // queues whose totals changed since the last commit
+  Histogram commit_latency_;                // store commits, as the server measured them
   std::uint64_t dead_in_store_ = 0;  // dead jobs the store keeps, for the dead_max bound
   mutable std::pair<PeerId, std::uint16_t> version_cache_{0, protocol::kVersion};  // see versionOf()
 };

@@ -54,6 +54,18 @@ void JobQueue::popPeeked() {
   peeked_ = levels_.end();
 }
 
+void JobQueue::forEachHead(const LivenessCheck& live, const std::function<void(const Entry&)>& visit) {
+  // Emptied levels and lanes stay: peek() erases them, keeping its iterators and rotations right.
+  auto head = [&](std::deque<Entry>& entries) {
+    while (!entries.empty() && !live(entries.front())) entries.pop_front();
+    if (!entries.empty()) visit(entries.front());
+  };
+  for (auto& [priority, entries] : levels_) head(entries);
+  for (auto& [priority, level] : keyed_) {
+    for (auto& [key, lane] : level.lanes) head(lane.entries);
+  }
+}
+
 void JobQueue::dealByKeys(const FairKeys& keys) {
   if (keys_ != nullptr) return;
   keys_ = &keys;

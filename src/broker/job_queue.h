@@ -59,6 +59,12 @@ class JobQueue {
   void forget() { --live_; }
   bool empty() const { return live_ == 0; }
 
+  // Calls visit(entry) with the first live entry of each priority level (of each key's lane, when
+  // dealing by keys), dropping the dead entries before it as peek() would. Within a level or lane
+  // entries wait in the order they were queued, so the job queued longest ago is among these: the
+  // broker's metrics find the oldest queued job without a scan of the queue.
+  void forEachHead(const LivenessCheck& live, const std::function<void(const Entry&)>& visit);
+
   // From now on, deal round robin across fairness keys, with the weights and caps of `keys`, which
   // must outlive the queue. The entries already queued (all without a key) keep their order.
   void dealByKeys(const FairKeys& keys);

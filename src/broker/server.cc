@@ -228,6 +228,7 @@ bool Server::commitNow() {
     return false;
   }
   last_commit_end_ = clock_.now();
+  core_.observeCommit(last_commit_end_ - start);
   commit_refused_ = false;
   if (store_.full()) {
     // Written, but the disk is below its reserve: new jobs are refused until room returns.

@@ -7,11 +7,12 @@
 
 namespace corvee::broker {
 
-Result<std::string> Core::statsJson() const try {
+Result<std::string> Core::statsJson() try {
   using nlohmann::json;
   json queues = json::array();
   MonoTime now = clock_.now();
-  for (const auto& [task, tq] : queues_) {
+  std::uint64_t now_ms = clock_.wallMillis();
+  for (auto& [task, tq] : queues_) {
     json rate = nullptr;
     if (tq.rate) rate = {{"limit", tq.rate->spec().toString()}, {"tokens", tq.rate->tokens(now)}};
     // Where the limit comes from: set at run time (`corvee rate`, which may have turned it off),
@@ -29,7 +30,13 @@ Result<std::string> Core::statsJson() const try {
                       {"paused", tq.paused},
                       // Fairness keys: those with jobs queued now, and the --key-concurrency cap.
                       {"fair_keys_waiting", tq.fair ? tq.fair->waitingKeys() : 0},
-                      {"key_concurrency", tq.fair && tq.fair->cap() > 0 ? json(tq.fair->cap()) : json(nullptr)}});
+                      {"key_concurrency", tq.fair && tq.fair->cap() > 0 ? json(tq.fair->cap()) : json(nullptr)},
+                      // Totals the store keeps across restarts, and the oldest queued job's wait.
+                      {"submitted", tq.metrics.total(TaskCounter::kSubmitted)},
+                      {"succeeded", tq.metrics.total(TaskCounter::kSucceeded)},
+                      {"dead", tq.metrics.total(TaskCounter::kDead)},
+                      {"cancelled", tq.metrics.total(TaskCounter::kCancelled)},
+                      {"oldest_age_ms", oldestQueuedAgeMs(tq, now_ms)}});
   }
   json workers = json::array();
   std::uint64_t clients = 0;

@@ -12,6 +12,7 @@
 #include "broker/job_queue.h"
 #include "broker/outbox.h"
 #include "broker/rate_limiter.h"
+#include "broker/task_metrics.h"
 
 namespace corvee::broker {
 
@@ -36,6 +37,8 @@ struct TaskQueue {
   // task's first job with a key, or at start when it has a weight or cap configured. The queue
   // deals by keys from its first keyed job on. Declared before nothing that outlives it.
   std::unique_ptr<FairKeys> fair;
+  // What METRICS and STATS report of it: totals the store keeps, and the wait and run histograms.
+  TaskMetrics metrics;
 };
 
 }  // namespace corvee::broker

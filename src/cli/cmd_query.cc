@@ -1,4 +1,5 @@
-// `corvee status ID` and `corvee stats`: read-only questions to the broker, answered as JSON.
+// `corvee status ID`, `corvee stats` and `corvee metrics`: read-only questions to the broker,
+// answered as JSON (and, for metrics, in the Prometheus text format).
 #include <nlohmann/json.hpp>
 
 #include <iostream>
@@ -41,6 +42,15 @@ int runStats(const QueryArgs& args) {
   return kExitOk;
 }
 
+int runMetrics(const QueryArgs& args) {
+  auto client = connectClient(args.client);
+  if (!client) return failWith(client.status());
+  Result<std::string> metrics = (*client)->metrics();
+  if (!metrics) return failWith(metrics.status());
+  std::cout << *metrics << std::flush;  // ends with its own line feed
+  return kExitOk;
+}
+
 }  // namespace
 
 void addStatusCommand(CLI::App& app, int& exit_code) {
@@ -59,6 +69,14 @@ void addStatsCommand(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("stats", "show queues and workers as JSON");
   addClientOptions(*cmd, args->client);
   cmd->callback([args, &exit_code] { exit_code = runStats(*args); });
+}
+
+void addMetricsCommand(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<QueryArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "metrics", "print the broker's metrics in the Prometheus text format (for node_exporter's textfile collector)");
+  addClientOptions(*cmd, args->client);
+  cmd->callback([args, &exit_code] { exit_code = runMetrics(*args); });
 }
 
 }  // namespace corvee::cli

@@ -62,6 +62,8 @@ void addWorkerCommand(CLI::App& app, int& exit_code);
 void addSubmitCommand(CLI::App& app, int& exit_code);
 void addStatusCommand(CLI::App& app, int& exit_code);
 void addStatsCommand(CLI::App& app, int& exit_code);
+void addMetricsCommand(CLI::App& app, int& exit_code);
+void addTopCommand(CLI::App& app, int& exit_code);
 void addWaitCommand(CLI::App& app, int& exit_code);
 void addJobsCommand(CLI::App& app, int& exit_code);
 // cancel, purge, pause, resume.

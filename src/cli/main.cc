@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   corvee::cli::addSubmitCommand(app, exit_code);
   corvee::cli::addStatusCommand(app, exit_code);
   corvee::cli::addStatsCommand(app, exit_code);
+  corvee::cli::addMetricsCommand(app, exit_code);
+  corvee::cli::addTopCommand(app, exit_code);
   corvee::cli::addWaitCommand(app, exit_code);
   corvee::cli::addJobsCommand(app, exit_code);
   corvee::cli::addControlCommands(app, exit_code);

@@ -330,6 +330,18 @@ Result<std::string> ClientImpl::stats() {
   return std::string(msg->json.data);
 }
 
+Result<std::string> ClientImpl::metrics() {
+  auto encode = [](std::string& frame, std::uint16_t version) {
+    protocol::encode(frame, 0, protocol::MetricsMsg{}, version);
+  };
+  // METRICS arrived in version 5: an older broker cannot answer it.
+  Result<Reply> reply = request(encode, MsgType::kMetrics, MsgType::kMetricsText, 5);
+  if (!reply) return reply.status();
+  auto msg = protocol::decode<protocol::MetricsTextMsg>(reply->body, reply->version);
+  if (!msg) return msg.status();
+  return std::string(msg->text.data);
+}
+
 // ---- network thread ----
 
 void ClientImpl::onReady(const protocol::WelcomeMsg& welcome) {
@@ -535,6 +547,7 @@ JobHandle Client::watch(JobId id) { return impl_->watch(id); }
 Result<JobOutcome> Client::wait(JobId id, std::chrono::milliseconds limit) { return impl_->watch(id).wait(limit); }
 Result<JobInfo> Client::status(JobId id, bool with_payload) { return impl_->status(id, with_payload); }
 Result<std::string> Client::stats() { return impl_->stats(); }
+Result<std::string> Client::metrics() { return impl_->metrics(); }
 Result<std::vector<JobInfo>> Client::jobs(const JobFilter& filter) { return impl_->jobs(filter); }
 Status Client::cancel(JobId id) { return impl_->cancel(id); }
 Result<std::uint64_t> Client::purge(std::string_view task) { return impl_->purge(task); }

@@ -55,6 +55,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   JobHandle watch(JobId id);
   Result<JobInfo> status(JobId id, bool with_payload);
   Result<std::string> stats();
+  Result<std::string> metrics();
   // Control and inspection (control.cc); see include/corvee/client.h.
   Result<std::vector<JobInfo>> jobs(const JobFilter& filter);
   Status cancel(JobId id);

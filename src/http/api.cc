@@ -23,6 +23,7 @@ Api::Api(std::function<Status()> healthy) {
   add("GET", "/v1/stats", getStats);
   add("GET", "/v1/queues", listQueues);
   add("GET", "/v1/workers", listWorkers);
+  add("GET", "/metrics", getMetrics);
   add("POST", "/v1/queues/{task}/pause", pauseQueue);
   add("POST", "/v1/queues/{task}/resume", resumeQueue);
   add("POST", "/v1/queues/{task}/purge", purgeQueue);

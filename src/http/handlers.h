@@ -27,6 +27,7 @@ void pauseQueue(const CallPtr& call);     // POST /v1/queues/{task}/pause
 void resumeQueue(const CallPtr& call);    // POST /v1/queues/{task}/resume
 void purgeQueue(const CallPtr& call);     // POST /v1/queues/{task}/purge
 void setQueueRate(const CallPtr& call);   // PUT /v1/queues/{task}/rate
+void getMetrics(const CallPtr& call);     // GET /metrics (Prometheus text format)
 
 // Periodic jobs (handlers_cron.cc).
 void listCron(const CallPtr& call);       // GET /v1/cron

@@ -39,6 +39,15 @@ void listWorkers(const CallPtr& call) {
   withStats(call, [](Json& doc) { return Json{{"workers", std::move(doc["workers"])}}; });
 }
 
+void getMetrics(const CallPtr& call) {
+  askThen<protocol::MetricsTextMsg>(call, protocol::MetricsMsg{}, [call](const protocol::MetricsTextMsg& metrics) {
+    Response response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = std::string(metrics.text.data);
+    call->respond(std::move(response));
+  });
+}
+
 void pauseQueue(const CallPtr& call) { setPaused(call, true); }
 
 void resumeQueue(const CallPtr& call) { setPaused(call, false); }

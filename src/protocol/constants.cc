@@ -37,6 +37,8 @@ const char* msgTypeName(std::uint8_t type) {
     case MsgType::kCronPause: return "CRON_PAUSE";
     case MsgType::kCronList: return "CRON_LIST";
     case MsgType::kCronEntries: return "CRON_ENTRIES";
+    case MsgType::kMetrics: return "METRICS";
+    case MsgType::kMetricsText: return "METRICS_TEXT";
     case MsgType::kRate: return "RATE";
   }
   return "unknown";
@@ -60,6 +62,9 @@ std::uint16_t introducedIn(std::uint8_t type) {
     case MsgType::kCronList:
     case MsgType::kCronEntries:
       return 4;
+    case MsgType::kMetrics:
+    case MsgType::kMetricsText:
+      return 5;
     default:
       return 1;
   }

@@ -194,6 +194,18 @@ struct StatsReplyMsg {
   template <typename F> void fields(F&& f) { f(json); }
 };
 
+// Version 5: the broker's metrics in the Prometheus text format (docs/protocol.md, "Metrics (v5)").
+struct MetricsMsg {
+  static constexpr MsgType kType = MsgType::kMetrics;
+  template <typename F> void fields(F&&) {}
+};
+
+struct MetricsTextMsg {
+  static constexpr MsgType kType = MsgType::kMetricsText;
+  Bytes text;
+  template <typename F> void fields(F&& f) { f(text); }
+};
+
 struct RegisterMsg {
   static constexpr MsgType kType = MsgType::kRegister;
   std::uint32_t slots = 0;

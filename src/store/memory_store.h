@@ -8,6 +8,7 @@
 #include <set>
 
 #include "platform/random.h"
+#include "store/counter_book.h"
 #include "store/cron_book.h"
 #include "store/store.h"
 
@@ -33,6 +34,10 @@ class MemoryStore final : public Store {
   Result<std::uint64_t> countFinished(JobState state) override;
   Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override;
   Result<std::vector<std::pair<std::string, TaskSettings>>> taskSettings() override;
+  void addCounter(std::string_view task, std::string_view name, std::uint64_t delta) override {
+    counters_.add(task, name, delta);
+  }
+  Result<std::vector<CounterTotal>> counters() override { return counters_.all(); }
   void saveCron(const CronRecord& cron) override { crons_.save(cron); }
   void removeCron(std::string_view name) override { crons_.remove(name); }
   Result<std::vector<CronRecord>> crons() override { return crons_.all(); }
@@ -43,6 +48,7 @@ class MemoryStore final : public Store {
  private:
   std::map<JobId, JobRecord> jobs_;  // ordered, so recover() visits in id order
   CronBook crons_;
+  CounterBook counters_;  // every addition is committed at once here
   std::map<std::string, TaskSettings, std::less<>> settings_;  // every change is committed at once here
   JobId max_id_ = 0;
   std::uint64_t identity_ = randomNonZeroU64();  // nothing survives this object, so neither does its name

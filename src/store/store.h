@@ -36,6 +36,15 @@ struct TaskSettings {
   bool operator==(const TaskSettings&) const = default;
 };
 
+// One total the store keeps across restarts (docs/store-schema.md, `counters`): jobs of `task`
+// counted under `name` ("succeeded", ...; broker/task_metrics.h names them).
+struct CounterTotal {
+  std::string task;
+  std::string name;
+  std::uint64_t value = 0;
+  bool operator==(const CounterTotal&) const = default;
+};
+
 // Which finished jobs purgeFinished() deletes: all conditions hold.
 struct PurgeFilter {
   std::vector<JobState> states;          // finished states; empty: every finished state
@@ -114,6 +123,13 @@ class Store {
   // payload or result. For the broker's recovery (broker/unique_keys.h); indexed, so its cost
   // follows those jobs, not every finished one.
   virtual Result<std::vector<JobRecord>> uniqueKeysHeld(std::uint64_t now_ms) = 0;
+
+  // Totals that survive restarts. addCounter() adds `delta` to the total of (`task`, `name`),
+  // buffered like the job changes and durable with them: the broker calls it at most once per
+  // task and name before each commit, with what changed since the last. counters() returns every
+  // total the store holds, by task and name: for the broker's start, before any addition.
+  virtual void addCounter(std::string_view task, std::string_view name, std::uint64_t delta) = 0;
+  virtual Result<std::vector<CounterTotal>> counters() = 0;
 
   // Periodic jobs. saveCron() inserts or replaces the entry of that name, buffered like the job
   // changes: the broker saves an entry's last_fire_ms in the same commit as the job that firing

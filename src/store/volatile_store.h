@@ -25,6 +25,7 @@
 #include <unordered_map>
 
 #include "platform/random.h"
+#include "store/counter_book.h"
 #include "store/cron_book.h"
 #include "store/store.h"
 
@@ -50,6 +51,10 @@ class VolatileStore final : public Store {
   Result<std::uint64_t> countFinished(JobState state) override;
   Result<std::uint64_t> trimFinished(JobState state, std::uint64_t keep) override;
   Result<std::vector<std::pair<std::string, TaskSettings>>> taskSettings() override;
+  void addCounter(std::string_view task, std::string_view name, std::uint64_t delta) override {
+    counters_.add(task, name, delta);
+  }
+  Result<std::vector<CounterTotal>> counters() override { return counters_.all(); }
   void saveCron(const CronRecord& cron) override { crons_.save(cron); }
   void removeCron(std::string_view name) override { crons_.remove(name); }
   Result<std::vector<CronRecord>> crons() override { return crons_.all(); }
@@ -97,6 +102,7 @@ class VolatileStore final : public Store {
   std::array<std::uint64_t, kSlots> finished_counts_{};  // records in finished_ per state
   std::uint64_t finished_bytes_ = 0;  // bytesOf() summed over finished_
   CronBook crons_;
+  CounterBook counters_;  // every addition is committed at once here
   std::map<std::string, TaskSettings, std::less<>> settings_;
   ResultLimits limits_;
   JobId max_id_ = 0;

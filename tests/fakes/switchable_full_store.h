@@ -51,6 +51,10 @@ class SwitchableFullStore final : public Store {
   void saveCron(const CronRecord& cron) override { inner_.saveCron(cron); }
   void removeCron(std::string_view name) override { inner_.removeCron(name); }
   Result<std::vector<CronRecord>> crons() override { return inner_.crons(); }
+  void addCounter(std::string_view task, std::string_view name, std::uint64_t delta) override {
+    inner_.addCounter(task, name, delta);
+  }
+  Result<std::vector<CounterTotal>> counters() override { return inner_.counters(); }
   Result<std::vector<JobRecord>> uniqueKeysHeld(std::uint64_t now_ms) override { return inner_.uniqueKeysHeld(now_ms); }
   std::uint64_t identity() const override { return inner_.identity(); }
   std::string describe() const override { return "full-switchable:" + inner_.describe(); }

@@ -5,6 +5,7 @@
 #include <absl/strings/escaping.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -228,6 +229,22 @@ TEST_F(HttpApiTest, QueuesWorkersAndStatsShowWhatTheBrokerKnows) {
   EXPECT_EQ(stats["jobs"]["succeeded"], 1) << stats.dump();
   // The HTTP connection is a client of the broker like any other.
   EXPECT_GE(stats["clients"].get<int>(), 1);
+}
+
+TEST_F(HttpApiTest, MetricsAreThePrometheusTextPromtoolAccepts) {
+  startBroker();
+  startWorker();
+  ASSERT_EQ(http().post("/v1/jobs?wait=20000", R"({"task":"echo","payload":"x"})").status, 200u);
+  HttpReply metrics = http().get("/metrics");
+  ASSERT_EQ(metrics.status, 200u) << metrics.describe();
+  EXPECT_EQ(metrics.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u) << metrics.header("content-type");
+  EXPECT_NE(metrics.body.find(R"(corvee_jobs_finished_total{task="echo",outcome="succeeded"} 1)"), std::string::npos)
+      << metrics.body;
+  TempDir scratch;
+  std::string file = scratch.file("metrics.prom");
+  std::ofstream(file) << metrics.body;
+  CommandResult check = runCommand({"/bin/sh", "-c", "/usr/bin/promtool check metrics < '" + file + "'"});
+  EXPECT_EQ(check.exit_code, 0) << "promtool check metrics refused GET /metrics:\n" << check.describe();
 }
 
 TEST_F(HttpApiTest, EveryWireControlHasItsCall) {

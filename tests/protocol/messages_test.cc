@@ -189,6 +189,12 @@ template <> std::size_t documentedBodySize<CronEntriesMsg>() {
   return 1 + 4 + (2 + 7) + (2 + 9) + (2 + 3) + (2 + 6) + 1 + 8 + 8 + 8 + (4 + 4);
 }
 
+template <> MetricsMsg sample() { return {}; }
+template <> std::size_t documentedBodySize<MetricsMsg>() { return 0; }
+
+template <> MetricsTextMsg sample() { return {{"corvee_workers 1\n"}}; }
+template <> std::size_t documentedBodySize<MetricsTextMsg>() { return 4 + 17; }
+
 // Encodes `msg` and splits the frame again with the real decoder, checking the header.
 template <typename Msg>
 std::string frameBody(const Msg& msg, std::uint32_t request_id) {
@@ -213,7 +219,7 @@ using AllMessages =
                      ResultMsg, StatusMsg, JobInfoMsg, StatsMsg, StatsReplyMsg, RegisterMsg, AssignMsg, CompleteMsg,
                      FailMsg, CancelMsg, DrainMsg, CancelJobMsg, PurgeMsg, PauseMsg, ListJobsMsg, JobListMsg,
                      DeadRetryMsg, DeadPurgeMsg, CountMsg, RateMsg, CronAddMsg, CronRemoveMsg, CronPauseMsg,
-                     CronListMsg, CronEntriesMsg>;
+                     CronListMsg, CronEntriesMsg, MetricsMsg, MetricsTextMsg>;
 TYPED_TEST_SUITE(MessageCodecTest, AllMessages);
 
 TYPED_TEST(MessageCodecTest, BodyHasTheDocumentedLayoutSize) {
@@ -421,6 +427,8 @@ TEST(ProtocolConstantsTest, MessagesAreIntroducedInTheirVersions) {
   EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kCount)), 2);
   EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kCronAdd)), 4);
   EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kCronEntries)), 4);
+  EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kMetrics)), 5);
+  EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kMetricsText)), 5);
 }
 
 TEST(MessageFieldsTest, JobListWithSeveralJobsAndFailures) {
@@ -683,6 +691,8 @@ TEST(ProtocolConstantsTest, MessageTypesMatchTheDoc) {
   EXPECT_EQ(static_cast<int>(MsgType::kCronPause), 0x42);
   EXPECT_EQ(static_cast<int>(MsgType::kCronList), 0x43);
   EXPECT_EQ(static_cast<int>(MsgType::kCronEntries), 0x44);
+  EXPECT_EQ(static_cast<int>(MsgType::kMetrics), 0x52);
+  EXPECT_EQ(static_cast<int>(MsgType::kMetricsText), 0x53);
   EXPECT_EQ(static_cast<int>(Role::kClient), 1);
   EXPECT_EQ(static_cast<int>(Role::kWorker), 2);
   EXPECT_EQ(static_cast<int>(JobState::kQueued), 1);
@@ -692,7 +702,7 @@ TEST(ProtocolConstantsTest, MessageTypesMatchTheDoc) {
   EXPECT_EQ(static_cast<int>(JobState::kCancelled), 5);
   EXPECT_EQ(static_cast<int>(JobState::kRetrying), 6);
   EXPECT_EQ(static_cast<int>(JobState::kScheduled), 7);
-  EXPECT_EQ(kVersion, 4);
+  EXPECT_EQ(kVersion, 5);
   EXPECT_EQ(kMinVersion, 1);
 }
 
@@ -704,6 +714,8 @@ TEST(ProtocolConstantsTest, MsgTypeNames) {
   EXPECT_STREQ(msgTypeName(0x34), "JOB_LIST");
   EXPECT_STREQ(msgTypeName(0x37), "COUNT");
   EXPECT_STREQ(msgTypeName(0x38), "RATE");
+  EXPECT_STREQ(msgTypeName(0x52), "METRICS");
+  EXPECT_STREQ(msgTypeName(0x53), "METRICS_TEXT");
   EXPECT_STREQ(msgTypeName(0x7f), "unknown");
 }
 

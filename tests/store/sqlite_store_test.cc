@@ -842,7 +842,7 @@ TEST(SqliteStoreSchemaTest, AVersion1DatabaseIsUpgradedInPlaceKeepingEveryJob) {
     EXPECT_EQ(*trimmed, 1u);
     ASSERT_TRUE(store->commit().isOk());
   }
-  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}))
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"4"}))
       << "version 1 goes through version 2 to the current one";
   EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'jobs_%' ORDER BY name"),
             (std::vector<std::string>{"jobs_done", "jobs_live", "jobs_unique_done"}))
@@ -985,7 +985,7 @@ TEST(SqliteStoreSchemaTest, AVersion2DatabaseIsUpgradedInPlaceKeepingEveryJob) {
     store->saveCron(cron);
     ASSERT_TRUE(store->commit().isOk());
   }
-  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}));
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"4"}));
   EXPECT_EQ(queryRaw(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'jobs_%' ORDER BY name"),
             (std::vector<std::string>{"jobs_done", "jobs_live", "jobs_unique_done"}));
   EXPECT_EQ(queryRaw(path, "SELECT spec FROM crons"), (std::vector<std::string>{"0 3 * * *"}));
@@ -1101,7 +1101,7 @@ INSERT INTO meta(key, value) VALUES ('store_id', 987654321);
     store->insert(keyed);
     ASSERT_TRUE(store->commit().isOk());
   }
-  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"3"}));
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"4"}));
   EXPECT_EQ(queryRaw(path, "SELECT fair_key FROM jobs ORDER BY id"),
             (std::vector<std::string>{"", "", "", "", "tenant-42"}));
   // Opened again as version 3: nothing is upgraded twice, and the key is there.
@@ -1112,6 +1112,45 @@ INSERT INTO meta(key, value) VALUES ('store_id', 987654321);
   ASSERT_EQ(live.size(), 3u);
   EXPECT_EQ(live[2].id, 5u);
   EXPECT_EQ(live[2].fair_key, "tenant-42");
+}
+
+// Version 3 to 4 (issue 12): the counters table is added, empty; every job stays.
+TEST(SqliteStoreSchemaTest, AVersion3DatabaseGainsCountersInPlaceKeepingEveryJob) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  {
+    auto store = openOk(path);
+    ASSERT_NE(store, nullptr);
+    JobRecord job;
+    job.id = 1;
+    job.task = "echo";
+    job.payload = "hi";
+    job.submitted_ms = 1'700'000'000'000ULL;
+    store->insert(job);
+    ASSERT_TRUE(store->commit().isOk());
+  }
+  // What version 3 left: the same schema without the counters table.
+  execRaw(path, "DROP TABLE counters; UPDATE meta SET value = 3 WHERE key = 'schema_version';");
+  {
+    auto store = openOk(path);
+    ASSERT_NE(store, nullptr);
+    std::vector<JobRecord> live;
+    ASSERT_TRUE(store->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); }).isOk());
+    ASSERT_EQ(live.size(), 1u);
+    EXPECT_EQ(live[0].task, "echo");
+    auto totals = store->counters();
+    ASSERT_TRUE(totals.isOk()) << totals.status().toString();
+    EXPECT_TRUE(totals->empty()) << "a version 3 database has no totals yet";
+    store->addCounter("echo", "submitted", 1);
+    ASSERT_TRUE(store->commit().isOk());
+  }
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"4"}));
+  EXPECT_EQ(queryRaw(path, "SELECT task || ':' || name || '=' || value FROM counters"),
+            (std::vector<std::string>{"echo:submitted=1"}));
+  // Opened again as version 4: nothing is upgraded twice, and the total is there.
+  auto store = openOk(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->counters(), (std::vector<CounterTotal>{{"echo", "submitted", 1}}));
 }
 
 // Regression: with `state IN (...)` conditions on the partial indexes, every insert and update of

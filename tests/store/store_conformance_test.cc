@@ -1521,6 +1521,47 @@ TEST_P(StoreConformanceTest, ReopenKeepsCronEntriesAndTheirFiringsOnlyAsCommitte
   expectSameCron((*crons)[0], makeCron("every-second", 2'000));
 }
 
+TEST_P(StoreConformanceTest, CountersAddUpByTaskAndName) {
+  EXPECT_TRUE(store().counters()->empty());
+  store().addCounter("echo", "succeeded", 3);
+  store().addCounter("echo", "dead", 1);
+  store().addCounter("resize", "succeeded", 7);
+  commit();
+  store().addCounter("echo", "succeeded", 2);  // adds to the total, does not replace it
+  commit();
+  auto totals = store().counters();
+  ASSERT_TRUE(totals.isOk()) << totals.status().toString();
+  EXPECT_EQ(*totals, (std::vector<CounterTotal>{
+                         {"echo", "dead", 1}, {"echo", "succeeded", 5}, {"resize", "succeeded", 7}}));
+}
+
+TEST_P(StoreConformanceTest, CountersHoldTotalsBeyond32Bits) {
+  store().addCounter("echo", "submitted", 5'000'000'000ULL);
+  store().addCounter("echo", "submitted", 5'000'000'000ULL);
+  commit();
+  EXPECT_EQ(*store().counters(), (std::vector<CounterTotal>{{"echo", "submitted", 10'000'000'000ULL}}));
+}
+
+TEST_P(StoreConformanceTest, ReopenKeepsCountersOnlyAsCommitted) {
+  SKIP_UNLESS_DURABLE();
+  store().insert(makeJob(1));
+  store().addCounter("task-1", "submitted", 1);
+  commit();
+  store().addCounter("task-1", "submitted", 1);
+  store().addCounter("task-1", "succeeded", 1);
+  commit();
+  // Counted in a turn whose commit never came: gone with it, like its jobs.
+  store().insert(makeJob(2));
+  store().addCounter("task-1", "submitted", 1);
+  store().addCounter("task-2", "submitted", 1);
+  reopen();
+
+  EXPECT_EQ(idsOf(recovered()), (std::vector<JobId>{1}));
+  auto totals = store().counters();
+  ASSERT_TRUE(totals.isOk()) << totals.status().toString();
+  EXPECT_EQ(*totals, (std::vector<CounterTotal>{{"task-1", "submitted", 2}, {"task-1", "succeeded", 1}}));
+}
+
 TEST_P(StoreConformanceTest, ReopenKeepsTheHighestIdAfterEveryJobWasPurged) {
   SKIP_UNLESS_DURABLE();
   for (JobId id = 1; id <= 9; ++id) store().insert(makeJob(id));

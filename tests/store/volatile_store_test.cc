@@ -454,3 +454,19 @@ TEST(VolatileStoreTest, PausedTasksAreKept) {
 
 }  // namespace
 }  // namespace corvee
+
+namespace corvee {
+namespace {
+
+// `--store memory` keeps the totals like the finished jobs: in memory, for the process's life.
+TEST(VolatileStoreTest, CountersAddUpLikeTheOtherStores) {
+  VolatileStore store;
+  store.addCounter("echo", "succeeded", 2);
+  store.addCounter("echo", "succeeded", 3);
+  store.addCounter("add", "dead", 1);
+  ASSERT_TRUE(store.commit().isOk());
+  EXPECT_EQ(*store.counters(), (std::vector<CounterTotal>{{"add", "dead", 1}, {"echo", "succeeded", 5}}));
+}
+
+}  // namespace
+}  // namespace corvee

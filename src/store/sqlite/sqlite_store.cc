@@ -15,8 +15,8 @@ namespace {
 
 // 1: issue 8's jobs table. 2: retry policy columns, the failures and paused_tasks tables, and
 // indexes that name the live and the finished states. 3: unique keys, fairness keys, task_settings
-// in place of paused_tasks, and the crons table (docs/store-schema.md).
-constexpr std::int64_t kSchemaVersion = 3;
+// in place of paused_tasks, and the crons table. 4: the counters table (docs/store-schema.md).
+constexpr std::int64_t kSchemaVersion = 4;
 // SQLite's own default for its automatic checkpoint, which this store runs itself (see open()).
 constexpr int kCheckpointPages = 1000;
 
@@ -87,10 +87,16 @@ CREATE TABLE IF NOT EXISTS crons (
   created_ms     INTEGER NOT NULL,
   last_fire_ms   INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+  task  TEXT    NOT NULL,
+  name  TEXT    NOT NULL,
+  value INTEGER NOT NULL,
+  PRIMARY KEY (task, name)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_live ON jobs(id) WHERE (state < 3 OR state >= 6);
 CREATE INDEX IF NOT EXISTS jobs_done ON jobs(state, finished_ms) WHERE state BETWEEN 3 AND 5;
 CREATE INDEX IF NOT EXISTS jobs_unique_done ON jobs(finished_ms) WHERE state = 3 AND unique_for_ms > 0;
-INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 3), ('max_id', 0);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 4), ('max_id', 0);
 )sql";
 
 // Version 1 to 2, run before kSchema in the same transaction. Adding a column with a constant
@@ -126,6 +132,18 @@ CREATE TABLE task_settings (
 INSERT INTO task_settings(task, paused) SELECT task, 1 FROM paused_tasks;
 DROP TABLE paused_tasks;
 UPDATE meta SET value = 3 WHERE key = 'schema_version';
+)sql";
+
+// Version 3 to 4, after the earlier steps, before kSchema, in the same transaction: the totals
+// that survive a restart. The table starts empty; kSchema's CREATE IF NOT EXISTS then finds it.
+constexpr const char* kUpgradeFrom3 = R"sql(
+CREATE TABLE counters (
+  task  TEXT    NOT NULL,
+  name  TEXT    NOT NULL,
+  value INTEGER NOT NULL,
+  PRIMARY KEY (task, name)
+) WITHOUT ROWID;
+UPDATE meta SET value = 4 WHERE key = 'schema_version';
 )sql";
 
 // The succeeded jobs whose unique key may still be held, spelled as jobs_unique_done's WHERE.
@@ -348,6 +366,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
       return s;
     }
   }
+  if (found_version >= 1 && found_version <= 3) {
+    if (Status s = store->exec(kUpgradeFrom3); !s) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return s;
+    }
+  }
   if (Status s = store->exec(kSchema); !s) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
@@ -475,6 +499,9 @@ Status SqliteStore::prepareAll() {
               "INSERT OR REPLACE INTO crons(name, spec, tz, task, submit, submit_version, paused, created_ms, "
               "last_fire_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") &&
       prepare(remove_cron_, "DELETE FROM crons WHERE name = ?1") &&
+      prepare(add_counter_,
+              "INSERT INTO counters(task, name, value) VALUES (?1, ?2, ?3) "
+              "ON CONFLICT(task, name) DO UPDATE SET value = value + excluded.value") &&
       prepare(find_, std::string("SELECT ") + kColumns + " FROM jobs WHERE id = ?1") &&
       prepare(find_failures_,
               std::string("SELECT ") + kFailureColumns + " FROM failures WHERE job_id = ?1 ORDER BY attempt") &&
@@ -583,6 +610,26 @@ void SqliteStore::setTaskSettings(std::string_view task, const TaskSettings& set
   change.job.task = std::string(task);
   settings_unsynced_ = true;
   record(std::move(change));
+}
+
+void SqliteStore::addCounter(std::string_view task, std::string_view name, std::uint64_t delta) {
+  Change change{Change::Kind::kCounter, {}, {}};
+  change.job.task = std::string(task);
+  change.job.error_code = std::string(name);
+  change.job.run_at_ms = delta;
+  record(std::move(change));
+}
+
+Result<std::vector<CounterTotal>> SqliteStore::counters() {
+  auto scan = prepareOnce("SELECT task, name, value FROM counters ORDER BY task, name");
+  if (!scan) return sqliteError("reading the counters");
+  std::vector<CounterTotal> totals;
+  int rc;
+  while ((rc = scan->step()) == SQLITE_ROW) {
+    totals.push_back({scan->text(0), scan->text(1), static_cast<std::uint64_t>(scan->integer(2))});
+  }
+  if (rc != SQLITE_DONE) return sqliteError("reading the counters");
+  return totals;
 }
 
 void SqliteStore::saveCron(const CronRecord& cron) {
@@ -746,6 +793,10 @@ bool SqliteStore::apply(const Change& change) {
       stmt = remove_cron_.get();
       stmt->bindText(1, change.cron->name);
       break;
+    case Change::Kind::kCounter:
+      stmt = add_counter_.get();
+      stmt->bindText(1, job.task).bindText(2, job.error_code).bind(3, static_cast<std::int64_t>(job.run_at_ms));
+      break;
   }
   if (stmt->run() == SQLITE_DONE) return true;
   if (lastErrorIsFull()) {
@@ -754,6 +805,8 @@ bool SqliteStore::apply(const Change& change) {
     fail("recording cron entry '" + change.cron->name + "'");
   } else if (change.kind == Change::Kind::kTaskSettings) {
     fail("recording the settings of task '" + job.task + "'");
+  } else if (change.kind == Change::Kind::kCounter) {
+    fail("recording the totals of task '" + job.task + "'");
   } else {
     fail((change.kind == Change::Kind::kInsert ? "inserting job " : "updating job ") + std::to_string(job.id));
   }
@@ -918,6 +971,7 @@ std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRe
         base->result.clear();
         break;
       case Change::Kind::kTaskSettings:
+      case Change::Kind::kCounter:
       case Change::Kind::kSaveCron:
       case Change::Kind::kRemoveCron:
         break;

@@ -58,6 +58,8 @@ class SqliteStore final : public Store {
   void saveCron(const CronRecord& cron) override;
   void removeCron(std::string_view name) override;
   Result<std::vector<CronRecord>> crons() override;
+  void addCounter(std::string_view task, std::string_view name, std::uint64_t delta) override;
+  Result<std::vector<CounterTotal>> counters() override;
   Result<std::vector<JobRecord>> uniqueKeysHeld(std::uint64_t now_ms) override;
   std::uint64_t identity() const override { return identity_; }
   std::string describe() const override { return "sqlite:" + path_; }
@@ -67,12 +69,14 @@ class SqliteStore final : public Store {
   // One change since the last commit, kept so that a commit the full disk refused can be replayed.
   struct Change {
     enum class Kind : std::uint8_t {
-      kInsert, kRunning, kQueued, kFinished, kFailure, kRetrying, kRevived, kTaskSettings, kSaveCron, kRemoveCron
+      kInsert, kRunning, kQueued, kFinished, kFailure, kRetrying, kRevived, kTaskSettings, kSaveCron, kRemoveCron,
+      kCounter
     };
     Kind kind;
     // kInsert, kFinished: the record; kRunning: id, attempt, worker, started_ms; kQueued, kRevived:
     // id; kFailure: id and the one failure in `failures`; kRetrying: id, run_at_ms, retried,
-    // error_code, error_message; kTaskSettings: task, with `settings`.
+    // error_code, error_message; kTaskSettings: task, with `settings`; kCounter: task, the
+    // counter's name in error_code and the delta in run_at_ms.
     JobRecord job;
     TaskSettings settings{};
     // kSaveCron: the entry; kRemoveCron: its name. Apart, so job changes do not pay for it.
@@ -131,7 +135,7 @@ class SqliteStore final : public Store {
   bool low_space_ = false;                 // the disk's free space is below disk_reserve_
   std::uint64_t bytes_since_check_ = 0;    // journaled since the free space was last read
   std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, failure_, retrying_,
-      revived_, set_task_, unset_task_, save_cron_, remove_cron_, find_, find_failures_, count_, max_id_update_, payload_;
+      revived_, set_task_, unset_task_, save_cron_, remove_cron_, add_counter_, find_, find_failures_, count_, max_id_update_, payload_;
 };
 
 }  // namespace corvee
