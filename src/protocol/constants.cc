@@ -38,6 +38,8 @@ const char* msgTypeName(std::uint8_t type) {
     case MsgType::kCronList: return "CRON_LIST";
     case MsgType::kCronEntries: return "CRON_ENTRIES";
     case MsgType::kRate: return "RATE";
+    case MsgType::kExplain: return "EXPLAIN";
+    case MsgType::kExplanation: return "EXPLANATION";
   }
   return "unknown";
 }
@@ -60,6 +62,9 @@ std::uint16_t introducedIn(std::uint8_t type) {
     case MsgType::kCronList:
     case MsgType::kCronEntries:
       return 4;
+    case MsgType::kExplain:
+    case MsgType::kExplanation:
+      return 5;
     default:
       return 1;
   }

@@ -7,7 +7,7 @@
 namespace corvee::protocol {
 
 inline constexpr std::uint32_t kMagic = 0x45565243;  // "CRVE" read as little-endian bytes
-inline constexpr std::uint16_t kVersion = 4;         // the highest version this build speaks
+inline constexpr std::uint16_t kVersion = 5;         // the highest version this build speaks
 inline constexpr std::uint16_t kMinVersion = 1;      // the lowest version the broker still speaks
 
 // Bytes before the body: u32 length, u8 type, u32 request_id.
@@ -56,6 +56,9 @@ enum class MsgType : std::uint8_t {
   kCronPause = 0x42,
   kCronList = 0x43,
   kCronEntries = 0x44,
+  // History and explain (version 5).
+  kExplain = 0x50,
+  kExplanation = 0x51,
 };
 
 // The protocol version that introduced message `type`; a session that speaks an older version
