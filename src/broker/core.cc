@@ -531,7 +531,10 @@ Result<std::optional<JobRecord>> Core::fullRecord(JobId id, bool with_payload) {
   }
   // The broker's memory holds the live state; the store holds the history.
   JobRecord rec = recordOf(*job);
-  if (stored->has_value()) rec.failures = std::move((*stored)->failures);
+  if (stored->has_value()) {
+    rec.failures = std::move((*stored)->failures);
+    rec.history = std::move((*stored)->history);
+  }
   // A retrying job shows the error it is retrying after.
   if (job->state == JobState::kRetrying && !rec.failures.empty()) {
     rec.error_code = rec.failures.back().error_code;
