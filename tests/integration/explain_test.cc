@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -32,17 +31,6 @@ std::vector<std::string> kindsOf(const nlohmann::json& doc) {
   if (!doc.contains("events")) return kinds;
   for (const auto& event : doc["events"]) kinds.push_back(event.value("kind", ""));
   return kinds;
-}
-
-// Whether `want` appears in `kinds` in order, other events allowed between.
-bool inOrder(const std::vector<std::string>& kinds, const std::vector<std::string>& want) {
-  auto at = kinds.begin();
-  for (const std::string& kind : want) {
-    at = std::find(at, kinds.end(), kind);
-    if (at == kinds.end()) return false;
-    ++at;
-  }
-  return true;
 }
 
 // The id `corvee submit` printed.
@@ -86,11 +74,12 @@ TEST(ExplainTest, AnUnknownJobIsAClearError) {
 TEST(ExplainTest, APausedTaskSaysPaused) {
   BrokerProcess broker;
   ASSERT_TRUE(broker.start());
-  WorkerProcess worker;
-  ASSERT_TRUE(worker.start(broker.endpoint(), 1));
+  // Submitted first: the broker refuses to pause a task it has never heard of.
+  JobId id = submitted(runCorvee({"submit", "echo", "x", "--connect", broker.endpoint()}, {}, 30s));
   CommandResult pause = runCorvee({"pause", "echo", "--connect", broker.endpoint()}, {}, 30s);
   ASSERT_EQ(pause.exit_code, 0) << pause.describe();
-  JobId id = submitted(runCorvee({"submit", "echo", "x", "--connect", broker.endpoint()}, {}, 30s));
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.start(broker.endpoint(), 1));
   nlohmann::json doc = explainJson(broker.endpoint(), id);
   EXPECT_EQ(doc.value("reason_code", ""), "paused");
   EXPECT_TRUE(contains(doc.value("reason", ""), "paused")) << doc.dump();
