@@ -89,6 +89,9 @@ class Client {
   Result<JobOutcome> wait(JobId id, std::chrono::milliseconds limit);
   // A job's full record, with its failed attempts; with `with_payload`, its payload too.
   Result<JobInfo> status(JobId id, bool with_payload = false);
+  // Why job `id` is not running (or what it did), and its history. Fails with not_found for an
+  // unknown or purged job, unsupported_version before protocol version 5.
+  Result<JobExplanation> explain(JobId id);
   // The broker's statistics as a JSON document (docs/protocol.md, section 6).
   Result<std::string> stats();
   // The broker's metrics in the Prometheus text format, as `GET /metrics` serves them

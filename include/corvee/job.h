@@ -113,6 +113,32 @@ struct JobInfo {
   std::string fair_key;           // its fairness key; empty for none
 };
 
+// One event of a job's history (Client::explain, `corvee explain`).
+struct JobEvent {
+  std::uint64_t time_ms = 0;  // Unix epoch milliseconds
+  // What happened: submitted, scheduled, queued, requeued, running, failed, retry, expired,
+  // succeeded, dead, cancelled, revived, or omitted (docs/concepts.md, "History and explain").
+  std::string kind;
+  std::uint32_t attempt = 0;  // the job's attempt number then; 0 before its first
+  std::string worker;         // the worker concerned; empty when none
+  // An error code (failed, dead, cancelled, expired), a time in Unix ms (scheduled, retry), why it
+  // was queued (queued: due or retry; requeued: worker_lost or broker_restart), or how many events
+  // the history's cap left out (omitted).
+  std::string detail;
+};
+
+// What the broker says of a job when asked why: its record, why it waits, and its history.
+struct JobExplanation {
+  JobInfo job;               // as status() returns it, without payload
+  // Why it is not running: no_worker, paused, rate_limited, slots_busy, priority_range_full,
+  // key_capped, draining, delayed, retry_backoff, stopping, prefetched or dealing; empty for a
+  // running or finished job, whose state says it.
+  std::string reason_code;
+  std::string reason;        // the same as one sentence for people
+  // Oldest first; the first 8 and the last 50, with one `omitted` event between for a longer one.
+  std::vector<JobEvent> events;
+};
+
 // A periodic job: a cron schedule and the job each firing submits (Client::cronAdd, `corvee cron`).
 struct CronEntry {
   std::string name;              // unique; adding an entry of an existing name replaces it

@@ -130,8 +130,14 @@ Status Core::recover() {
   if (!max_id) return max_id.status();
   next_id_ = *max_id + 1;
   // Writes wait for the end of the scan: changing rows under a running SELECT is not safe.
-  for (const auto& [id, failure] : cut_short) store_.recordFailure(id, failure);
-  for (JobId id : interrupted) store_.markQueued(id);
+  for (const auto& [id, failure] : cut_short) {
+    store_.recordFailure(id, failure);
+    store_.recordEvent(id, {wall_now, EventKind::kFailed, failure.attempt, failure.worker, failure.error_code});
+  }
+  for (JobId id : interrupted) {
+    store_.markQueued(id);
+    recordEvent(id, EventKind::kRequeued, jobs_.find(id)->attempt, "broker_restart");
+  }
   for (JobId id : retry_due) retryDue(*jobs_.find(id));
   for (const JobRecord& rec : out_of_tries) {
     store_.markFinished(rec);
@@ -226,6 +232,7 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     case MsgType::kCronList: return handleCronList(id, peer, frame);
     case MsgType::kRate: return handleRate(id, peer, frame);
     case MsgType::kMetrics: return handleMetrics(id, frame);
+    case MsgType::kExplain: return handleExplain(id, peer, frame);
     case MsgType::kHello:
       return sendError(id, frame.request_id, errc::kBadRequest, "HELLO was already received on this connection");
     case MsgType::kWelcome:
@@ -241,6 +248,7 @@ void Core::onFrame(PeerId id, const Frame& frame) {
     case MsgType::kCount:
     case MsgType::kCronEntries:
     case MsgType::kMetricsText:
+    case MsgType::kExplanation:
       return sendError(id, frame.request_id, errc::kBadRequest,
                        std::string(protocol::msgTypeName(frame.type)) + " is sent by the broker, not to it");
   }
@@ -306,6 +314,7 @@ void Core::onPeerGone(PeerId id) {
       job.state = JobState::kQueued;
       store_.markQueued(job.id);
       count(*job.queue, TaskCounter::kRedelivered);
+      recordEvent(job.id, EventKind::kRequeued, job.attempt, "worker_lost");
       enqueue(job, true);
     }
   }
@@ -434,9 +443,11 @@ Result<protocol::SubmittedMsg> Core::submitJob(const protocol::SubmitMsg& msg, P
   rec.fair_key = std::string(msg.fair_key);
   // A time in the past, or now, is simply no delay.
   std::uint64_t run_at = msg.run_at_ms > 0 ? msg.run_at_ms : msg.delay_ms > 0 ? rec.submitted_ms + msg.delay_ms : 0;
+  history::append(rec.history, {rec.submitted_ms, EventKind::kSubmitted, 0, {}, {}});
   if (run_at > rec.submitted_ms) {
     rec.state = JobState::kScheduled;
     rec.run_at_ms = run_at;
+    history::append(rec.history, {rec.submitted_ms, EventKind::kScheduled, 0, {}, std::to_string(run_at)});
   }
   LiveJob& job = adopt(rec, /*payload_known=*/true, &tq);
   store_.insert(std::move(rec));  // after adopt(), which copies the payload it keeps
@@ -529,7 +540,10 @@ Result<std::optional<JobRecord>> Core::fullRecord(JobId id, bool with_payload) {
   }
   // The broker's memory holds the live state; the store holds the history.
   JobRecord rec = recordOf(*job);
-  if (stored->has_value()) rec.failures = std::move((*stored)->failures);
+  if (stored->has_value()) {
+    rec.failures = std::move((*stored)->failures);
+    rec.history = std::move((*stored)->history);
+  }
   // A retrying job shows the error it is retrying after.
   if (job->state == JobState::kRetrying && !rec.failures.empty()) {
     rec.error_code = rec.failures.back().error_code;
@@ -866,6 +880,11 @@ void Core::recordFailure(const LiveJob& job, std::string_view worker, std::strin
   failure.error_code = std::string(code);
   failure.error_message = std::string(message);
   store_.recordFailure(job.id, failure);
+  store_.recordEvent(job.id, {failure.ended_ms, EventKind::kFailed, job.attempt, std::string(worker), std::string(code)});
+}
+
+void Core::recordEvent(JobId id, EventKind kind, std::uint32_t attempt, std::string detail) {
+  store_.recordEvent(id, {clock_.wallMillis(), kind, attempt, {}, std::move(detail)});
 }
 
 void Core::failAttempt(LiveJob& job, std::string_view worker, std::string_view code, std::string_view message,
@@ -885,6 +904,7 @@ void Core::failAttempt(LiveJob& job, std::string_view worker, std::string_view c
   job.state = JobState::kRetrying;
   job.retry_due = false;
   store_.markRetrying(job.id, retry->run_at_ms, retry->retried, code, message);
+  recordEvent(job.id, EventKind::kRetry, job.attempt, std::to_string(retry->run_at_ms));
   deadlines_.add({clock_.now() + delay, job.id, job.attempt, DeadlineKind::kRetry});
 }
 
@@ -901,6 +921,7 @@ void Core::retryDue(LiveJob& job) {
   --counts_.retrying;
   --job.queue->retrying;
   store_.markQueued(job.id);
+  recordEvent(job.id, EventKind::kQueued, job.attempt, "retry");
   enqueue(job, false);
 }
 
@@ -919,6 +940,7 @@ void Core::scheduledDue(LiveJob& job) {
   // started_ms keeps the time it came due, which readyMs() reads; recordOf() reports no start
   // for a job that never had an attempt.
   store_.markQueued(job.id);
+  recordEvent(job.id, EventKind::kQueued, job.attempt, "due");
   enqueue(job, false);
 }
 
@@ -1079,6 +1101,7 @@ void Core::onDeadline(const Deadline& deadline) {
     case DeadlineKind::kGlobal: {
       count(*job.queue, TaskCounter::kExpiredTimeout);
       bool was_running = job.state == JobState::kRunning;
+      recordEvent(job.id, EventKind::kExpired, job.attempt, std::string(errc::kTimeout));
       if (was_running) recordFailure(job, workerName(job.worker), errc::kTimeout, "cut short by the job's timeout");
       releaseFromWorker(job, errc::kTimeout);
       finish(job, JobState::kDead, {}, errc::kTimeout,
@@ -1090,6 +1113,7 @@ void Core::onDeadline(const Deadline& deadline) {
       // Only while the job still waits for its first worker: once dealt, the limit is met.
       if (job.state != JobState::kQueued || job.attempt != deadline.attempt) return;
       count(*job.queue, TaskCounter::kExpiredAssignTimeout);
+      recordEvent(job.id, EventKind::kExpired, job.attempt, std::string(errc::kAssignTimeout));
       finish(job, JobState::kDead, {}, errc::kAssignTimeout,
              "no worker took the job within its assign timeout of " + std::to_string(job.assign_timeout_ms) +
                  " ms");
@@ -1099,6 +1123,7 @@ void Core::onDeadline(const Deadline& deadline) {
       count(*job.queue, TaskCounter::kExpiredRunTimeout);
       {
         std::string worker(workerName(job.worker));
+        recordEvent(job.id, EventKind::kExpired, job.attempt, std::string(errc::kRunTimeout));
         releaseFromWorker(job, errc::kRunTimeout);
         failAttempt(job, worker, errc::kRunTimeout,
                     "attempt " + std::to_string(job.attempt) + " ran longer than the run timeout of " +
@@ -1262,10 +1287,13 @@ void Core::send(PeerId peer, std::uint32_t request_id, const Msg& msg) {
   constexpr bool kReportsDurableState = std::is_same_v<Msg, protocol::SubmittedMsg> ||
                                         std::is_same_v<Msg, protocol::ResultMsg> ||
                                         std::is_same_v<Msg, protocol::JobInfoMsg> ||
+                                        std::is_same_v<Msg, protocol::ExplanationMsg> ||
                                         std::is_same_v<Msg, protocol::CountMsg>;
   // While the disk is full no commit comes to release replies, yet STATUS must go on answering:
   // then JOB_INFO leaves at once, reporting what may not be durable yet (docs/protocol.md).
-  bool durable = kReportsDurableState && !(std::is_same_v<Msg, protocol::JobInfoMsg> && store_.full());
+  constexpr bool kAnswersStatus =
+      std::is_same_v<Msg, protocol::JobInfoMsg> || std::is_same_v<Msg, protocol::ExplanationMsg>;
+  bool durable = kReportsDurableState && !(kAnswersStatus && store_.full());
   encodeTo(durable ? outbox_.output(peer) : outbox_.urgentOutput(peer), peer, request_id, msg);
 }
 
@@ -1315,10 +1343,14 @@ void Core::sendResult(PeerId peer, const JobRecord& rec) {
 }
 
 void Core::sendJobInfo(PeerId peer, std::uint32_t request_id, const JobRecord& rec) {
+  send(peer, request_id, jobInfoOf(rec, versionOf(peer)));
+}
+
+protocol::JobInfoMsg Core::jobInfoOf(const JobRecord& rec, std::uint16_t version) {
   protocol::JobInfoMsg msg;
   msg.job_id = rec.id;
   msg.task = rec.task;
-  msg.state = wireState(rec.state, versionOf(peer));
+  msg.state = wireState(rec.state, version);
   msg.priority = rec.priority;
   msg.attempt = rec.attempt;
   msg.submitted_ms = rec.submitted_ms;
@@ -1341,12 +1373,13 @@ void Core::sendJobInfo(PeerId peer, std::uint32_t request_id, const JobRecord& r
                             protocol::truncateUtf8(f.error_code, 65535),
                             protocol::truncateUtf8(f.error_message, 65535)});
   }
-  send(peer, request_id, msg);
+  return msg;
 }
 
 
 // The handlers in core_control.cc send these.
 template void Core::send(PeerId, std::uint32_t, const protocol::CountMsg&);
+template void Core::send(PeerId, std::uint32_t, const protocol::ExplanationMsg&);
 template void Core::send(PeerId, std::uint32_t, const protocol::JobListMsg&);
 template void Core::send(PeerId, std::uint32_t, const protocol::CronEntriesMsg&);
 template void Core::sendAfterCommit(PeerId, std::uint32_t, const protocol::OkMsg&);

@@ -31,6 +31,7 @@
 #include "broker/slot_ranges.h"
 #include "broker/task_queue.h"
 #include "broker/unique_keys.h"
+#include "broker/wait_reason.h"
 #include "broker/worker_selection.h"
 #include "platform/clock.h"
 #include "platform/random.h"
@@ -190,6 +191,10 @@ class Core {
   // re-encoded SUBMIT body.
   protocol::CronEntryItem cronItem(const CronTable::Entry& entry, std::uint16_t version, std::string& submit_scratch) const;
   void handleRate(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  // History and explain (core_explain.cc).
+  void handleExplain(PeerId id, const Peer& peer, const protocol::Frame& frame);
+  // What the broker knows of a live job's wait, for explainWait().
+  WaitFacts waitFacts(const LiveJob& job) const;
   // The task's settings as the store keeps them.
   static TaskSettings settingsOf(const TaskQueue& tq);
   // Limits the task's dispatch to `spec` (nullopt: no limit) from now on.
@@ -219,6 +224,8 @@ class Core {
                    bool retryable);
   // Records the job's running attempt as failed in the store's history.
   void recordFailure(const LiveJob& job, std::string_view worker, std::string_view code, std::string_view message);
+  // Appends an event with no change of state of its own to the job's history, at the wall time now.
+  void recordEvent(JobId id, EventKind kind, std::uint32_t attempt, std::string detail = {});
   // A retrying job's time came: it joins its queue, unless an earlier attempt is still stopping.
   void retryDue(LiveJob& job);
   // A scheduled job waits until `run_at_ms` (wall time), due on the monotonic clock at `due`.
@@ -303,6 +310,8 @@ class Core {
   void sendError(PeerId peer, std::uint32_t request_id, std::string_view code, std::string_view message);
   void sendResult(PeerId peer, const JobRecord& rec);
   void sendJobInfo(PeerId peer, std::uint32_t request_id, const JobRecord& rec);
+  // JOB_INFO's fields for `rec` at `version`; views into `rec`, which must outlive it.
+  static protocol::JobInfoMsg jobInfoOf(const JobRecord& rec, std::uint16_t version);
   // The job's record with its failures (and payload, with `with_payload`), live or from the store.
   Result<std::optional<JobRecord>> fullRecord(JobId id, bool with_payload);
 

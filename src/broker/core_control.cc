@@ -276,6 +276,7 @@ void Core::revive(JobRecord&& rec) {
   LiveJob& job = adopt(rec, /*payload_known=*/true);
   job.lost = 0;  // fresh attempts, worker losses included
   store_.markRevived(rec.id);
+  recordEvent(rec.id, EventKind::kRevived, rec.attempt);
   if (dead_in_store_ > 0) --dead_in_store_;
   // Its time limits count again from now: counted from its submission, a job that once ran out of
   // time would be dead again at once.

@@ -61,6 +61,7 @@ void addBrokerCommand(CLI::App& app, int& exit_code);
 void addWorkerCommand(CLI::App& app, int& exit_code);
 void addSubmitCommand(CLI::App& app, int& exit_code);
 void addStatusCommand(CLI::App& app, int& exit_code);
+void addExplainCommand(CLI::App& app, int& exit_code);
 void addStatsCommand(CLI::App& app, int& exit_code);
 void addMetricsCommand(CLI::App& app, int& exit_code);
 void addTopCommand(CLI::App& app, int& exit_code);

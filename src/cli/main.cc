@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   corvee::cli::addWorkerCommand(app, exit_code);
   corvee::cli::addSubmitCommand(app, exit_code);
   corvee::cli::addStatusCommand(app, exit_code);
+  corvee::cli::addExplainCommand(app, exit_code);
   corvee::cli::addStatsCommand(app, exit_code);
   corvee::cli::addMetricsCommand(app, exit_code);
   corvee::cli::addTopCommand(app, exit_code);

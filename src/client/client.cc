@@ -309,6 +309,25 @@ Result<ClientImpl::Reply> ClientImpl::request(const std::function<void(std::stri
   return std::move(waiting->reply);
 }
 
+Result<JobExplanation> ClientImpl::explain(JobId id) {
+  protocol::ExplainMsg msg{id};
+  auto encode = [&msg](std::string& frame, std::uint16_t version) { protocol::encode(frame, 0, msg, version); };
+  Result<Reply> reply = request(encode, MsgType::kExplain, MsgType::kExplanation, /*needs=*/5);
+  if (!reply) return reply.status();
+  auto got = protocol::decode<protocol::ExplanationMsg>(reply->body, reply->version);
+  if (!got) return got.status();
+  JobExplanation explanation;
+  explanation.job = toJobInfo(got->job);
+  explanation.reason_code = std::string(got->reason_code);
+  explanation.reason = std::string(got->reason);
+  explanation.events.reserve(got->events.size());
+  for (const protocol::EventItem& event : got->events) {
+    explanation.events.push_back({event.time_ms, std::string(event.kind), event.attempt, std::string(event.worker),
+                                  std::string(event.detail)});
+  }
+  return explanation;
+}
+
 Result<JobInfo> ClientImpl::status(JobId id, bool with_payload) {
   protocol::StatusMsg msg{id, with_payload ? protocol::kStatusWithPayload : std::uint8_t{0}};
   auto encode = [&msg](std::string& frame, std::uint16_t version) { protocol::encode(frame, 0, msg, version); };
@@ -548,6 +567,7 @@ Result<JobOutcome> Client::wait(JobId id, std::chrono::milliseconds limit) { ret
 Result<JobInfo> Client::status(JobId id, bool with_payload) { return impl_->status(id, with_payload); }
 Result<std::string> Client::stats() { return impl_->stats(); }
 Result<std::string> Client::metrics() { return impl_->metrics(); }
+Result<JobExplanation> Client::explain(JobId id) { return impl_->explain(id); }
 Result<std::vector<JobInfo>> Client::jobs(const JobFilter& filter) { return impl_->jobs(filter); }
 Status Client::cancel(JobId id) { return impl_->cancel(id); }
 Result<std::uint64_t> Client::purge(std::string_view task) { return impl_->purge(task); }

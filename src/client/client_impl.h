@@ -64,6 +64,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   // Periodic jobs (cron.cc).
   Result<CronEntry> cronAdd(const CronEntry& entry, bool* replaced);
   Result<std::vector<CronEntry>> cronList();
+  Result<JobExplanation> explain(JobId id);
   Status cronRemove(std::string_view name);
   Status cronPause(std::string_view name, bool paused);
   Status setRate(std::string_view task, std::string_view rate);

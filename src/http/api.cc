@@ -15,6 +15,7 @@ Api::Api(std::function<Status()> healthy) {
   add("POST", "/v1/jobs", submitJob);
   add("GET", "/v1/jobs", listJobs);
   add("GET", "/v1/jobs/{id}", getJob);
+  add("GET", "/v1/jobs/{id}/history", getJobHistory);
   add("POST", "/v1/jobs/{id}/cancel", cancelJob);
   add("POST", "/v1/jobs/{id}/retry", retryJob);
   add("GET", "/v1/dead", listDeadJobs);

@@ -14,6 +14,7 @@ void submitJob(const CallPtr& call);      // POST /v1/jobs[?wait=MS]
 void getJob(const CallPtr& call);         // GET /v1/jobs/{id}[?wait=MS][&payload=1]
 void listJobs(const CallPtr& call);       // GET /v1/jobs?task=&state=&limit=&before=
 void listDeadJobs(const CallPtr& call);   // GET /v1/dead?task=&limit=&before=
+void getJobHistory(const CallPtr& call);  // GET /v1/jobs/{id}/history
 void cancelJob(const CallPtr& call);      // POST /v1/jobs/{id}/cancel
 void retryJob(const CallPtr& call);       // POST /v1/jobs/{id}/retry
 void retryDeadJobs(const CallPtr& call);  // POST /v1/dead/retry

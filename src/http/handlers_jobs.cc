@@ -121,6 +121,27 @@ void listJobs(const CallPtr& call) {
 
 void listDeadJobs(const CallPtr& call) { listWithState(call, static_cast<std::uint8_t>(JobState::kDead)); }
 
+void getJobHistory(const CallPtr& call) {
+  auto id = jobIdOf(call);
+  if (!id) return;
+  protocol::ExplainMsg ask;
+  ask.job_id = *id;
+  askThen<protocol::ExplanationMsg>(call, ask, [call](const protocol::ExplanationMsg& explained) {
+    Json events = Json::array();
+    for (const auto& event : explained.events) {
+      events.push_back({{"time_ms", event.time_ms},
+                        {"kind", std::string(event.kind)},
+                        {"attempt", event.attempt},
+                        {"worker", event.worker.empty() ? Json(nullptr) : Json(std::string(event.worker))},
+                        {"detail", std::string(event.detail)}});
+    }
+    Json reason = explained.reason_code.empty()
+                      ? Json(nullptr)
+                      : Json{{"code", std::string(explained.reason_code)}, {"message", std::string(explained.reason)}};
+    call->reply(200, Json{{"job", jobJson(explained.job)}, {"reason", std::move(reason)}, {"events", std::move(events)}});
+  });
+}
+
 void cancelJob(const CallPtr& call) {
   auto id = jobIdOf(call);
   if (!id) return;

@@ -40,6 +40,8 @@ const char* msgTypeName(std::uint8_t type) {
     case MsgType::kMetrics: return "METRICS";
     case MsgType::kMetricsText: return "METRICS_TEXT";
     case MsgType::kRate: return "RATE";
+    case MsgType::kExplain: return "EXPLAIN";
+    case MsgType::kExplanation: return "EXPLANATION";
   }
   return "unknown";
 }
@@ -64,6 +66,8 @@ std::uint16_t introducedIn(std::uint8_t type) {
       return 4;
     case MsgType::kMetrics:
     case MsgType::kMetricsText:
+    case MsgType::kExplain:
+    case MsgType::kExplanation:
       return 5;
     default:
       return 1;

@@ -59,6 +59,9 @@ enum class MsgType : std::uint8_t {
   // Metrics (version 5).
   kMetrics = 0x52,
   kMetricsText = 0x53,
+  // History and explain (version 5).
+  kExplain = 0x50,
+  kExplanation = 0x51,
 };
 
 // The protocol version that introduced message `type`; a session that speaks an older version

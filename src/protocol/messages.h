@@ -379,6 +379,34 @@ struct RateMsg {
   template <typename F> void fields(F&& f) { f(task); f(rate); }
 };
 
+// Version 5: history and explain.
+
+// Asks why a job is (not) running and what happened to it. Answered by EXPLANATION.
+struct ExplainMsg {
+  static constexpr MsgType kType = MsgType::kExplain;
+  std::uint64_t job_id = 0;
+  template <typename F> void fields(F&& f) { f(job_id); }
+};
+
+// One event of a job's history, in EXPLANATION.
+struct EventItem {
+  std::uint64_t time_ms = 0;    // wall clock, Unix milliseconds
+  std::string_view kind;        // "submitted", "running", ... (docs/protocol.md, "History and explain")
+  std::uint32_t attempt = 0;
+  std::string_view worker;      // empty: none
+  std::string_view detail;      // an error code, a time in Unix ms, or a reason word
+  template <typename F> void fields(F&& f) { f(time_ms); f(kind); f(attempt); f(worker); f(detail); }
+};
+
+struct ExplanationMsg {
+  static constexpr MsgType kType = MsgType::kExplanation;
+  JobInfoMsg job;                  // laid out as JOB_INFO's body, without its payload
+  std::string_view reason_code;    // why it waits ("no_worker", "paused", ...); empty when it does not
+  std::string_view reason;         // the same for people: one sentence
+  std::vector<EventItem> events;   // oldest first
+  template <typename F> void fields(F&& f) { job.fields(f); f(reason_code); f(reason); f(events); }
+};
+
 namespace detail {
 struct FieldWriter {
   WireWriter& w;

@@ -40,6 +40,10 @@ struct JobRecord {
   // Every failed attempt, oldest first. Written by Store::recordFailure(), returned by find() and
   // recover(); insert() and markFinished() ignore it.
   std::vector<AttemptFailure> failures;
+  // Its history, encoded (store/job_history.h). insert() stores the record's own (its first
+  // events); every later change appends its event; find() returns it. recover() and
+  // listFinished() may leave it empty, and markFinished() ignores it.
+  std::string history;
 };
 
 }  // namespace corvee

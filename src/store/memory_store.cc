@@ -26,6 +26,12 @@ void MemoryStore::markRunning(JobId id, std::uint32_t attempt, std::string_view 
   it->second.attempt = attempt;
   it->second.worker = std::string(worker);
   it->second.started_ms = started_ms;
+  history::append(it->second.history, history::runningEvent(attempt, worker, started_ms));
+}
+
+void MemoryStore::recordEvent(JobId id, const HistoryEvent& event) {
+  auto it = jobs_.find(id);
+  if (it != jobs_.end()) history::append(it->second.history, event);
 }
 
 void MemoryStore::markQueued(JobId id) {
@@ -90,6 +96,7 @@ void MemoryStore::markFinished(const JobRecord& job) {
   stored.result = job.result;
   stored.error_code = job.error_code;
   stored.error_message = job.error_message;
+  history::append(stored.history, history::finishedEvent(job));
   // Only a dead job may run again (markRevived); any other finished job's payload is never needed
   // again, and dropping it bounds retention memory.
   if (job.state != JobState::kDead) std::string().swap(stored.payload);

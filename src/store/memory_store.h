@@ -24,6 +24,7 @@ class MemoryStore final : public Store {
   void markRetrying(JobId id, std::uint64_t run_at_ms, std::uint32_t retried, std::string_view error_code,
                     std::string_view error_message) override;
   void markRevived(JobId id) override;
+  void recordEvent(JobId id, const HistoryEvent& event) override;
   void setTaskSettings(std::string_view task, const TaskSettings& settings) override;
   void markFinished(const JobRecord& job) override;
   Status commit() override { return Status::ok(); }

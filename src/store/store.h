@@ -21,6 +21,7 @@
 
 #include "corvee/status.h"
 #include "store/cron_record.h"
+#include "store/job_history.h"
 #include "store/job_record.h"
 
 namespace corvee {
@@ -61,7 +62,12 @@ class Store {
   // A backend may leave `payload` empty to keep recovery fast; loadPayload() then provides it.
   virtual Result<JobId> recover(const std::function<void(JobRecord&&)>& visit) = 0;
 
-  // Buffered changes; durable once commit() returns OK.
+  // Buffered changes; durable once commit() returns OK. Each appends its event to the job's
+  // history (store/job_history.h) in the same write: insert() stores the record's `history` (its
+  // first events), markRunning() and markFinished() append history::runningEvent() and
+  // history::finishedEvent(), and recordEvent() appends the events of the other changes, which the
+  // broker names (why a job was queued again, the time of its retry, ...). The other calls append
+  // nothing themselves.
   virtual void insert(const JobRecord& job) = 0;
   // The same, from a caller done with `job`: a store that keeps the record takes it without a copy.
   virtual void insert(JobRecord&& job) { insert(static_cast<const JobRecord&>(job)); }
@@ -79,6 +85,8 @@ class Store {
   // finished_ms 0, error cleared; attempt and failures are kept (attempt numbers never repeat).
   // A job that is not dead is left alone.
   virtual void markRevived(JobId id) = 0;
+  // Appends `event` to the job's history; a job the store does not hold is left alone.
+  virtual void recordEvent(JobId id, const HistoryEvent& event) = 0;
   // A task's settings (pause, rate), stored with the jobs so they survive a restart. Replaces
   // what was stored for the task; default settings remove it.
   virtual void setTaskSettings(std::string_view task, const TaskSettings& settings) = 0;
@@ -103,7 +111,7 @@ class Store {
   // memory. Fails with not_found for unknown or finished jobs.
   virtual Result<std::string> loadPayload(JobId id) = 0;
 
-  // A job by id, finished or not, with its failures; nullopt when unknown or purged.
+  // A job by id, finished or not, with its failures and history; nullopt when unknown or purged.
   virtual Result<std::optional<JobRecord>> find(JobId id) = 0;
   // Finished jobs matching `filter` (whose state, if set, is a finished one), newest (highest id)
   // first, at most filter.limit, without payload or result.

@@ -29,12 +29,21 @@ std::uint64_t lowWater(std::uint64_t bound) { return bound - bound / 10; }
 
 Result<JobId> VolatileStore::recover(const std::function<void(JobRecord&&)>&) { return max_id_; }
 
-void VolatileStore::insert(const JobRecord& job) { max_id_ = std::max(max_id_, job.id); }
+void VolatileStore::insert(const JobRecord& job) {
+  max_id_ = std::max(max_id_, job.id);
+  ran_[job.id].history = job.history;
+}
 
-void VolatileStore::markRunning(JobId id, std::uint32_t, std::string_view worker, std::uint64_t started_ms) {
+void VolatileStore::markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) {
   LastRun& run = ran_[id];
   run.worker.assign(worker);
   run.started_ms = started_ms;
+  history::append(run.history, history::runningEvent(attempt, worker, started_ms));
+}
+
+void VolatileStore::recordEvent(JobId id, const HistoryEvent& event) {
+  // Only a live job's: a finished one's history ended with its finishing event.
+  if (auto it = ran_.find(id); it != ran_.end()) history::append(it->second.history, event);
 }
 
 void VolatileStore::recordFailure(JobId id, const AttemptFailure& failure) {
@@ -60,6 +69,7 @@ void VolatileStore::markRevived(JobId id) {
   run.worker = std::move(record.worker);
   run.started_ms = record.started_ms;
   run.failures = std::move(record.failures);
+  run.history = std::move(record.history);
 }
 
 void VolatileStore::setTaskSettings(std::string_view task, const TaskSettings& settings) {
@@ -72,7 +82,7 @@ void VolatileStore::setTaskSettings(std::string_view task, const TaskSettings& s
 
 std::uint64_t VolatileStore::bytesOf(const JobRecord& job) {
   std::uint64_t bytes = kRecordOverhead + job.task.size() + job.payload.size() + job.worker.size() +
-                        job.result.size() + job.error_code.size() + job.error_message.size();
+                        job.result.size() + job.error_code.size() + job.error_message.size() + job.history.size();
   for (const AttemptFailure& failure : job.failures) {
     bytes += sizeof(AttemptFailure) + failure.worker.size() + failure.error_code.size() + failure.error_message.size();
   }
@@ -98,8 +108,12 @@ void VolatileStore::markFinished(const JobRecord& job) {
       stored.started_ms = ran->second.started_ms;
     }
     stored.failures = std::move(ran->second.failures);
+    stored.history = std::move(ran->second.history);
     ran_.erase(ran);
+  } else {
+    stored.history.clear();
   }
+  history::append(stored.history, history::finishedEvent(job));
   finished_bytes_ += bytesOf(stored);
   ++finished_counts_[slotOf(stored.state)];
   finish_order_[slotOf(stored.state)].emplace_back(stored.finished_ms, stored.id);
@@ -174,6 +188,7 @@ Result<std::optional<JobRecord>> VolatileStore::find(JobId id) {
   partial.worker = ran->second.worker;
   partial.started_ms = ran->second.started_ms;
   partial.failures = ran->second.failures;
+  partial.history = ran->second.history;
   return std::optional<JobRecord>(std::move(partial));
 }
 

@@ -1,12 +1,12 @@
 // VolatileStore: the store behind `corvee broker --store memory`. Nothing survives the process, so
 // journaling live jobs would only hold a second copy of what the broker already keeps in memory
 // (twice the RAM per queued job, for nothing). It keeps what the broker does not: finished jobs for
-// the result retention (dead ones with their payload, for `dead retry`), and the worker, start time
-// and failed attempts of jobs that ran, which a finished record shows.
+// the result retention (dead ones with their payload, for `dead retry`), the worker, start time
+// and failed attempts of jobs that ran, which a finished record shows, and every job's history.
 //
 // Its contract differs from the journaling stores' on purpose: recover() never finds anything,
 // find() knows finished jobs, and of an unfinished one only its last worker, start and failures
-// (a record with just those and its id), and loadPayload() has nothing to load, which journalsLiveJobs()
+// (a record with just those, its history and its id), and loadPayload() has nothing to load, which journalsLiveJobs()
 // announces so the broker keeps every payload itself. markRetrying() and markQueued() change
 // nothing it keeps, and markRevived() turns a dead record back into a live job, which it then
 // forgets but for its last run and its failures. The full in-memory journal for tests is
@@ -41,6 +41,7 @@ class VolatileStore final : public Store {
   void recordFailure(JobId id, const AttemptFailure& failure) override;
   void markRetrying(JobId, std::uint64_t, std::uint32_t, std::string_view, std::string_view) override {}
   void markRevived(JobId id) override;
+  void recordEvent(JobId id, const HistoryEvent& event) override;
   void setTaskSettings(std::string_view task, const TaskSettings& settings) override;
   void markFinished(const JobRecord& job) override;
   Status commit() override { return Status::ok(); }
@@ -91,8 +92,9 @@ class VolatileStore final : public Store {
     std::string worker;
     std::uint64_t started_ms = 0;
     std::vector<AttemptFailure> failures;  // oldest first
+    std::string history;                   // encoded (store/job_history.h)
   };
-  // Unfinished jobs that have started at least once, failed an attempt, or were revived.
+  // Unfinished jobs: their history, and their last run and failures once they have some.
   std::unordered_map<JobId, LastRun> ran_;
   std::unordered_map<JobId, JobRecord> finished_;  // payloads for dead jobs only
   // Per finished state, (finished_ms, id) in the order the jobs finished, so a purge or a trim stops

@@ -379,6 +379,57 @@ TEST(ClientProtocolTest, AVersion3BrokerIsNotSentAFairKey) {
   EXPECT_EQ(client->submit("echo", "x", too_long).id().status().code(), errc::kBadRequest);
 }
 
+TEST(ClientProtocolTest, ExplainReadsTheJobTheReasonAndEveryEvent) {
+  ScriptedBroker broker(5, [](const Frame& frame, std::uint16_t version) -> std::string {
+    if (frame.type != static_cast<std::uint8_t>(MsgType::kExplain)) {
+      return errorFrame(frame.request_id, errc::kUnknownCommand, "unexpected");
+    }
+    auto explain = protocol::decode<protocol::ExplainMsg>(frame.body, version);
+    if (!explain) return errorFrame(frame.request_id, errc::kBadRequest, "malformed EXPLAIN");
+    if (explain->job_id != 9) return errorFrame(frame.request_id, errc::kNotFound, "no job");
+    protocol::ExplanationMsg m;
+    m.job.job_id = 9;
+    m.job.task = "nobody";
+    m.job.state = static_cast<std::uint8_t>(JobState::kQueued);
+    m.job.submitted_ms = 1000;
+    m.reason_code = "no_worker";
+    m.reason = "no connected worker serves task 'nobody'";
+    m.events = {{1000, "submitted", 0, "", ""}, {2000, "requeued", 1, "w1", "worker_lost"}};
+    return frameOf(frame.request_id, m, version);
+  });
+  auto client = connectTo(broker);
+  ASSERT_TRUE(client);
+  Result<JobExplanation> got = client->explain(9);
+  ASSERT_TRUE(got) << got.status().toString();
+  EXPECT_EQ(got->job.id, 9u);
+  EXPECT_EQ(got->job.task, "nobody");
+  EXPECT_EQ(got->job.state, JobState::kQueued);
+  EXPECT_EQ(got->reason_code, "no_worker");
+  EXPECT_EQ(got->reason, "no connected worker serves task 'nobody'");
+  ASSERT_EQ(got->events.size(), 2u);
+  EXPECT_EQ(got->events[0].kind, "submitted");
+  EXPECT_EQ(got->events[1].time_ms, 2000u);
+  EXPECT_EQ(got->events[1].kind, "requeued");
+  EXPECT_EQ(got->events[1].attempt, 1u);
+  EXPECT_EQ(got->events[1].worker, "w1");
+  EXPECT_EQ(got->events[1].detail, "worker_lost");
+  Result<JobExplanation> missing = client->explain(404);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.status().code(), errc::kNotFound);
+}
+
+TEST(ClientProtocolTest, ExplainIsNotSentToAVersion4Broker) {
+  ScriptedBroker broker(4, [](const Frame& frame, std::uint16_t) -> std::string {
+    return errorFrame(frame.request_id, errc::kUnknownCommand, "unexpected");
+  });
+  auto client = connectTo(broker);
+  ASSERT_TRUE(client);
+  Result<JobExplanation> refused = client->explain(9);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.status().code(), errc::kUnsupportedVersion);
+  EXPECT_TRUE(broker.requests().empty()) << "EXPLAIN was sent to a broker that does not know it";
+}
+
 // A broker that chooses a version this build does not speak is not spoken to.
 TEST(ClientProtocolTest, AWelcomeWithAnUnknownVersionIsRefused) {
   ScriptedBroker broker(protocol::kVersion + 1, answerV2);

@@ -25,6 +25,7 @@ class SwitchableFullStore final : public Store {
     inner_.markRetrying(id, run_at_ms, retried, error_code, error_message);
   }
   void markRevived(JobId id) override { inner_.markRevived(id); }
+  void recordEvent(JobId id, const HistoryEvent& event) override { inner_.recordEvent(id, event); }
   void setTaskSettings(std::string_view task, const TaskSettings& settings) override {
     inner_.setTaskSettings(task, settings);
   }

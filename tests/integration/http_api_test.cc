@@ -5,6 +5,7 @@
 #include <absl/strings/escaping.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -245,6 +246,31 @@ TEST_F(HttpApiTest, MetricsAreThePrometheusTextPromtoolAccepts) {
   std::ofstream(file) << metrics.body;
   CommandResult check = runCommand({"/bin/sh", "-c", "/usr/bin/promtool check metrics < '" + file + "'"});
   EXPECT_EQ(check.exit_code, 0) << "promtool check metrics refused GET /metrics:\n" << check.describe();
+}
+
+TEST_F(HttpApiTest, AJobsHistorySaysWhyItWaitsAndWhatHappened) {
+  startBroker();
+  std::uint64_t id = submit({{"task", "nobody"}, {"payload", "x"}});
+  HttpReply waiting = http().get("/v1/jobs/" + std::to_string(id) + "/history");
+  ASSERT_EQ(waiting.status, 200u) << waiting.describe();
+  Json doc = waiting.json();
+  EXPECT_EQ(doc["job"]["id"], id);
+  EXPECT_EQ(doc["reason"]["code"], "no_worker") << doc.dump();
+  ASSERT_GE(doc["events"].size(), 1u);
+  EXPECT_EQ(doc["events"][0]["kind"], "submitted");
+
+  startWorker();
+  HttpReply done = http().post("/v1/jobs?wait=20000", R"({"task":"echo","payload":"y"})");
+  ASSERT_EQ(done.status, 200u) << done.describe();
+  Json history = http().get("/v1/jobs/" + done.json()["id"].dump() + "/history").json();
+  EXPECT_TRUE(history["reason"].is_null()) << history.dump();
+  std::vector<std::string> kinds;
+  for (const auto& event : history["events"]) kinds.push_back(event["kind"]);
+  ASSERT_FALSE(kinds.empty()) << history.dump();
+  EXPECT_EQ(kinds.front(), "submitted");
+  EXPECT_EQ(kinds.back(), "succeeded");
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "running"), kinds.end()) << history.dump();
+  EXPECT_EQ(http().get("/v1/jobs/999/history").status, 404u);
 }
 
 TEST_F(HttpApiTest, EveryWireControlHasItsCall) {

@@ -194,6 +194,23 @@ template <> std::size_t documentedBodySize<MetricsMsg>() { return 0; }
 
 template <> MetricsTextMsg sample() { return {{"corvee_workers 1\n"}}; }
 template <> std::size_t documentedBodySize<MetricsTextMsg>() { return 4 + 17; }
+template <> ExplainMsg sample() { return {4242}; }
+template <> std::size_t documentedBodySize<ExplainMsg>() { return 8; }
+
+// The job as JOB_INFO lays it out, reason code and reason, then two events: time_ms u64, kind str,
+// attempt u32, worker str, detail str.
+template <> ExplanationMsg sample() {
+  ExplanationMsg m;
+  m.job = sample<JobInfoMsg>();
+  m.reason_code = "slots_busy";
+  m.reason = "every slot is busy";
+  m.events = {{1700000000000ULL, "submitted", 0, "", ""}, {1700000000100ULL, "running", 1, "w1", ""}};
+  return m;
+}
+template <> std::size_t documentedBodySize<ExplanationMsg>() {
+  return documentedBodySize<JobInfoMsg>() + (2 + 10) + (2 + 18) + 4 + (8 + (2 + 9) + 4 + 2 + 2) +
+         (8 + (2 + 7) + 4 + (2 + 2) + 2);
+}
 
 // Encodes `msg` and splits the frame again with the real decoder, checking the header.
 template <typename Msg>
@@ -219,7 +236,7 @@ using AllMessages =
                      ResultMsg, StatusMsg, JobInfoMsg, StatsMsg, StatsReplyMsg, RegisterMsg, AssignMsg, CompleteMsg,
                      FailMsg, CancelMsg, DrainMsg, CancelJobMsg, PurgeMsg, PauseMsg, ListJobsMsg, JobListMsg,
                      DeadRetryMsg, DeadPurgeMsg, CountMsg, RateMsg, CronAddMsg, CronRemoveMsg, CronPauseMsg,
-                     CronListMsg, CronEntriesMsg, MetricsMsg, MetricsTextMsg>;
+                     CronListMsg, CronEntriesMsg, ExplainMsg, ExplanationMsg, MetricsMsg, MetricsTextMsg>;
 TYPED_TEST_SUITE(MessageCodecTest, AllMessages);
 
 TYPED_TEST(MessageCodecTest, BodyHasTheDocumentedLayoutSize) {
@@ -429,6 +446,34 @@ TEST(ProtocolConstantsTest, MessagesAreIntroducedInTheirVersions) {
   EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kCronEntries)), 4);
   EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kMetrics)), 5);
   EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kMetricsText)), 5);
+  EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kExplain)), 5);
+  EXPECT_EQ(introducedIn(static_cast<std::uint8_t>(MsgType::kExplanation)), 5);
+}
+
+TEST(MessageFieldsTest, Explanation) {
+  std::string s;
+  auto m = roundTrip(sample<ExplanationMsg>(), s);
+  EXPECT_EQ(m.job.job_id, 44u);
+  EXPECT_EQ(m.job.task, "echo");
+  EXPECT_EQ(m.job.fair_key, "tenant-7");
+  ASSERT_EQ(m.job.failures.size(), 1u);
+  EXPECT_EQ(m.reason_code, "slots_busy");
+  EXPECT_EQ(m.reason, "every slot is busy");
+  ASSERT_EQ(m.events.size(), 2u);
+  EXPECT_EQ(m.events[0].kind, "submitted");
+  EXPECT_EQ(m.events[1].time_ms, 1700000000100ULL);
+  EXPECT_EQ(m.events[1].kind, "running");
+  EXPECT_EQ(m.events[1].attempt, 1u);
+  EXPECT_EQ(m.events[1].worker, "w1");
+  EXPECT_EQ(m.events[1].detail, "");
+  EXPECT_EQ(roundTrip(ExplainMsg{77}, s).job_id, 77u);
+}
+
+TEST(MessageFieldsTest, AnExplanationsJobIsLaidOutAsJobInfosBody) {
+  ExplanationMsg m = sample<ExplanationMsg>();
+  std::string job = encodeBody(m.job);
+  std::string whole = encodeBody(m);
+  EXPECT_EQ(hex(whole.substr(0, job.size())), hex(job));
 }
 
 TEST(MessageFieldsTest, JobListWithSeveralJobsAndFailures) {
@@ -693,6 +738,8 @@ TEST(ProtocolConstantsTest, MessageTypesMatchTheDoc) {
   EXPECT_EQ(static_cast<int>(MsgType::kCronEntries), 0x44);
   EXPECT_EQ(static_cast<int>(MsgType::kMetrics), 0x52);
   EXPECT_EQ(static_cast<int>(MsgType::kMetricsText), 0x53);
+  EXPECT_EQ(static_cast<int>(MsgType::kExplain), 0x50);
+  EXPECT_EQ(static_cast<int>(MsgType::kExplanation), 0x51);
   EXPECT_EQ(static_cast<int>(Role::kClient), 1);
   EXPECT_EQ(static_cast<int>(Role::kWorker), 2);
   EXPECT_EQ(static_cast<int>(JobState::kQueued), 1);
@@ -716,6 +763,8 @@ TEST(ProtocolConstantsTest, MsgTypeNames) {
   EXPECT_STREQ(msgTypeName(0x38), "RATE");
   EXPECT_STREQ(msgTypeName(0x52), "METRICS");
   EXPECT_STREQ(msgTypeName(0x53), "METRICS_TEXT");
+  EXPECT_STREQ(msgTypeName(0x50), "EXPLAIN");
+  EXPECT_STREQ(msgTypeName(0x51), "EXPLANATION");
   EXPECT_STREQ(msgTypeName(0x7f), "unknown");
 }
 

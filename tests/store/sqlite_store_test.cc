@@ -1032,6 +1032,63 @@ TEST(SqliteStoreSchemaTest, UniqueKeysHeldUsesItsIndex) {
   EXPECT_TRUE(contains(all, "jobs_unique_done")) << all;
 }
 
+TEST(SqliteStoreSchemaTest, AVersion3DatabaseGainsTheHistoryColumnInPlaceKeepingEveryJob) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  {
+    // A version 3 database: this schema without the history column, as version 3 wrote it.
+    auto store = openOk(path);
+    ASSERT_NE(store, nullptr);
+    JobRecord queued;
+    queued.id = 1;
+    queued.task = "resize";
+    queued.payload = "p";
+    queued.submitted_ms = 1'700'000'000'001ULL;
+    store->insert(queued);
+    JobRecord done = queued;
+    done.id = 2;
+    store->insert(done);
+    ASSERT_TRUE(store->commit().isOk());
+  }
+  execRaw(path, "ALTER TABLE jobs DROP COLUMN history; UPDATE meta SET value = 3 WHERE key = 'schema_version';");
+  ASSERT_EQ(queryRaw(path, "SELECT count(*) FROM pragma_table_info('jobs') WHERE name = 'history'"),
+            (std::vector<std::string>{"0"}));
+  {
+    auto store = openOk(path);
+    ASSERT_NE(store, nullptr);
+    std::vector<JobRecord> live;
+    ASSERT_TRUE(store->recover([&](JobRecord&& rec) { live.push_back(std::move(rec)); }).isOk());
+    ASSERT_EQ(live.size(), 2u);
+    auto before = store->find(1);
+    ASSERT_TRUE(before.isOk() && before->has_value());
+    EXPECT_TRUE((*before)->history.empty()) << "a job written before histories has none";
+    // Its later changes start one.
+    store->markRunning(1, 1, "worker-a", 1'700'000'000'100ULL);
+    JobRecord finished;
+    finished.id = 2;
+    finished.state = JobState::kSucceeded;
+    finished.finished_ms = 1'700'000'000'200ULL;
+    store->markFinished(finished);
+    ASSERT_TRUE(store->commit().isOk());
+  }
+  EXPECT_EQ(queryRaw(path, "SELECT value FROM meta WHERE key = 'schema_version'"), (std::vector<std::string>{"4"}));
+  auto store = openOk(path);
+  ASSERT_NE(store, nullptr);
+  auto running = store->find(1);
+  ASSERT_TRUE(running.isOk() && running->has_value());
+  auto events = history::decode((*running)->history);
+  ASSERT_TRUE(events.isOk()) << events.status().toString();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].kind, EventKind::kRunning);
+  EXPECT_EQ((*events)[0].worker, "worker-a");
+  auto succeeded = store->find(2);
+  ASSERT_TRUE(succeeded.isOk() && succeeded->has_value());
+  events = history::decode((*succeeded)->history);
+  ASSERT_TRUE(events.isOk());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].kind, EventKind::kSucceeded);
+}
+
 TEST(SqliteStoreSchemaTest, ANewerSchemaVersionIsRefusedAndLeftUntouched) {
   TempDir dir;
   const std::string path = dir.file("corvee.db");

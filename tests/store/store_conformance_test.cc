@@ -1618,6 +1618,130 @@ TEST_P(StoreConformanceTest, IdentitySurvivesReopenOnlyForDurableStores) {
   EXPECT_NE(store().identity(), 0u);
 }
 
+// ---- history ----
+
+// The kinds of `history`'s events, oldest first, failing the test when it does not decode.
+std::vector<std::string> kindsOf(const std::string& history) {
+  auto events = history::decode(history);
+  EXPECT_TRUE(events.isOk()) << events.status().toString();
+  std::vector<std::string> kinds;
+  if (events.isOk()) {
+    for (const HistoryEvent& event : *events) kinds.emplace_back(toString(event.kind));
+  }
+  return kinds;
+}
+
+// A job as the broker inserts it: with its first event.
+JobRecord submittedJob(JobId id) {
+  JobRecord rec = makeJob(id);
+  history::append(rec.history, {rec.submitted_ms, EventKind::kSubmitted, 0, {}, {}});
+  return rec;
+}
+
+TEST_P(StoreConformanceTest, EveryChangeAppendsItsEventToTheHistoryInOrder) {
+  store().insert(submittedJob(1));
+  commit();
+  store().markRunning(1, 1, "worker-a", 100);
+  AttemptFailure failure{1, "worker-a", 100, 150, "handler_error", "boom"};
+  store().recordFailure(1, failure);
+  store().recordEvent(1, {150, EventKind::kFailed, 1, "worker-a", "handler_error"});
+  store().markRetrying(1, 400, 1, "handler_error", "boom");
+  store().recordEvent(1, {150, EventKind::kRetry, 1, {}, "400"});
+  commit();
+  store().markQueued(1);
+  store().recordEvent(1, {400, EventKind::kQueued, 1, {}, "retry"});
+  store().markRunning(1, 2, "worker-b", 410);
+  store().markFinished(outcome(1, JobState::kSucceeded, 2, 420));
+  commit();
+  JobRecord got = found(1);
+  EXPECT_EQ(kindsOf(got.history), (std::vector<std::string>{"submitted", "running", "failed", "retry", "queued",
+                                                             "running", "succeeded"}));
+  auto events = history::decode(got.history);
+  ASSERT_TRUE(events.isOk());
+  ASSERT_EQ(events->size(), 7u);
+  EXPECT_EQ((*events)[0].time_ms, makeJob(1).submitted_ms);
+  EXPECT_EQ((*events)[1].time_ms, 100u);
+  EXPECT_EQ((*events)[1].attempt, 1u);
+  EXPECT_EQ((*events)[1].worker, "worker-a");
+  EXPECT_EQ((*events)[2].detail, "handler_error");
+  EXPECT_EQ((*events)[3].detail, "400");
+  EXPECT_EQ((*events)[5].worker, "worker-b");
+  EXPECT_EQ((*events)[5].attempt, 2u);
+  EXPECT_EQ((*events)[6].time_ms, 420u);
+  EXPECT_EQ((*events)[6].attempt, 2u);
+  // The failures list is still kept beside the history.
+  ASSERT_EQ(got.failures.size(), 1u);
+  EXPECT_EQ(got.failures[0].error_message, "boom");
+}
+
+TEST_P(StoreConformanceTest, AFinishedJobsHistoryEndsWithItsStateAndErrorCode) {
+  for (JobId id = 1; id <= 3; ++id) store().insert(submittedJob(id));
+  commit();
+  store().markFinished(outcome(1, JobState::kDead, 0, 10));
+  JobRecord cancelled = outcome(2, JobState::kCancelled, 0, 20);
+  cancelled.error_code = "cancelled";
+  store().markFinished(cancelled);
+  commit();
+  auto dead = history::decode(found(1).history);
+  ASSERT_TRUE(dead.isOk());
+  ASSERT_EQ(dead->size(), 2u);
+  EXPECT_EQ(dead->back().kind, EventKind::kDead);
+  EXPECT_EQ(dead->back().detail, "handler_error");
+  EXPECT_EQ(dead->back().time_ms, 10u);
+  EXPECT_EQ(kindsOf(found(2).history), (std::vector<std::string>{"submitted", "cancelled"}));
+  EXPECT_EQ(kindsOf(found(3).history), (std::vector<std::string>{"submitted"}));
+}
+
+TEST_P(StoreConformanceTest, ARevivedJobKeepsItsHistoryAndGoesOn) {
+  store().insert(submittedJob(1));
+  commit();
+  store().markFinished(outcome(1, JobState::kDead, 0, 10));
+  commit();
+  store().markRevived(1);
+  store().recordEvent(1, {20, EventKind::kRevived, 0, {}, {}});
+  commit();
+  EXPECT_EQ(kindsOf(found(1).history), (std::vector<std::string>{"submitted", "dead", "revived"}));
+}
+
+TEST_P(StoreConformanceTest, EventsOfUnknownJobsCreateNothingAndDoNotFailTheStore) {
+  store().recordEvent(42, {1, EventKind::kQueued, 0, {}, "due"});
+  commit();
+  EXPECT_FALSE(exists(42));
+}
+
+TEST_P(StoreConformanceTest, AHistoryIsCappedToItsFirstAndLastEvents) {
+  store().insert(submittedJob(1));
+  commit();
+  // 10,000 attempts: the history stays at its cap, the first events and the last ones.
+  for (std::uint32_t attempt = 1; attempt <= 10'000; ++attempt) {
+    store().markRunning(1, attempt, "w", 1000 + attempt);
+    store().recordEvent(1, {1000 + attempt, EventKind::kFailed, attempt, "w", "handler_error"});
+    if (attempt % 500 == 0) commit();
+  }
+  commit();
+  auto events = history::decode(found(1).history);
+  ASSERT_TRUE(events.isOk());
+  ASSERT_EQ(events->size(), history::kMaxEvents);
+  EXPECT_EQ((*events)[0].kind, EventKind::kSubmitted);
+  EXPECT_EQ((*events)[1].kind, EventKind::kRunning);
+  EXPECT_EQ((*events)[1].attempt, 1u);
+  EXPECT_EQ((*events)[history::kHead].kind, EventKind::kOmitted);
+  // 1 + 20,000 events were recorded; 59 are kept, one of them the marker.
+  EXPECT_EQ((*events)[history::kHead].detail, std::to_string(1 + 20'000 - (history::kMaxEvents - 1)));
+  EXPECT_EQ(events->back().kind, EventKind::kFailed);
+  EXPECT_EQ(events->back().attempt, 10'000u);
+}
+
+TEST_P(StoreConformanceTest, ReopenKeepsTheCommittedHistoryOnly) {
+  SKIP_UNLESS_DURABLE();
+  store().insert(submittedJob(1));
+  store().markRunning(1, 1, "worker-a", 100);
+  commit();
+  store().recordEvent(1, {200, EventKind::kRequeued, 1, {}, "worker_lost"});  // never committed
+  reopen();
+  EXPECT_EQ(kindsOf(found(1).history), (std::vector<std::string>{"submitted", "running"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest, ::testing::ValuesIn(backends()),
                          [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 

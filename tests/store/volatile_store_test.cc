@@ -56,13 +56,18 @@ TEST(VolatileStoreTest, SaysItKeepsNoLiveJournal) {
 TEST(VolatileStoreTest, LiveJobsAreNeitherFoundNorRecoveredNorLoaded) {
   VolatileStore store;
   store.insert(queuedJob(7));
-  store.insert(queuedJob(3));
+  JobRecord three = queuedJob(3);
+  history::append(three.history, {1, EventKind::kSubmitted, 0, {}, {}});
+  store.insert(three);
   store.markRunning(7, 1, "w", 5);
   ASSERT_TRUE(store.commit().isOk());
-  // The broker answers for live jobs itself; of one that ran, the store has only its history.
+  // The broker answers for live jobs itself; of a live job, the store has only its history (its
+  // events, and its last run and failures once it ran).
   auto found = store.find(3);
   ASSERT_TRUE(found.isOk());
-  EXPECT_FALSE(found->has_value()) << "a queued job that never ran is unknown here";
+  ASSERT_TRUE(found->has_value());
+  EXPECT_TRUE((*found)->task.empty()) << "only the history, not a full record";
+  EXPECT_EQ((*found)->history, three.history);
   found = store.find(7);
   ASSERT_TRUE(found.isOk());
   ASSERT_TRUE(found->has_value());
@@ -177,6 +182,7 @@ TEST(VolatileStoreTest, FinishedJobsAreBoundedByBytes) {
   JobRecord sample = finishedJob(1, 0);
   sample.task = "t";
   sample.result.assign(1000, 'r');
+  history::append(sample.history, history::finishedEvent(sample));  // as markFinished() keeps it
   const std::uint64_t each = VolatileStore::bytesOf(sample);
   EXPECT_GT(each, 1000u) << "a record counts its result and its bookkeeping";
   VolatileStore store(ResultLimits{.max_count = 0, .max_bytes = 10 * each});

@@ -15,7 +15,8 @@ namespace {
 
 // 1: issue 8's jobs table. 2: retry policy columns, the failures and paused_tasks tables, and
 // indexes that name the live and the finished states. 3: unique keys, fairness keys, task_settings
-// in place of paused_tasks, and the crons table. 4: the counters table (docs/store-schema.md).
+// in place of paused_tasks, and the crons table. 4: the counters table and the jobs' history column
+// (docs/store-schema.md).
 constexpr std::int64_t kSchemaVersion = 4;
 // SQLite's own default for its automatic checkpoint, which this store runs itself (see open()).
 constexpr int kCheckpointPages = 1000;
@@ -59,7 +60,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   run_at_ms         INTEGER NOT NULL DEFAULT 0,
   unique_key        TEXT    NOT NULL DEFAULT '',
   unique_for_ms     INTEGER NOT NULL DEFAULT 0,
-  fair_key          TEXT    NOT NULL DEFAULT ''
+  fair_key          TEXT    NOT NULL DEFAULT '',
+  history           BLOB
 );
 CREATE TABLE IF NOT EXISTS failures (
   job_id        INTEGER NOT NULL,
@@ -135,7 +137,9 @@ UPDATE meta SET value = 3 WHERE key = 'schema_version';
 )sql";
 
 // Version 3 to 4, after the earlier steps, before kSchema, in the same transaction: the totals
-// that survive a restart. The table starts empty; kSchema's CREATE IF NOT EXISTS then finds it.
+// that survive a restart (the table starts empty; kSchema's CREATE IF NOT EXISTS then finds it),
+// and the jobs' history (store/job_history.h), NULL (no event yet) for the rows already there; no
+// row is rewritten.
 constexpr const char* kUpgradeFrom3 = R"sql(
 CREATE TABLE counters (
   task  TEXT    NOT NULL,
@@ -143,8 +147,36 @@ CREATE TABLE counters (
   value INTEGER NOT NULL,
   PRIMARY KEY (task, name)
 ) WITHOUT ROWID;
+ALTER TABLE jobs ADD COLUMN history BLOB;
 UPDATE meta SET value = 4 WHERE key = 'schema_version';
 )sql";
+
+// The SQL function that appends one encoded event to a history, with its cap: history_append(
+// history, event) is history::appendEncoded() (a NULL history is an empty one).
+void historyAppend(sqlite3_context* context, int, sqlite3_value** args) {
+  auto bytes = [](sqlite3_value* value) {
+    const void* data = sqlite3_value_blob(value);
+    return data == nullptr ? std::string_view()
+                           : std::string_view(static_cast<const char*>(data),
+                                              static_cast<std::size_t>(sqlite3_value_bytes(value)));
+  };
+  std::string_view event = bytes(args[1]);
+  std::string_view old = bytes(args[0]);
+  std::size_t count = old.empty() ? 0 : static_cast<unsigned char>(old[0]);
+  if (!old.empty() && count < history::kMaxEvents) {
+    // The common case, without a copy through a std::string: the count byte goes up by one.
+    auto size = static_cast<int>(old.size() + event.size());
+    auto* out = static_cast<char*>(sqlite3_malloc(size));
+    if (out == nullptr) return sqlite3_result_error_nomem(context);
+    std::copy(old.begin(), old.end(), out);
+    std::copy(event.begin(), event.end(), out + old.size());
+    out[0] = static_cast<char>(count + 1);
+    return sqlite3_result_blob(context, out, size, sqlite3_free);
+  }
+  std::string blob(old);
+  history::appendEncoded(blob, event);
+  sqlite3_result_blob(context, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+}
 
 // The succeeded jobs whose unique key may still be held, spelled as jobs_unique_done's WHERE.
 constexpr const char* kHoldsKey = "state = 3 AND unique_for_ms > 0";
@@ -159,17 +191,17 @@ constexpr const char* kDone = "state BETWEEN 3 AND 5";
 constexpr const char* kColumns =
     "id, task, payload, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, result, error_code, error_message, retries, retried, backoff_ms, "
-    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms, fair_key";
-// The same columns in the same order, with NULL where the payload would be.
+    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms, fair_key, history";
+// The same columns in the same order, with NULL where the payload and the history would be.
 constexpr const char* kColumnsPayloadless =
     "id, task, NULL, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, result, error_code, error_message, retries, retried, backoff_ms, "
-    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms, fair_key";
+    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms, fair_key, NULL";
 // And with NULL for the result too, as listFinished() returns records.
 constexpr const char* kColumnsListed =
     "id, task, NULL, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, NULL, error_code, error_message, retries, retried, backoff_ms, "
-    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms, fair_key";
+    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms, fair_key, NULL";
 // A failure's columns after its job id, for Statement::failure().
 constexpr const char* kFailureColumns = "attempt, worker, started_ms, ended_ms, error_code, error_message";
 
@@ -250,6 +282,7 @@ class SqliteStore::Statement {
     r.unique_key = text(21);
     r.unique_for_ms = static_cast<std::uint32_t>(integer(22));
     r.fair_key = text(23);
+    r.history = text(24);
     return r;
   }
   // Reads the `kFailureColumns` starting at column `first`.
@@ -384,6 +417,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     return s;
   }
   if (Status s = store->exec("COMMIT"); !s) return s;
+  if (sqlite3_create_function_v2(db, "history_append", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
+                                 nullptr, historyAppend, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return store->sqliteError("registering history_append");
+  }
   if (Status s = store->prepareAll(); !s) return s;
   // The automatic checkpoint runs inside COMMIT and reports its own failure (a full disk, while
   // the database file grows) as COMMIT's, though the commit happened: a replay would then insert
@@ -476,13 +513,18 @@ Status SqliteStore::prepareAll() {
       prepare(begin_, "BEGIN") && prepare(commit_, "COMMIT") && prepare(rollback_, "ROLLBACK") &&
       prepare(insert_, std::string("INSERT INTO jobs(") + kColumns +
                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                           "?19, ?20, ?21, ?22, ?23, ?24)") &&
-      prepare(running_, "UPDATE jobs SET state = 2, attempt = ?2, worker = ?3, started_ms = ?4 WHERE id = ?1") &&
+                           "?19, ?20, ?21, ?22, ?23, ?24, ?25)") &&
+      // The history's event goes in the same statement as the change it records: no write more.
+      prepare(running_,
+              "UPDATE jobs SET state = 2, attempt = ?2, worker = ?3, started_ms = ?4, "
+              "history = history_append(history, ?5) WHERE id = ?1") &&
       prepare(queued_, "UPDATE jobs SET state = 1 WHERE id = ?1") &&
       // A dead job keeps its payload for markRevived(); no other finished job needs it again.
       prepare(finished_,
               "UPDATE jobs SET state = ?2, attempt = ?3, finished_ms = ?4, result = ?5, error_code = ?6, "
-              "error_message = ?7, payload = CASE WHEN ?2 = 4 THEN payload ELSE NULL END WHERE id = ?1") &&
+              "error_message = ?7, payload = CASE WHEN ?2 = 4 THEN payload ELSE NULL END, "
+              "history = history_append(history, ?8) WHERE id = ?1") &&
+      prepare(event_, "UPDATE jobs SET history = history_append(history, ?2) WHERE id = ?1") &&
       // Only for a job the store holds (a failure of a purged job must not outlive it), and once
       // per attempt.
       prepare(failure_, std::string("INSERT OR REPLACE INTO failures(job_id, ") + kFailureColumns +
@@ -572,6 +614,14 @@ void SqliteStore::markRunning(JobId id, std::uint32_t attempt, std::string_view 
   change.job.attempt = attempt;
   change.job.worker = std::string(worker);
   change.job.started_ms = started_ms;
+  change.job.history = history::encodeEvent(history::runningEvent(attempt, worker, started_ms));
+  record(std::move(change));
+}
+
+void SqliteStore::recordEvent(JobId id, const HistoryEvent& event) {
+  Change change{Change::Kind::kEvent, {}, {}};
+  change.job.id = id;
+  change.job.history = history::encodeEvent(event);
   record(std::move(change));
 }
 
@@ -674,12 +724,14 @@ void SqliteStore::markFinished(JobRecord&& job) {
   // The row has the payload already (and keeps it for a dead job): no copy to hold for a replay.
   std::string().swap(change.job.payload);
   change.job.failures.clear();
+  change.job.history = history::encodeEvent(history::finishedEvent(change.job));
   record(std::move(change));
 }
 
 void SqliteStore::record(Change&& change) {
   if (!failed_.isOk()) return;
-  bytes_since_check_ += change.job.payload.size() + change.job.result.size() + change.job.error_message.size() + 256;
+  bytes_since_check_ += change.job.payload.size() + change.job.result.size() + change.job.error_message.size() +
+                        change.job.history.size() + 256;
   if (change.cron) bytes_since_check_ += change.cron->submit.size();
   for (const AttemptFailure& failure : change.job.failures) bytes_since_check_ += failure.error_message.size();
   unsynced_.push_back(std::move(change));
@@ -718,14 +770,20 @@ bool SqliteStore::apply(const Change& change) {
           .bind(21, static_cast<std::int64_t>(job.run_at_ms))
           .bindText(22, job.unique_key)
           .bind(23, job.unique_for_ms)
-          .bindText(24, job.fair_key);
+          .bindText(24, job.fair_key)
+          .bindBlob(25, job.history);
       break;
     case Change::Kind::kRunning:
       stmt = running_.get();
       stmt->bind(1, static_cast<std::int64_t>(job.id))
           .bind(2, job.attempt)
           .bindText(3, job.worker)
-          .bind(4, static_cast<std::int64_t>(job.started_ms));
+          .bind(4, static_cast<std::int64_t>(job.started_ms))
+          .bindBlob(5, job.history);
+      break;
+    case Change::Kind::kEvent:
+      stmt = event_.get();
+      stmt->bind(1, static_cast<std::int64_t>(job.id)).bindBlob(2, job.history);
       break;
     case Change::Kind::kQueued:
       stmt = queued_.get();
@@ -739,7 +797,8 @@ bool SqliteStore::apply(const Change& change) {
           .bind(4, static_cast<std::int64_t>(job.finished_ms))
           .bindBlob(5, job.result)
           .bindText(6, job.error_code)
-          .bindText(7, job.error_message);
+          .bindText(7, job.error_message)
+          .bindBlob(8, job.history);
       break;
     case Change::Kind::kFailure: {
       const AttemptFailure& failure = job.failures.front();
@@ -932,6 +991,10 @@ std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRe
         base->attempt = change.job.attempt;
         base->worker = change.job.worker;
         base->started_ms = change.job.started_ms;
+        history::appendEncoded(base->history, change.job.history);
+        break;
+      case Change::Kind::kEvent:
+        if (base) history::appendEncoded(base->history, change.job.history);
         break;
       case Change::Kind::kQueued:
         if (base) base->state = JobState::kQueued;
@@ -946,6 +1009,7 @@ std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRe
         base->error_code = change.job.error_code;
         base->error_message = change.job.error_message;
         if (change.job.state != JobState::kDead) base->payload.clear();
+        history::appendEncoded(base->history, change.job.history);
         break;
       case Change::Kind::kFailure:
         if (base) addFailure(base->failures, change.job.failures.front());

@@ -41,6 +41,7 @@ class SqliteStore final : public Store {
   void markRetrying(JobId id, std::uint64_t run_at_ms, std::uint32_t retried, std::string_view error_code,
                     std::string_view error_message) override;
   void markRevived(JobId id) override;
+  void recordEvent(JobId id, const HistoryEvent& event) override;
   void setTaskSettings(std::string_view task, const TaskSettings& settings) override;
   void markFinished(const JobRecord& job) override;
   void markFinished(JobRecord&& job) override;
@@ -69,14 +70,15 @@ class SqliteStore final : public Store {
   // One change since the last commit, kept so that a commit the full disk refused can be replayed.
   struct Change {
     enum class Kind : std::uint8_t {
-      kInsert, kRunning, kQueued, kFinished, kFailure, kRetrying, kRevived, kTaskSettings, kSaveCron, kRemoveCron,
-      kCounter
+      kInsert, kRunning, kQueued, kFinished, kFailure, kRetrying, kRevived, kEvent, kTaskSettings, kSaveCron,
+      kRemoveCron, kCounter
     };
     Kind kind;
     // kInsert, kFinished: the record; kRunning: id, attempt, worker, started_ms; kQueued, kRevived:
-    // id; kFailure: id and the one failure in `failures`; kRetrying: id, run_at_ms, retried,
-    // error_code, error_message; kTaskSettings: task, with `settings`; kCounter: task, the
-    // counter's name in error_code and the delta in run_at_ms.
+    // id; kEvent: id. `history` holds, but for kInsert, the one encoded event to append. kFailure:
+    // id and the one failure in `failures`; kRetrying: id, run_at_ms, retried, error_code,
+    // error_message; kTaskSettings: task, with `settings`; kCounter: task, the counter's name in
+    // error_code and the delta in run_at_ms.
     JobRecord job;
     TaskSettings settings{};
     // kSaveCron: the entry; kRemoveCron: its name. Apart, so job changes do not pay for it.
@@ -134,8 +136,9 @@ class SqliteStore final : public Store {
   std::uint64_t disk_reserve_ = 0;         // see open()
   bool low_space_ = false;                 // the disk's free space is below disk_reserve_
   std::uint64_t bytes_since_check_ = 0;    // journaled since the free space was last read
-  std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, failure_, retrying_,
-      revived_, set_task_, unset_task_, save_cron_, remove_cron_, add_counter_, find_, find_failures_, count_, max_id_update_, payload_;
+  std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, event_, failure_, retrying_,
+      revived_, set_task_, unset_task_, save_cron_, remove_cron_, add_counter_, find_, find_failures_, count_,
+      max_id_update_, payload_;
 };
 
 }  // namespace corvee
