@@ -1050,7 +1050,9 @@ TEST(SqliteStoreSchemaTest, AVersion3DatabaseGainsTheHistoryColumnInPlaceKeeping
     store->insert(done);
     ASSERT_TRUE(store->commit().isOk());
   }
-  execRaw(path, "ALTER TABLE jobs DROP COLUMN history; UPDATE meta SET value = 3 WHERE key = 'schema_version';");
+  // A version 3 database has neither the counters table nor the history column.
+  execRaw(path, "ALTER TABLE jobs DROP COLUMN history; DROP TABLE counters; "
+                "UPDATE meta SET value = 3 WHERE key = 'schema_version';");
   ASSERT_EQ(queryRaw(path, "SELECT count(*) FROM pragma_table_info('jobs') WHERE name = 'history'"),
             (std::vector<std::string>{"0"}));
   {
@@ -1187,7 +1189,9 @@ TEST(SqliteStoreSchemaTest, AVersion3DatabaseGainsCountersInPlaceKeepingEveryJob
     ASSERT_TRUE(store->commit().isOk());
   }
   // What version 3 left: the same schema without the counters table.
-  execRaw(path, "DROP TABLE counters; UPDATE meta SET value = 3 WHERE key = 'schema_version';");
+  // A version 3 database has neither the counters table nor the history column.
+  execRaw(path, "ALTER TABLE jobs DROP COLUMN history; DROP TABLE counters; "
+                "UPDATE meta SET value = 3 WHERE key = 'schema_version';");
   {
     auto store = openOk(path);
     ASSERT_NE(store, nullptr);
