@@ -443,7 +443,8 @@ Result<protocol::SubmittedMsg> Core::submitJob(const protocol::SubmitMsg& msg, P
   rec.fair_key = std::string(msg.fair_key);
   // A time in the past, or now, is simply no delay.
   std::uint64_t run_at = msg.run_at_ms > 0 ? msg.run_at_ms : msg.delay_ms > 0 ? rec.submitted_ms + msg.delay_ms : 0;
-  history::append(rec.history, {rec.submitted_ms, EventKind::kSubmitted, 0, {}, {}});
+  // Its `submitted` event is the store's to derive from submitted_ms: an ordinary job inserts no
+  // history.
   if (run_at > rec.submitted_ms) {
     rec.state = JobState::kScheduled;
     rec.run_at_ms = run_at;

@@ -1,5 +1,6 @@
 #include "store/job_history.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -138,6 +139,103 @@ HistoryEvent finishedEvent(const JobRecord& job) {
                    : job.state == JobState::kCancelled ? EventKind::kCancelled
                                                        : EventKind::kDead;
   return {job.finished_ms, kind, job.attempt, {}, job.error_code};
+}
+
+namespace {
+
+// Whether the row's columns name a running attempt (started_ms is 0 until the first one).
+bool ranAnAttempt(const JobRecord& row) { return row.started_ms != 0 && row.attempt > 0; }
+
+// Whether `stored` holds the running event of `attempt`; true for damaged bytes, so that nothing
+// is added to them.
+bool holdsRunning(std::string_view stored, std::uint32_t attempt) {
+  Result<std::vector<HistoryEvent>> events = decode(stored);
+  if (!events) return true;
+  return std::any_of(events->begin(), events->end(), [attempt](const HistoryEvent& event) {
+    return event.kind == EventKind::kRunning && event.attempt == attempt;
+  });
+}
+
+// Puts a derived event in time order: after every event of its time or earlier (the stored events
+// of one moment were recorded before it was read), never before the first (`submitted`).
+void placeByTime(std::vector<HistoryEvent>& events, HistoryEvent&& event) {
+  std::size_t at = events.size();
+  while (at > 1 && events[at - 1].time_ms > event.time_ms) --at;
+  events.insert(events.begin() + static_cast<std::ptrdiff_t>(at), std::move(event));
+}
+
+// The cap at reading: the derived events may take a history past kMaxEvents; those between the
+// head and the tail become one `omitted` event, counting what each stood for.
+void capRead(std::vector<HistoryEvent>& events) {
+  if (events.size() <= kMaxEvents) return;
+  auto first = static_cast<std::ptrdiff_t>(kHead);
+  auto last = static_cast<std::ptrdiff_t>(events.size() - kTail);
+  std::uint64_t omitted = 0;
+  for (auto it = events.begin() + first; it != events.begin() + last; ++it) {
+    std::uint64_t stood_for = 1;
+    if (it->kind == EventKind::kOmitted) {
+      std::from_chars(it->detail.data(), it->detail.data() + it->detail.size(), stood_for);
+    }
+    omitted += stood_for;
+  }
+  HistoryEvent& marker = events[kHead];
+  marker.kind = EventKind::kOmitted;
+  marker.attempt = 0;
+  marker.worker.clear();
+  marker.detail = std::to_string(omitted);
+  events.erase(events.begin() + first + 1, events.begin() + last);
+}
+
+}  // namespace
+
+std::string storedPart(std::string_view history) {
+  if (history.empty()) return {};
+  Result<std::vector<HistoryEvent>> events = decode(history);
+  if (!events) return std::string(history);
+  std::string stored;
+  for (const HistoryEvent& event : *events) {
+    if (event.kind != EventKind::kSubmitted) append(stored, event);
+  }
+  return stored;
+}
+
+void addEvent(std::string& stored, const JobRecord& row, std::string_view event) {
+  HistoryEvent added;
+  std::size_t pos = 0;
+  if (!getEvent(event, pos, added) || pos != event.size()) return;
+  // An event of the running attempt: the columns will not tell that attempt's start for long.
+  if (ranAnAttempt(row) && added.attempt >= row.attempt && !holdsRunning(stored, row.attempt)) {
+    append(stored, runningEvent(row.attempt, row.worker, row.started_ms));
+  }
+  appendEncoded(stored, event);
+}
+
+void settleFinished(std::string& stored, const JobRecord& row) {
+  if (!isFinished(row.state)) return;
+  if (ranAnAttempt(row) && !holdsRunning(stored, row.attempt)) {
+    append(stored, runningEvent(row.attempt, row.worker, row.started_ms));
+  }
+  append(stored, finishedEvent(row));
+}
+
+std::string complete(const JobRecord& row) {
+  Result<std::vector<HistoryEvent>> stored = decode(row.history);
+  if (!stored) return row.history;
+  std::vector<HistoryEvent> events;
+  events.reserve(stored->size() + 3);
+  events.push_back({row.submitted_ms, EventKind::kSubmitted, 0, {}, {}});
+  bool running_stored = false;
+  for (HistoryEvent& event : *stored) {
+    if (event.kind == EventKind::kSubmitted) continue;  // always derived
+    if (event.kind == EventKind::kRunning && event.attempt == row.attempt) running_stored = true;
+    events.push_back(std::move(event));
+  }
+  if (ranAnAttempt(row) && !running_stored) {
+    placeByTime(events, runningEvent(row.attempt, row.worker, row.started_ms));
+  }
+  if (isFinished(row.state)) placeByTime(events, finishedEvent(row));
+  capRead(events);
+  return encodeAll(events);
 }
 
 }  // namespace history

@@ -3,8 +3,8 @@
 //
 // A history is a byte string: one count byte (the events held), then each event as
 //   u8 kind, varint time_ms, varint attempt, varint length + worker bytes, varint length + detail
-// (varints are LEB128, 7 bits a byte, low first). It is appended to by every change of the job, in
-// the same write as the change, and capped: past kHead + 1 + kTail events, the first kHead stay, one
+// (varints are LEB128, 7 bits a byte, low first). A store keeps only the events the job's columns
+// cannot tell (see complete() below), appended in the same write as the change, and capped: past kHead + 1 + kTail events, the first kHead stay, one
 // `omitted` event stands for those dropped (its detail counts them), and the last kTail follow. A job
 // retried 10,000 times so keeps 59 events, not 40,000.
 //
@@ -70,9 +70,29 @@ inline void append(std::string& blob, const HistoryEvent& event) { appendEncoded
 // that are not a history.
 Result<std::vector<HistoryEvent>> decode(std::string_view blob);
 
-// The events a store derives from the changes it is told of, so that every store records the same:
-// a job dealt to a worker, and a job that finished (from its final record: state, finished_ms,
-// attempt, error_code).
+// What a store keeps. The ordinary events are not stored but derived from the record's own
+// columns when the history is read: `submitted` from submitted_ms, the running event of the last
+// attempt from attempt/worker/started_ms, and the final event from state/finished_ms/error_code. So
+// an ordinary job (submitted, ran once, succeeded) writes no history at all; only the unusual
+// events are stored (failed, retry, queued, requeued, scheduled, expired, revived, omitted), and
+// the running event of an attempt is stored too once an event of that attempt follows it (the
+// columns then move on). docs/store-schema.md, "History".
+
+// The stored part of `history` given with a record to insert(): without its `submitted` event.
+std::string storedPart(std::string_view history);
+// Appends one encoded event to `stored`, the stored history of the job whose columns `row` holds
+// before the change: first the running event of the row's attempt, when the event belongs to that
+// attempt (or a later one) and it is not stored yet.
+void addEvent(std::string& stored, const JobRecord& row, std::string_view event);
+// For a finished job about to be brought back (markRevived(), with `row` its columns before): its
+// last running event and its final event join the stored history, as its columns are cleared.
+void settleFinished(std::string& stored, const JobRecord& row);
+// The whole history of `row`, encoded: its stored events (`row.history`) with the derived ones, in
+// time order, capped as appendEncoded() caps. `row.history` itself when it does not decode (the
+// reader then reports the damage).
+std::string complete(const JobRecord& row);
+
+// The derived events, from a record's columns.
 HistoryEvent runningEvent(std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms);
 HistoryEvent finishedEvent(const JobRecord& job);
 

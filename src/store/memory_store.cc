@@ -16,6 +16,7 @@ Result<JobId> MemoryStore::recover(const std::function<void(JobRecord&&)>& visit
 void MemoryStore::insert(const JobRecord& job) {
   JobRecord& stored = jobs_[job.id] = job;
   stored.failures.clear();  // recordFailure() alone writes them
+  if (!stored.history.empty()) stored.history = history::storedPart(stored.history);
   max_id_ = std::max(max_id_, job.id);
 }
 
@@ -26,12 +27,11 @@ void MemoryStore::markRunning(JobId id, std::uint32_t attempt, std::string_view 
   it->second.attempt = attempt;
   it->second.worker = std::string(worker);
   it->second.started_ms = started_ms;
-  history::append(it->second.history, history::runningEvent(attempt, worker, started_ms));
 }
 
 void MemoryStore::recordEvent(JobId id, const HistoryEvent& event) {
   auto it = jobs_.find(id);
-  if (it != jobs_.end()) history::append(it->second.history, event);
+  if (it != jobs_.end()) history::addEvent(it->second.history, it->second, history::encodeEvent(event));
 }
 
 void MemoryStore::markQueued(JobId id) {
@@ -69,6 +69,7 @@ void MemoryStore::markRevived(JobId id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end() || it->second.state != JobState::kDead) return;
   JobRecord& job = it->second;
+  history::settleFinished(job.history, job);
   job.state = JobState::kQueued;
   job.retried = 0;
   job.run_at_ms = 0;
@@ -96,7 +97,6 @@ void MemoryStore::markFinished(const JobRecord& job) {
   stored.result = job.result;
   stored.error_code = job.error_code;
   stored.error_message = job.error_message;
-  history::append(stored.history, history::finishedEvent(job));
   // Only a dead job may run again (markRevived); any other finished job's payload is never needed
   // again, and dropping it bounds retention memory.
   if (job.state != JobState::kDead) std::string().swap(stored.payload);
@@ -113,7 +113,9 @@ Result<std::string> MemoryStore::loadPayload(JobId id) {
 Result<std::optional<JobRecord>> MemoryStore::find(JobId id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return std::optional<JobRecord>();
-  return std::optional<JobRecord>(it->second);
+  JobRecord found = it->second;
+  found.history = history::complete(found);
+  return std::optional<JobRecord>(std::move(found));
 }
 
 Result<std::vector<JobRecord>> MemoryStore::listFinished(const JobFilter& filter) {

@@ -62,12 +62,14 @@ class Store {
   // A backend may leave `payload` empty to keep recovery fast; loadPayload() then provides it.
   virtual Result<JobId> recover(const std::function<void(JobRecord&&)>& visit) = 0;
 
-  // Buffered changes; durable once commit() returns OK. Each appends its event to the job's
-  // history (store/job_history.h) in the same write: insert() stores the record's `history` (its
-  // first events), markRunning() and markFinished() append history::runningEvent() and
-  // history::finishedEvent(), and recordEvent() appends the events of the other changes, which the
-  // broker names (why a job was queued again, the time of its retry, ...). The other calls append
-  // nothing themselves.
+  // Buffered changes; durable once commit() returns OK. Together they make the job's history
+  // (store/job_history.h), which find() returns whole: the record's `history` given to insert()
+  // (its first events), the running event of each markRunning() and the final event of
+  // markFinished(), and the events recordEvent() is given for the other changes, which the broker
+  // names (why a job was queued again, the time of its retry, ...). A journaling store writes
+  // only what its record's columns cannot tell (history::addEvent(), history::settleFinished()) and
+  // derives the rest when read (history::complete()), so that a job's ordinary life costs no history
+  // write; the volatile store keeps every event.
   virtual void insert(const JobRecord& job) = 0;
   // The same, from a caller done with `job`: a store that keeps the record takes it without a copy.
   virtual void insert(JobRecord&& job) { insert(static_cast<const JobRecord&>(job)); }

@@ -31,7 +31,16 @@ Result<JobId> VolatileStore::recover(const std::function<void(JobRecord&&)>&) { 
 
 void VolatileStore::insert(const JobRecord& job) {
   max_id_ = std::max(max_id_, job.id);
-  ran_[job.id].history = job.history;
+  // This store keeps a job's whole history, as the broker reads it (the other stores derive the
+  // ordinary events from their records, which this one does not keep for a live job).
+  std::string& history = ran_[job.id].history;
+  history = job.history;
+  auto events = history::decode(job.history);
+  if (events && (events->empty() || events->front().kind != EventKind::kSubmitted)) {
+    history.clear();
+    history::append(history, {job.submitted_ms, EventKind::kSubmitted, 0, {}, {}});
+    for (const HistoryEvent& event : *events) history::append(history, event);
+  }
 }
 
 void VolatileStore::markRunning(JobId id, std::uint32_t attempt, std::string_view worker, std::uint64_t started_ms) {

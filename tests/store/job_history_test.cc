@@ -129,5 +129,95 @@ TEST(JobHistoryTest, StoresDeriveTheRunningAndFinishingEvents) {
   EXPECT_EQ(history::finishedEvent(job).kind, EventKind::kCancelled);
 }
 
+// The kinds of an encoded history, oldest first.
+std::vector<EventKind> kindsOf(const std::string& blob) {
+  auto events = history::decode(blob);
+  EXPECT_TRUE(events.isOk());
+  std::vector<EventKind> kinds;
+  if (events.isOk()) {
+    for (const HistoryEvent& e : *events) kinds.push_back(e.kind);
+  }
+  return kinds;
+}
+
+TEST(JobHistoryTest, AnOrdinaryJobsHistoryComesFromItsColumnsAlone) {
+  JobRecord row;
+  row.submitted_ms = 10;
+  EXPECT_EQ(kindsOf(history::complete(row)), (std::vector<EventKind>{EventKind::kSubmitted}));
+  row.state = JobState::kRunning;
+  row.attempt = 1;
+  row.worker = "w";
+  row.started_ms = 20;
+  EXPECT_EQ(kindsOf(history::complete(row)), (std::vector<EventKind>{EventKind::kSubmitted, EventKind::kRunning}));
+  row.state = JobState::kSucceeded;
+  row.finished_ms = 30;
+  auto events = history::decode(history::complete(row));
+  ASSERT_TRUE(events.isOk());
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].time_ms, 10u);
+  EXPECT_EQ((*events)[1].worker, "w");
+  EXPECT_EQ((*events)[1].attempt, 1u);
+  EXPECT_EQ((*events)[2].kind, EventKind::kSucceeded);
+  EXPECT_EQ((*events)[2].time_ms, 30u);
+  EXPECT_TRUE(row.history.empty()) << "nothing was stored";
+}
+
+TEST(JobHistoryTest, AnEventOfTheRunningAttemptStoresThatAttemptsStartFirst) {
+  JobRecord row;
+  row.submitted_ms = 10;
+  row.attempt = 1;
+  row.worker = "w1";
+  row.started_ms = 20;
+  history::addEvent(row.history, row, history::encodeEvent(event(25, EventKind::kFailed, 1, "w1", "boom")));
+  history::addEvent(row.history, row, history::encodeEvent(event(25, EventKind::kRetry, 1, {}, "40")));
+  EXPECT_EQ(kindsOf(row.history), (std::vector<EventKind>{EventKind::kRunning, EventKind::kFailed, EventKind::kRetry}));
+  // The next attempt overwrites the columns; its own running event is derived again.
+  row.attempt = 2;
+  row.worker = "w2";
+  row.started_ms = 50;
+  row.state = JobState::kDead;
+  row.finished_ms = 60;
+  EXPECT_EQ(kindsOf(history::complete(row)),
+            (std::vector<EventKind>{EventKind::kSubmitted, EventKind::kRunning, EventKind::kFailed, EventKind::kRetry,
+                                    EventKind::kRunning, EventKind::kDead}));
+  // Reviving stores what the columns are about to lose; the stored running event is not doubled.
+  history::settleFinished(row.history, row);
+  row.state = JobState::kQueued;
+  row.finished_ms = 0;
+  EXPECT_EQ(kindsOf(history::complete(row)),
+            (std::vector<EventKind>{EventKind::kSubmitted, EventKind::kRunning, EventKind::kFailed, EventKind::kRetry,
+                                    EventKind::kRunning, EventKind::kDead}));
+}
+
+TEST(JobHistoryTest, DerivedEventsTakeTheirPlaceInTimeAndTheCapStillHolds) {
+  JobRecord row;
+  row.submitted_ms = 1;
+  // A cancel recorded after the job finished (its time is later) stays after the final event.
+  row.state = JobState::kCancelled;
+  row.finished_ms = 5;
+  history::append(row.history, event(9, EventKind::kRequeued, 0, {}, "worker_lost"));
+  EXPECT_EQ(kindsOf(history::complete(row)),
+            (std::vector<EventKind>{EventKind::kSubmitted, EventKind::kCancelled, EventKind::kRequeued}));
+  // A full stored history plus the derived events: read back at the cap, the marker counting all.
+  row.history.clear();
+  for (std::uint32_t i = 0; i < 1000; ++i) history::append(row.history, event(10 + i, EventKind::kFailed, 1));
+  row.finished_ms = 5000;
+  auto events = history::decode(history::complete(row));
+  ASSERT_TRUE(events.isOk());
+  ASSERT_EQ(events->size(), history::kMaxEvents);
+  EXPECT_EQ((*events)[0].kind, EventKind::kSubmitted);
+  EXPECT_EQ((*events)[history::kHead].kind, EventKind::kOmitted);
+  EXPECT_EQ((*events)[history::kHead].detail, std::to_string(1 + 1000 + 1 - (history::kMaxEvents - 1)));
+  EXPECT_EQ(events->back().kind, EventKind::kCancelled);
+}
+
+TEST(JobHistoryTest, TheSubmittedEventIsNeverStored) {
+  std::string given;
+  history::append(given, event(1, EventKind::kSubmitted));
+  EXPECT_TRUE(history::storedPart(given).empty());
+  history::append(given, event(1, EventKind::kScheduled, 0, {}, "99"));
+  EXPECT_EQ(kindsOf(history::storedPart(given)), (std::vector<EventKind>{EventKind::kScheduled}));
+}
+
 }  // namespace
 }  // namespace corvee

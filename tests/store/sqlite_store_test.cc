@@ -1063,8 +1063,12 @@ TEST(SqliteStoreSchemaTest, AVersion3DatabaseGainsTheHistoryColumnInPlaceKeeping
     ASSERT_EQ(live.size(), 2u);
     auto before = store->find(1);
     ASSERT_TRUE(before.isOk() && before->has_value());
-    EXPECT_TRUE((*before)->history.empty()) << "a job written before histories has none";
-    // Its later changes start one.
+    // Its ordinary events come from its columns: a job written before histories has them too.
+    auto before_events = history::decode((*before)->history);
+    ASSERT_TRUE(before_events.isOk());
+    ASSERT_EQ(before_events->size(), 1u);
+    EXPECT_EQ((*before_events)[0].kind, EventKind::kSubmitted);
+    EXPECT_EQ((*before_events)[0].time_ms, 1'700'000'000'001ULL);
     store->markRunning(1, 1, "worker-a", 1'700'000'000'100ULL);
     JobRecord finished;
     finished.id = 2;
@@ -1080,15 +1084,59 @@ TEST(SqliteStoreSchemaTest, AVersion3DatabaseGainsTheHistoryColumnInPlaceKeeping
   ASSERT_TRUE(running.isOk() && running->has_value());
   auto events = history::decode((*running)->history);
   ASSERT_TRUE(events.isOk()) << events.status().toString();
-  ASSERT_EQ(events->size(), 1u);
-  EXPECT_EQ((*events)[0].kind, EventKind::kRunning);
-  EXPECT_EQ((*events)[0].worker, "worker-a");
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].kind, EventKind::kSubmitted);
+  EXPECT_EQ((*events)[1].kind, EventKind::kRunning);
+  EXPECT_EQ((*events)[1].worker, "worker-a");
   auto succeeded = store->find(2);
   ASSERT_TRUE(succeeded.isOk() && succeeded->has_value());
   events = history::decode((*succeeded)->history);
   ASSERT_TRUE(events.isOk());
-  ASSERT_EQ(events->size(), 1u);
-  EXPECT_EQ((*events)[0].kind, EventKind::kSucceeded);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].kind, EventKind::kSubmitted);
+  EXPECT_EQ((*events)[1].kind, EventKind::kSucceeded);
+}
+
+TEST(SqliteStoreTest, AnOrdinaryJobWritesNoHistoryAndAnUnusualOneOnlyItsUnusualEvents) {
+  TempDir dir;
+  const std::string path = dir.file("corvee.db");
+  {
+    auto store = openOk(path);
+    ASSERT_NE(store, nullptr);
+    for (JobId id = 1; id <= 2; ++id) {
+      JobRecord job;
+      job.id = id;
+      job.task = "resize";
+      job.submitted_ms = 1'000 + id;
+      store->insert(job);
+      store->markRunning(id, 1, "worker-a", 2'000);
+    }
+    store->recordEvent(2, {2'500, EventKind::kRequeued, 1, {}, "worker_lost"});
+    store->markRunning(2, 2, "worker-b", 3'000);
+    for (JobId id = 1; id <= 2; ++id) {
+      JobRecord done;
+      done.id = id;
+      done.state = JobState::kSucceeded;
+      done.attempt = static_cast<std::uint32_t>(id);
+      done.finished_ms = 4'000;
+      store->markFinished(done);
+    }
+    ASSERT_TRUE(store->commit().isOk());
+  }
+  // Job 1's events all come from its columns; job 2 stores its requeue and the start it followed.
+  EXPECT_EQ(queryRaw(path, "SELECT id FROM jobs WHERE history IS NULL"), (std::vector<std::string>{"1"}));
+  auto store = openOk(path);
+  ASSERT_NE(store, nullptr);
+  auto second = store->find(2);
+  ASSERT_TRUE(second.isOk() && second->has_value());
+  auto events = history::decode((*second)->history);
+  ASSERT_TRUE(events.isOk());
+  std::vector<EventKind> kinds;
+  for (const HistoryEvent& e : *events) kinds.push_back(e.kind);
+  EXPECT_EQ(kinds, (std::vector<EventKind>{EventKind::kSubmitted, EventKind::kRunning, EventKind::kRequeued,
+                                           EventKind::kRunning, EventKind::kSucceeded}));
+  EXPECT_EQ((*events)[1].worker, "worker-a");
+  EXPECT_EQ((*events)[3].worker, "worker-b");
 }
 
 TEST(SqliteStoreSchemaTest, ANewerSchemaVersionIsRefusedAndLeftUntouched) {

@@ -138,8 +138,8 @@ UPDATE meta SET value = 3 WHERE key = 'schema_version';
 
 // Version 3 to 4, after the earlier steps, before kSchema, in the same transaction: the totals
 // that survive a restart (the table starts empty; kSchema's CREATE IF NOT EXISTS then finds it),
-// and the jobs' history (store/job_history.h), NULL (no event yet) for the rows already there; no
-// row is rewritten.
+// and the stored part of the jobs' history (store/job_history.h), NULL for the rows already there:
+// no row is rewritten, and their ordinary events are derived from their columns like any job's.
 constexpr const char* kUpgradeFrom3 = R"sql(
 CREATE TABLE counters (
   task  TEXT    NOT NULL,
@@ -151,31 +151,45 @@ ALTER TABLE jobs ADD COLUMN history BLOB;
 UPDATE meta SET value = 4 WHERE key = 'schema_version';
 )sql";
 
-// The SQL function that appends one encoded event to a history, with its cap: history_append(
-// history, event) is history::appendEncoded() (a NULL history is an empty one).
-void historyAppend(sqlite3_context* context, int, sqlite3_value** args) {
-  auto bytes = [](sqlite3_value* value) {
-    const void* data = sqlite3_value_blob(value);
-    return data == nullptr ? std::string_view()
-                           : std::string_view(static_cast<const char*>(data),
-                                              static_cast<std::size_t>(sqlite3_value_bytes(value)));
-  };
-  std::string_view event = bytes(args[1]);
-  std::string_view old = bytes(args[0]);
-  std::size_t count = old.empty() ? 0 : static_cast<unsigned char>(old[0]);
-  if (!old.empty() && count < history::kMaxEvents) {
-    // The common case, without a copy through a std::string: the count byte goes up by one.
-    auto size = static_cast<int>(old.size() + event.size());
-    auto* out = static_cast<char*>(sqlite3_malloc(size));
-    if (out == nullptr) return sqlite3_result_error_nomem(context);
-    std::copy(old.begin(), old.end(), out);
-    std::copy(event.begin(), event.end(), out + old.size());
-    out[0] = static_cast<char>(count + 1);
-    return sqlite3_result_blob(context, out, size, sqlite3_free);
-  }
-  std::string blob(old);
-  history::appendEncoded(blob, event);
+// The bytes of a BLOB or TEXT argument; empty for NULL.
+std::string_view bytesOf(sqlite3_value* value) {
+  const void* data = sqlite3_value_blob(value);
+  return data == nullptr ? std::string_view()
+                         : std::string_view(static_cast<const char*>(data),
+                                            static_cast<std::size_t>(sqlite3_value_bytes(value)));
+}
+
+void resultHistory(sqlite3_context* context, const std::string& blob) {
+  if (blob.empty()) return sqlite3_result_null(context);
   sqlite3_result_blob(context, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+}
+
+// The SQL functions that keep the stored part of a history (store/job_history.h), called only for
+// the unusual changes: an ordinary job never calls them.
+//   history_add(history, attempt, worker, started_ms, event) is history::addEvent();
+//   history_settle(history, state, attempt, worker, started_ms, finished_ms, error_code) is
+//   history::settleFinished(). The columns are the row's before the UPDATE, as SQLite evaluates them.
+void historyAdd(sqlite3_context* context, int, sqlite3_value** args) {
+  std::string blob(bytesOf(args[0]));
+  JobRecord row;
+  row.attempt = static_cast<std::uint32_t>(sqlite3_value_int64(args[1]));
+  row.worker = std::string(bytesOf(args[2]));
+  row.started_ms = static_cast<std::uint64_t>(sqlite3_value_int64(args[3]));
+  history::addEvent(blob, row, bytesOf(args[4]));
+  resultHistory(context, blob);
+}
+
+void historySettle(sqlite3_context* context, int, sqlite3_value** args) {
+  std::string blob(bytesOf(args[0]));
+  JobRecord row;
+  row.state = static_cast<JobState>(sqlite3_value_int64(args[1]));
+  row.attempt = static_cast<std::uint32_t>(sqlite3_value_int64(args[2]));
+  row.worker = std::string(bytesOf(args[3]));
+  row.started_ms = static_cast<std::uint64_t>(sqlite3_value_int64(args[4]));
+  row.finished_ms = static_cast<std::uint64_t>(sqlite3_value_int64(args[5]));
+  row.error_code = std::string(bytesOf(args[6]));
+  history::settleFinished(blob, row);
+  resultHistory(context, blob);
 }
 
 // The succeeded jobs whose unique key may still be held, spelled as jobs_unique_done's WHERE.
@@ -188,6 +202,12 @@ constexpr const char* kHoldsKey = "state = 3 AND unique_for_ms > 0";
 constexpr const char* kLive = "(state < 3 OR state >= 6)";
 constexpr const char* kDone = "state BETWEEN 3 AND 5";
 
+// The columns insert() writes: a job's ordinary life writes no history (store/job_history.h).
+constexpr const char* kInsertColumns =
+    "id, task, payload, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
+    "started_ms, finished_ms, worker, result, error_code, error_message, retries, retried, backoff_ms, "
+    "backoff_max_ms, run_at_ms, unique_key, unique_for_ms, fair_key";
+// Every column, as find() reads them: kInsertColumns and the stored part of the history.
 constexpr const char* kColumns =
     "id, task, payload, priority, state, attempt, timeout_ms, run_timeout_ms, assign_timeout_ms, submitted_ms, "
     "started_ms, finished_ms, worker, result, error_code, error_message, retries, retried, backoff_ms, "
@@ -417,9 +437,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     return s;
   }
   if (Status s = store->exec("COMMIT"); !s) return s;
-  if (sqlite3_create_function_v2(db, "history_append", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
-                                 nullptr, historyAppend, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return store->sqliteError("registering history_append");
+  constexpr int kFlags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY;
+  if (sqlite3_create_function_v2(db, "history_add", 5, kFlags, nullptr, historyAdd, nullptr, nullptr, nullptr) !=
+          SQLITE_OK ||
+      sqlite3_create_function_v2(db, "history_settle", 7, kFlags, nullptr, historySettle, nullptr, nullptr,
+                                 nullptr) != SQLITE_OK) {
+    return store->sqliteError("registering the history functions");
   }
   if (Status s = store->prepareAll(); !s) return s;
   // The automatic checkpoint runs inside COMMIT and reports its own failure (a full disk, while
@@ -511,20 +534,24 @@ Status SqliteStore::prepareAll() {
   };
   bool ok =
       prepare(begin_, "BEGIN") && prepare(commit_, "COMMIT") && prepare(rollback_, "ROLLBACK") &&
-      prepare(insert_, std::string("INSERT INTO jobs(") + kColumns +
+      // The ordinary changes (insert, running, finished) write no history: find() derives their
+      // events from these columns. Only a job inserted with stored events (a scheduled one) takes
+      // the second INSERT.
+      prepare(insert_, std::string("INSERT INTO jobs(") + kInsertColumns +
                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                           "?19, ?20, ?21, ?22, ?23, ?24, ?25)") &&
-      // The history's event goes in the same statement as the change it records: no write more.
-      prepare(running_,
-              "UPDATE jobs SET state = 2, attempt = ?2, worker = ?3, started_ms = ?4, "
-              "history = history_append(history, ?5) WHERE id = ?1") &&
+                           "?19, ?20, ?21, ?22, ?23, ?24)") &&
+      prepare(insert_history_, std::string("INSERT INTO jobs(") + kColumns +
+                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                                   "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)") &&
+      prepare(running_, "UPDATE jobs SET state = 2, attempt = ?2, worker = ?3, started_ms = ?4 WHERE id = ?1") &&
       prepare(queued_, "UPDATE jobs SET state = 1 WHERE id = ?1") &&
       // A dead job keeps its payload for markRevived(); no other finished job needs it again.
       prepare(finished_,
               "UPDATE jobs SET state = ?2, attempt = ?3, finished_ms = ?4, result = ?5, error_code = ?6, "
-              "error_message = ?7, payload = CASE WHEN ?2 = 4 THEN payload ELSE NULL END, "
-              "history = history_append(history, ?8) WHERE id = ?1") &&
-      prepare(event_, "UPDATE jobs SET history = history_append(history, ?2) WHERE id = ?1") &&
+              "error_message = ?7, payload = CASE WHEN ?2 = 4 THEN payload ELSE NULL END WHERE id = ?1") &&
+      // An event with the columns it may need: the running attempt's, before the UPDATE.
+      prepare(event_,
+              "UPDATE jobs SET history = history_add(history, attempt, worker, started_ms, ?2) WHERE id = ?1") &&
       // Only for a job the store holds (a failure of a purged job must not outlive it), and once
       // per attempt.
       prepare(failure_, std::string("INSERT OR REPLACE INTO failures(job_id, ") + kFailureColumns +
@@ -534,7 +561,8 @@ Status SqliteStore::prepareAll() {
               "WHERE id = ?1") &&
       prepare(revived_,
               "UPDATE jobs SET state = 1, retried = 0, run_at_ms = 0, finished_ms = 0, error_code = '', "
-              "error_message = '', result = NULL WHERE id = ?1 AND state = 4") &&
+              "error_message = '', result = NULL, history = history_settle(history, state, attempt, worker, "
+              "started_ms, finished_ms, error_code) WHERE id = ?1 AND state = 4") &&
       prepare(set_task_, "INSERT OR REPLACE INTO task_settings(task, paused, rate) VALUES (?1, ?2, ?3)") &&
       prepare(unset_task_, "DELETE FROM task_settings WHERE task = ?1") &&
       prepare(save_cron_,
@@ -605,6 +633,7 @@ void SqliteStore::insert(const JobRecord& job) { insert(JobRecord(job)); }
 
 void SqliteStore::insert(JobRecord&& job) {
   max_id_ = std::max(max_id_, job.id);
+  if (!job.history.empty()) job.history = history::storedPart(job.history);
   record({Change::Kind::kInsert, std::move(job), {}});
 }
 
@@ -614,7 +643,6 @@ void SqliteStore::markRunning(JobId id, std::uint32_t attempt, std::string_view 
   change.job.attempt = attempt;
   change.job.worker = std::string(worker);
   change.job.started_ms = started_ms;
-  change.job.history = history::encodeEvent(history::runningEvent(attempt, worker, started_ms));
   record(std::move(change));
 }
 
@@ -724,7 +752,6 @@ void SqliteStore::markFinished(JobRecord&& job) {
   // The row has the payload already (and keeps it for a dead job): no copy to hold for a replay.
   std::string().swap(change.job.payload);
   change.job.failures.clear();
-  change.job.history = history::encodeEvent(history::finishedEvent(change.job));
   record(std::move(change));
 }
 
@@ -746,7 +773,7 @@ bool SqliteStore::apply(const Change& change) {
   Statement* stmt = nullptr;
   switch (change.kind) {
     case Change::Kind::kInsert:
-      stmt = insert_.get();
+      stmt = job.history.empty() ? insert_.get() : insert_history_.get();
       stmt->bind(1, static_cast<std::int64_t>(job.id))
           .bindText(2, job.task)
           .bindBlob(3, job.payload)
@@ -770,16 +797,15 @@ bool SqliteStore::apply(const Change& change) {
           .bind(21, static_cast<std::int64_t>(job.run_at_ms))
           .bindText(22, job.unique_key)
           .bind(23, job.unique_for_ms)
-          .bindText(24, job.fair_key)
-          .bindBlob(25, job.history);
+          .bindText(24, job.fair_key);
+      if (!job.history.empty()) stmt->bindBlob(25, job.history);
       break;
     case Change::Kind::kRunning:
       stmt = running_.get();
       stmt->bind(1, static_cast<std::int64_t>(job.id))
           .bind(2, job.attempt)
           .bindText(3, job.worker)
-          .bind(4, static_cast<std::int64_t>(job.started_ms))
-          .bindBlob(5, job.history);
+          .bind(4, static_cast<std::int64_t>(job.started_ms));
       break;
     case Change::Kind::kEvent:
       stmt = event_.get();
@@ -797,8 +823,7 @@ bool SqliteStore::apply(const Change& change) {
           .bind(4, static_cast<std::int64_t>(job.finished_ms))
           .bindBlob(5, job.result)
           .bindText(6, job.error_code)
-          .bindText(7, job.error_message)
-          .bindBlob(8, job.history);
+          .bindText(7, job.error_message);
       break;
     case Change::Kind::kFailure: {
       const AttemptFailure& failure = job.failures.front();
@@ -991,10 +1016,9 @@ std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRe
         base->attempt = change.job.attempt;
         base->worker = change.job.worker;
         base->started_ms = change.job.started_ms;
-        history::appendEncoded(base->history, change.job.history);
         break;
       case Change::Kind::kEvent:
-        if (base) history::appendEncoded(base->history, change.job.history);
+        if (base) history::addEvent(base->history, *base, change.job.history);
         break;
       case Change::Kind::kQueued:
         if (base) base->state = JobState::kQueued;
@@ -1009,7 +1033,6 @@ std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRe
         base->error_code = change.job.error_code;
         base->error_message = change.job.error_message;
         if (change.job.state != JobState::kDead) base->payload.clear();
-        history::appendEncoded(base->history, change.job.history);
         break;
       case Change::Kind::kFailure:
         if (base) addFailure(base->failures, change.job.failures.front());
@@ -1026,6 +1049,7 @@ std::optional<JobRecord> SqliteStore::withUnsynced(JobId id, std::optional<JobRe
       case Change::Kind::kRevived:
         // The same columns as the `revived_` statement sets.
         if (!base || base->state != JobState::kDead) break;
+        history::settleFinished(base->history, *base);
         base->state = JobState::kQueued;
         base->retried = 0;
         base->run_at_ms = 0;
@@ -1079,7 +1103,8 @@ Result<std::optional<JobRecord>> SqliteStore::find(JobId id) {
   }
   // While full, the database misses the changes since the last commit; normally the open
   // transaction holds them and this read sees them already.
-  if (full_) return withUnsynced(id, std::move(found));
+  if (full_) found = withUnsynced(id, std::move(found));
+  if (found) found->history = history::complete(*found);
   return found;
 }
 

@@ -136,7 +136,7 @@ class SqliteStore final : public Store {
   std::uint64_t disk_reserve_ = 0;         // see open()
   bool low_space_ = false;                 // the disk's free space is below disk_reserve_
   std::uint64_t bytes_since_check_ = 0;    // journaled since the free space was last read
-  std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, running_, queued_, finished_, event_, failure_, retrying_,
+  std::unique_ptr<Statement> begin_, commit_, rollback_, insert_, insert_history_, running_, queued_, finished_, event_, failure_, retrying_,
       revived_, set_task_, unset_task_, save_cron_, remove_cron_, add_counter_, find_, find_failures_, count_,
       max_id_update_, payload_;
 };
