@@ -1,8 +1,8 @@
 #include "broker/fair_keys.h"
 
-#include <charconv>
 #include <optional>
 
+#include "common/parse_whole.h"
 #include "corvee/errors.h"
 #include "protocol/names.h"
 
@@ -13,10 +13,7 @@ namespace {
 // A whole decimal number from `min` to `max`, or nullopt.
 std::optional<std::uint32_t> parseCount(std::string_view text, std::uint32_t min, std::uint32_t max) {
   std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    return std::nullopt;
-  }
+  if (!parseWhole(text, value) || value < min || value > max) return std::nullopt;
   return static_cast<std::uint32_t>(value);
 }
 

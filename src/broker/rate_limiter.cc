@@ -1,8 +1,8 @@
 #include "broker/rate_limiter.h"
 
 #include <algorithm>
-#include <charconv>
 
+#include "common/parse_whole.h"
 #include "corvee/errors.h"
 #include "protocol/names.h"
 
@@ -16,13 +16,6 @@ constexpr std::uint64_t kNanosPerSecond = 1'000'000'000;
 Status badRate(std::string_view spec, std::string_view why) {
   return Status::error(errc::kBadRequest, "rate \"" + std::string(spec) + "\": " + std::string(why) +
                                               " (expected N/s, N/m or N/h, then optionally :BURST)");
-}
-
-// All of `text` as digits; false for anything else, an empty string included.
-bool parseDigits(std::string_view text, std::uint64_t& out) {
-  if (text.empty() || text.front() < '0' || text.front() > '9') return false;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return error == std::errc() && end == text.data() + text.size();
 }
 
 }  // namespace
@@ -51,10 +44,10 @@ Result<RateSpec> RateSpec::parse(std::string_view spec) {
   // N: digits, then optionally a point and 1..kMaxDecimals digits.
   std::size_t point = count.find('.');
   std::uint64_t whole = 0, fraction = 0;
-  if (!parseDigits(count.substr(0, point), whole)) return badRate(spec, "N is not a decimal number");
+  if (!parseWhole(count.substr(0, point), whole)) return badRate(spec, "N is not a decimal number");
   if (point != std::string_view::npos) {
     std::string_view decimals = count.substr(point + 1);
-    if (!parseDigits(decimals, fraction)) return badRate(spec, "N is not a decimal number");
+    if (!parseWhole(decimals, fraction)) return badRate(spec, "N is not a decimal number");
     if (decimals.size() > kMaxDecimals) {
       return badRate(spec, "N has more than " + std::to_string(kMaxDecimals) + " decimals");
     }
@@ -79,7 +72,7 @@ Result<RateSpec> RateSpec::parse(std::string_view spec) {
   std::uint64_t micro_per_second = rate.micro_count_ / rate.period_seconds_;
   rate.burst_ = std::max<std::uint64_t>(1, (micro_per_second + kMicro - 1) / kMicro);
   if (colon != std::string_view::npos) {
-    if (!parseDigits(rest.substr(colon + 1), rate.burst_)) return badRate(spec, "BURST is not a whole number");
+    if (!parseWhole(rest.substr(colon + 1), rate.burst_)) return badRate(spec, "BURST is not a whole number");
     if (rate.burst_ == 0) return badRate(spec, "BURST must be at least 1");
     if (rate.burst_ > kMaxCount) return badRate(spec, "BURST is over " + std::to_string(kMaxCount));
   }

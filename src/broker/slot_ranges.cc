@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cassert>
-#include <charconv>
 #include <limits>
 
+#include "common/parse_whole.h"
 #include "corvee/errors.h"
 
 namespace corvee::broker {
@@ -16,14 +16,6 @@ constexpr std::int32_t kLowestPriority = std::numeric_limits<std::int32_t>::min(
 Status badSpec(std::string_view entry, std::string_view why) {
   return Status::error(errc::kBadRequest,
                        "priority slots entry \"" + std::string(entry) + "\": " + std::string(why));
-}
-
-// The whole of `text` as a number; nothing else (no sign for unsigned, no spaces, no suffix).
-template <typename Int>
-bool parseWhole(std::string_view text, Int& out) {
-  if (text.empty() || text.front() == '+') return false;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return error == std::errc() && end == text.data() + text.size();
 }
 
 }  // namespace

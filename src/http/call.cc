@@ -1,6 +1,6 @@
 #include "http/call.h"
 
-#include <charconv>
+#include "common/parse_whole.h"
 
 #include "corvee/errors.h"
 
@@ -10,8 +10,7 @@ Result<std::uint64_t> Call::numberParam(const std::string& name, std::uint64_t m
   auto text = request.param(name);
   if (!text) return fallback;
   std::uint64_t value = 0;
-  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (error != std::errc() || end != text->data() + text->size() || text->empty() || value > max) {
+  if (!parseWhole(*text, value) || value > max) {
     return Status::error(errc::kBadRequest, "?" + name + "= must be a whole number from 0 to " + std::to_string(max));
   }
   return value;

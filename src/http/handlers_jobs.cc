@@ -1,5 +1,4 @@
-#include <charconv>
-
+#include "common/parse_whole.h"
 #include "corvee/errors.h"
 #include "corvee/job.h"
 #include "http/handlers.h"
@@ -13,8 +12,7 @@ namespace {
 std::optional<std::uint64_t> jobIdOf(const CallPtr& call) {
   const std::string& text = call->captures.at(0);
   std::uint64_t id = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (error != std::errc() || end != text.data() + text.size() || id == 0) {
+  if (!parseWhole(text, id) || id == 0) {
     call->fail(Status::error(errc::kBadRequest, "'" + text + "' is not a job id"));
     return std::nullopt;
   }

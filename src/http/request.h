@@ -19,7 +19,6 @@ struct Request {
   std::vector<std::string> segments;          // the path's segments, percent-decoded
   std::map<std::string, std::string> query;   // the query's parameters, percent-decoded
   std::string body;
-  std::string authorization;                  // the Authorization header, if any
   std::string if_none_match;                  // the If-None-Match header, if any (the dashboard's files)
 
   // The query parameter `name`, if given.

@@ -76,9 +76,6 @@ void Session::onRead(const boost::system::error_code& error) {
   call_ = std::make_shared<Call>();
   call_->request.method = std::string(request.method_string());
   call_->request.body = std::move(request.body());
-  if (auto auth = request.find(bhttp::field::authorization); auth != request.end()) {
-    call_->request.authorization = std::string(auth->value());
-  }
   if (auto tags = request.find(bhttp::field::if_none_match); tags != request.end()) {
     call_->request.if_none_match = std::string(tags->value());
   }

@@ -1,7 +1,6 @@
 #include "http/submit_json.h"
 
 #include <limits>
-#include <vector>
 
 #include "corvee/errors.h"
 
@@ -54,33 +53,22 @@ Result<SubmitRequest> parseSubmit(const Json& doc, std::initializer_list<std::st
   if (!priority) return priority.status();
   protocol::SubmitMsg& f = submit.fields;
   f.priority = *priority;
-  // The numbers, each with the range the wire gives it and the default SUBMIT has.
-  struct Number {
+  // The numbers, each in the range its wire field holds, absent ones keeping SUBMIT's defaults.
+  struct U32Field {
     const char* name;
-    std::uint64_t max;
-    std::uint64_t fallback;
-    std::uint64_t value = 0;
+    std::uint32_t* field;
   };
-  std::vector<Number> numbers = {
-      {"timeout_ms", kU32, f.timeout_ms},         {"run_timeout_ms", kU32, f.run_timeout_ms},
-      {"assign_timeout_ms", kU32, f.assign_timeout_ms}, {"retries", kU32, f.retries},
-      {"backoff_ms", kU32, f.backoff_ms},         {"backoff_max_ms", kU32, f.backoff_max_ms},
-      {"delay_ms", kU32, f.delay_ms},             {"run_at_ms", std::numeric_limits<std::uint64_t>::max(), f.run_at_ms},
-      {"unique_for_ms", kU32, f.unique_for_ms}};
-  for (Number& number : numbers) {
-    auto value = takeUnsigned(doc, number.name, number.max, number.fallback);
+  for (U32Field number : {U32Field{"timeout_ms", &f.timeout_ms}, U32Field{"run_timeout_ms", &f.run_timeout_ms},
+                          U32Field{"assign_timeout_ms", &f.assign_timeout_ms}, U32Field{"retries", &f.retries},
+                          U32Field{"backoff_ms", &f.backoff_ms}, U32Field{"backoff_max_ms", &f.backoff_max_ms},
+                          U32Field{"delay_ms", &f.delay_ms}, U32Field{"unique_for_ms", &f.unique_for_ms}}) {
+    auto value = takeUnsigned(doc, number.name, kU32, *number.field);
     if (!value) return value.status();
-    number.value = *value;
+    *number.field = static_cast<std::uint32_t>(*value);
   }
-  f.timeout_ms = static_cast<std::uint32_t>(numbers[0].value);
-  f.run_timeout_ms = static_cast<std::uint32_t>(numbers[1].value);
-  f.assign_timeout_ms = static_cast<std::uint32_t>(numbers[2].value);
-  f.retries = static_cast<std::uint32_t>(numbers[3].value);
-  f.backoff_ms = static_cast<std::uint32_t>(numbers[4].value);
-  f.backoff_max_ms = static_cast<std::uint32_t>(numbers[5].value);
-  f.delay_ms = static_cast<std::uint32_t>(numbers[6].value);
-  f.run_at_ms = numbers[7].value;
-  f.unique_for_ms = static_cast<std::uint32_t>(numbers[8].value);
+  auto run_at = takeUnsigned(doc, "run_at_ms", std::numeric_limits<std::uint64_t>::max(), f.run_at_ms);
+  if (!run_at) return run_at.status();
+  f.run_at_ms = *run_at;
   if (auto it = doc.find("require_worker"); it != doc.end() && !it->is_null()) {
     if (!it->is_boolean()) return Status::error(errc::kBadRequest, "require_worker must be true or false");
     if (it->get<bool>()) f.flags |= protocol::kSubmitRequireWorker;

@@ -1032,6 +1032,13 @@ TEST(SqliteStoreSchemaTest, UniqueKeysHeldUsesItsIndex) {
   EXPECT_TRUE(contains(all, "jobs_unique_done")) << all;
 }
 
+// Turns a database this version wrote into what version 3 left: no counters table and no
+// history column (the only differences), at schema version 3.
+void makeVersion3(const std::string& path) {
+  execRaw(path, "ALTER TABLE jobs DROP COLUMN history; DROP TABLE counters; "
+                "UPDATE meta SET value = 3 WHERE key = 'schema_version';");
+}
+
 TEST(SqliteStoreSchemaTest, AVersion3DatabaseGainsTheHistoryColumnInPlaceKeepingEveryJob) {
   TempDir dir;
   const std::string path = dir.file("corvee.db");
@@ -1050,9 +1057,7 @@ TEST(SqliteStoreSchemaTest, AVersion3DatabaseGainsTheHistoryColumnInPlaceKeeping
     store->insert(done);
     ASSERT_TRUE(store->commit().isOk());
   }
-  // A version 3 database has neither the counters table nor the history column.
-  execRaw(path, "ALTER TABLE jobs DROP COLUMN history; DROP TABLE counters; "
-                "UPDATE meta SET value = 3 WHERE key = 'schema_version';");
+  makeVersion3(path);
   ASSERT_EQ(queryRaw(path, "SELECT count(*) FROM pragma_table_info('jobs') WHERE name = 'history'"),
             (std::vector<std::string>{"0"}));
   {
@@ -1236,10 +1241,7 @@ TEST(SqliteStoreSchemaTest, AVersion3DatabaseGainsCountersInPlaceKeepingEveryJob
     store->insert(job);
     ASSERT_TRUE(store->commit().isOk());
   }
-  // What version 3 left: the same schema without the counters table.
-  // A version 3 database has neither the counters table nor the history column.
-  execRaw(path, "ALTER TABLE jobs DROP COLUMN history; DROP TABLE counters; "
-                "UPDATE meta SET value = 3 WHERE key = 'schema_version';");
+  makeVersion3(path);
   {
     auto store = openOk(path);
     ASSERT_NE(store, nullptr);
