@@ -25,6 +25,10 @@ struct ClientOptions {
   std::string endpoint = "tcp://127.0.0.1:7600";
   // ({} so that designated initializers leaving it out raise no -Wmissing-field-initializers)
   std::string name{};  // shown in the broker's stats; defaults to host:pid
+  // The token a broker run with --auth-tokens requires (docs/security.md); empty for none. A client
+  // token submits and reads; controls (cancel, purge, pause, ...) need an admin token. A refused
+  // token fails connect() and requests at once with `unauthenticated` or `permission_denied`.
+  std::string token{};
   // How long connect() and requests wait for an unreachable broker before failing `unavailable`
   // (or `too_many_connections`, when the broker refused the connection for that reason).
   std::chrono::milliseconds connect_timeout{5000};

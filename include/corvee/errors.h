@@ -18,6 +18,12 @@ inline constexpr const char* kStoreFull = "store_full";
 // Sent instead of WELCOME, before the connection is closed: the broker holds its --max-connections
 // or has no file descriptor left. Worth retrying later.
 inline constexpr const char* kTooManyConnections = "too_many_connections";
+// Sent instead of WELCOME, before the connection is closed: the broker requires a token (its
+// --auth-tokens) and the peer presented none, or one it does not know. Also HTTP 401.
+inline constexpr const char* kUnauthenticated = "unauthenticated";
+// The peer's token does not allow the request: a client token registering as a worker, a control
+// (cancel, purge, pause, ...) without an admin token. Also HTTP 403.
+inline constexpr const char* kPermissionDenied = "permission_denied";
 inline constexpr const char* kTimeout = "timeout";
 inline constexpr const char* kRunTimeout = "run_timeout";
 inline constexpr const char* kAssignTimeout = "assign_timeout";

@@ -25,6 +25,9 @@ struct WorkerOptions {
   std::string endpoint = "tcp://127.0.0.1:7600";
   // ({} so that designated initializers leaving it out raise no -Wmissing-field-initializers)
   std::string name{};        // shown in the broker's stats; defaults to host:pid
+  // The token a broker run with --auth-tokens requires: a worker or admin token. When the broker
+  // refuses it, run() returns at once with `unauthenticated` or `permission_denied`.
+  std::string token{};
   std::uint32_t slots = 1;   // jobs run at once; one thread each
   // Jobs the worker holds beyond its slots, started in arrival order as slots free. Saves a round
   // trip to the broker per job when jobs are short; with long jobs they wait here while another

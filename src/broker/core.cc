@@ -190,7 +190,11 @@ Status Core::recover() {
 // ---------------------------------------------------------------------------------------------
 // Connections and dispatch of frames.
 
-void Core::onConnect(PeerId peer, std::string remote) { peers_[peer].remote = std::move(remote); }
+void Core::onConnect(PeerId peer, std::string remote, bool trusted) {
+  Peer& added = peers_[peer];
+  added.remote = std::move(remote);
+  added.trusted = trusted;
+}
 
 void Core::onFrame(PeerId id, const Frame& frame) {
   auto it = peers_.find(id);
@@ -209,6 +213,7 @@ void Core::onFrame(PeerId id, const Frame& frame) {
                      "unknown message type " + std::to_string(frame.type) + " in protocol version " +
                          std::to_string(peer.version));
   }
+  if (peer.access < neededFor(static_cast<MsgType>(frame.type))) return refuseAccess(id, peer, frame);
   switch (static_cast<MsgType>(frame.type)) {
     case MsgType::kPing: return handlePing(id, frame);
     case MsgType::kPong: return;
@@ -328,7 +333,7 @@ void Core::onPeerGone(PeerId id) {
 // Handlers.
 
 void Core::handleHello(PeerId id, Peer& peer, const Frame& frame) {
-  auto hello = protocol::decode<protocol::HelloMsg>(frame.body);
+  auto hello = protocol::decodeHello(frame.body);
   if (!hello || hello->magic != protocol::kMagic) {
     sendError(id, frame.request_id, errc::kBadRequest, hello ? "HELLO has the wrong magic number" : hello.status().message());
     outbox_.closeAfterFlush(id);
@@ -344,6 +349,13 @@ void Core::handleHello(PeerId id, Peer& peer, const Frame& frame) {
   if (hello->role != static_cast<std::uint8_t>(protocol::Role::kClient) &&
       hello->role != static_cast<std::uint8_t>(protocol::Role::kWorker)) {
     sendError(id, frame.request_id, errc::kBadRequest, "HELLO role must be 1 (client) or 2 (worker)");
+    outbox_.closeAfterFlush(id);
+    return;
+  }
+  if (Status admitted = admit(peer, *hello); !admitted) {
+    // Logged without the token; the peer learns only that it was not let in, and why in general.
+    spdlog::warn("refused {} from {}: {}", hello->role == 2 ? "a worker" : "a client", peer.remote, admitted.message());
+    sendError(id, frame.request_id, admitted.code(), admitted.message());
     outbox_.closeAfterFlush(id);
     return;
   }

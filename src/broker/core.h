@@ -20,6 +20,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "broker/access.h"
+#include "broker/auth_tokens.h"
 #include "broker/cron_table.h"
 #include "broker/deadline_set.h"
 #include "broker/job_queue.h"
@@ -71,7 +73,19 @@ class Core {
   // back in the queue. REQUIRES: called once, before any peer connects.
   Status recover();
 
-  void onConnect(PeerId peer, std::string remote);
+  // `trusted`: an in-process peer (the HTTP API's) that greets without a token and is granted its
+  // access per request with setAccess().
+  void onConnect(PeerId peer, std::string remote, bool trusted = false);
+  // The tokens peers must present from now on; nullptr for none (every peer is an admin). Peers
+  // already connected are checked again: a peer whose token is gone or no longer allows its role
+  // is refused with ERROR unauthenticated or permission_denied and closed; the others get their
+  // token's new access. Used at start and when the token file is re-read (SIGHUP).
+  void setTokens(std::shared_ptr<const TokenTable> tokens);
+  bool authRequired() const { return tokens_ != nullptr; }
+  // The access `token` grants: admin when no tokens are required, nullopt when it is not valid.
+  std::optional<Access> accessFor(std::string_view token) const;
+  // Sets a trusted peer's access (the HTTP API sets each request's).
+  void setAccess(PeerId peer, Access access);
   void onFrame(PeerId peer, const protocol::Frame& frame);
   // A worker's output fell back under the high-water mark: it may be dealt jobs again.
   void onOutputDrained(PeerId peer);
@@ -123,6 +137,10 @@ class Core {
     std::uint16_t version = protocol::kVersion;  // the protocol version its WELCOME chose
     protocol::Role role = protocol::Role::kClient;
     bool greeted = false;  // HELLO accepted
+    // What it may do (access.h): its token's access, or admin when no tokens are required.
+    Access access = Access::kAdmin;
+    bool trusted = false;               // in process; access set per request (setAccess)
+    std::optional<TokenDigest> token;   // the digest of the token its HELLO presented
     // Worker part, meaningful after REGISTER.
     bool registered = false;
     std::uint32_t slots = 0;
@@ -161,6 +179,10 @@ class Core {
 
   // One handler per message type, named after its command.
   void handleHello(PeerId id, Peer& peer, const protocol::Frame& frame);
+  // Checks HELLO's token against the token table and sets the peer's access (core_auth.cc).
+  Status admit(Peer& peer, const protocol::HelloMsg& hello) const;
+  // Answers a frame its peer's access does not allow with ERROR permission_denied.
+  void refuseAccess(PeerId id, const Peer& peer, const protocol::Frame& frame);
   void handlePing(PeerId id, const protocol::Frame& frame);
   void handleSubmit(PeerId id, const protocol::Frame& frame);
   void handleSubscribe(PeerId id, const protocol::Frame& frame);
@@ -327,6 +349,7 @@ class Core {
   MonoTime started_at_;
 
   std::unordered_map<PeerId, Peer> peers_;
+  std::shared_ptr<const TokenTable> tokens_;  // nullptr: no tokens required
   LiveJobs jobs_;                                 // queued and running jobs
   std::unordered_map<JobId, std::vector<PeerId>> watchers_;  // SUBSCRIBE from other connections; rare
   // Task names to queues; heterogeneous lookup, so a string_view finds without allocating.

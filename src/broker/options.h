@@ -15,6 +15,9 @@ struct BrokerOptions {
   std::string name = "corvee";
   // Where the HTTP API and dashboard listen, "HOST:PORT"; "off" for none (http/http_server.h).
   std::string http = "127.0.0.1:7680";
+  // The token file (auth_tokens.h): when set, every peer must present one of its tokens, and each
+  // may do what its role allows (access.h). Empty: no tokens, everyone may do everything.
+  std::string auth_tokens;
   std::uint32_t max_payload = 16 * 1024 * 1024;       // bytes of payload or result per job
   std::uint64_t max_queued = 0;                       // queued jobs before SUBMIT is refused; 0 = no limit
   std::uint32_t max_attempts = 5;                     // worker losses before a job fails worker_lost

@@ -51,6 +51,8 @@ Server::~Server() = default;
 Result<protocol::Endpoint> Server::start() {
   auto endpoint = protocol::parseEndpoint(options_.bind);
   if (!endpoint) return endpoint.status();
+  // Before the first peer can connect: no moment in which anyone is let in without a token.
+  if (Status tokens = reloadTokens(); !tokens) return tokens;
   if (Status recovered = core_.recover(); !recovered) {
     return Status::error(recovered.code(), "recovering jobs from " + store_.describe() + ": " + recovered.message());
   }
@@ -139,7 +141,17 @@ PeerLink* Server::dirtyLink(PeerId peer) {
 void Server::attach(std::shared_ptr<PeerLink> link, std::string remote) {
   PeerId id = link->id();
   connections_.emplace(id, std::move(link));
-  core_.onConnect(id, std::move(remote));
+  core_.onConnect(id, std::move(remote), /*trusted=*/true);
+}
+
+Status Server::reloadTokens() {
+  if (options_.auth_tokens.empty()) return Status::ok();
+  auto tokens = TokenTable::load(options_.auth_tokens);
+  if (!tokens) return tokens.status();
+  spdlog::info("{} tokens from {}", tokens->size(), options_.auth_tokens);
+  core_.setTokens(std::make_shared<const TokenTable>(std::move(*tokens)));
+  requestFlush();  // refusals of peers whose tokens went away
+  return Status::ok();
 }
 
 std::string* Server::output(PeerId peer) {

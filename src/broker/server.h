@@ -47,6 +47,9 @@ class Server final : public Outbox {
   // `remote`, and is served like a connection until it closes.
   PeerId newPeerId() { return next_peer_++; }
   void attach(std::shared_ptr<PeerLink> link, std::string remote);
+  // Reads --auth-tokens again and applies it to every peer (Core::setTokens). On failure the tokens
+  // in force stay, and the error says why. Nothing to do without --auth-tokens.
+  Status reloadTokens();
   // The io_context the broker's loop runs.
   boost::asio::io_context& io() { return io_; }
   const BrokerOptions& options() const { return options_; }

@@ -15,10 +15,11 @@ namespace corvee::cli {
 struct ClientArgs {
   std::string endpoint;
   std::uint64_t connect_timeout_ms = 5000;
+  std::string token;
 };
 
-// `--connect-timeout-ms` and `--connect`; of them only the timeout also from the environment
-// (CORVEE_CONNECT_TIMEOUT_MS; --connect has $CORVEE_BROKER). Call after the command's own options.
+// `--connect-timeout-ms`, `--connect` and `--token`, each also from the environment
+// (CORVEE_CONNECT_TIMEOUT_MS, CORVEE_BROKER, CORVEE_TOKEN). Call after the command's own options.
 void addClientOptions(CLI::App& command, ClientArgs& args);
 // Connects as addClientOptions() configured it; fails as Client::connect does.
 Result<std::unique_ptr<Client>> connectClient(const ClientArgs& args);

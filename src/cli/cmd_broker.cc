@@ -4,6 +4,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <iostream>
 #include <optional>
 
@@ -75,9 +76,10 @@ int runBroker(BrokerArgs& args) {
     printError(bound.status().message());
     return exitCodeFor(bound.status());
   }
-  if (!loopbackOnly(io, bound->host)) {
-    spdlog::warn("listening on {}, which is not a loopback address: Corvee has no authentication yet, so "
-                 "anyone who can reach this port can submit jobs and serve them as a worker",
+  bool open_to_all = options.auth_tokens.empty();
+  if (open_to_all && !loopbackOnly(io, bound->host)) {
+    spdlog::warn("listening on {}, which is not a loopback address, without --auth-tokens: anyone who can "
+                 "reach this port can submit jobs and serve them as a worker",
                  bound->toString());
   }
   std::optional<http::HttpServer> http_server;
@@ -91,20 +93,36 @@ int runBroker(BrokerArgs& args) {
     }
     http_url = *url;
     auto address = http::parseHttpAddress(options.http);
-    if (address && !loopbackOnly(io, address->host)) {
-      spdlog::warn("serving HTTP on {}, which is not a loopback address: anyone who can reach it can submit and "
-                   "cancel jobs",
+    if (open_to_all && address && !loopbackOnly(io, address->host)) {
+      spdlog::warn("serving HTTP on {}, which is not a loopback address, without --auth-tokens: anyone who can "
+                   "reach it can submit and cancel jobs",
                    http_url);
     }
   }
   // Installed before the listening line: whoever reads that line may send SIGTERM at once.
+  boost::asio::signal_set reload(io, SIGHUP);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;
     spdlog::info("signal {}: stopping", signal);
     if (http_server) http_server->stop();
     server.stop();
+    reload.cancel();
   });
+  // SIGHUP re-reads the token file: tokens added, removed or given another role take effect for
+  // new connections and for those already open. A file that no longer parses changes nothing.
+  std::function<void()> await_reload = [&] {
+    reload.async_wait([&](const boost::system::error_code& error, int) {
+      if (error) return;
+      if (options.auth_tokens.empty()) {
+        spdlog::info("SIGHUP: no --auth-tokens file to re-read");
+      } else if (Status reloaded = server.reloadTokens(); !reloaded) {
+        spdlog::error("SIGHUP: keeping the tokens in force: {}", reloaded.message());
+      }
+      await_reload();
+    });
+  };
+  await_reload();
   // Before the listening line, which tells tests and scripts the broker is ready.
   if (http_server) std::cout << "corvee broker http on " << http_url << std::endl;
   // Tests and scripts read this line to learn the port when binding to port 0.
@@ -134,6 +152,10 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
                   "where the HTTP API and dashboard listen, HOST:PORT (port 0: any free port), or off")
       ->capture_default_str()
       ->check(httpAddress());
+  cmd->add_option("--auth-tokens", args->options.auth_tokens,
+                  "file of `TOKEN ROLE` lines (roles: client, worker, admin): every peer and HTTP request must "
+                  "then present one of these tokens, and may do what its role allows; re-read on SIGHUP")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--data-dir", args->store.data_dir, "directory of the default sqlite store")
       ->capture_default_str()
       ->check(nonEmpty());

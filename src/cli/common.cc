@@ -36,6 +36,14 @@ void addConnectOption(CLI::App& command, std::string& endpoint) {
       ->check(cli::endpoint("(from --connect, or else $CORVEE_BROKER)"));
 }
 
+void addTokenOption(CLI::App& command, std::string& token) {
+  command
+      .add_option("--token", token,
+                  "the token a broker run with --auth-tokens requires (default: $CORVEE_TOKEN, which keeps it "
+                  "out of the process list)")
+      ->envname("CORVEE_TOKEN");
+}
+
 void addConnectTimeoutOption(CLI::App& command, std::uint64_t& milliseconds) {
   // 0 would give up before the first connection could complete. The top (~49 days) is the bound of
   // the job time limits too, far from overflowing a deadline computed from it.

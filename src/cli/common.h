@@ -22,6 +22,9 @@ int exitCodeFor(const Status& status);
 // `--connect EP`, defaulting to $CORVEE_BROKER or tcp://127.0.0.1:7600; a malformed one, from
 // either, is a usage error.
 void addConnectOption(CLI::App& command, std::string& endpoint);
+// `--token TOKEN`, defaulting to $CORVEE_TOKEN: what a broker run with --auth-tokens lets in.
+// (An environment variable keeps the token out of `ps` and shell history.)
+void addTokenOption(CLI::App& command, std::string& token);
 // `--connect-timeout-ms MS`: how long a client command tries to reach the broker, 1 ms to ~49 days.
 void addConnectTimeoutOption(CLI::App& command, std::uint64_t& milliseconds);
 // Gives every long option of `command` that has no environment variable yet one named after it:

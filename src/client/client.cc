@@ -53,6 +53,7 @@ Status ClientImpl::start(const protocol::Endpoint& endpoint) {
   link_options.endpoint = endpoint;
   link_options.name = options_.name;
   link_options.role = protocol::Role::kClient;
+  link_options.token = options_.token;
   link_options.reconnect_min = options_.reconnect_min;
   link_options.reconnect_max = options_.reconnect_max;
   std::weak_ptr<ClientImpl> weak = weak_from_this();
@@ -105,7 +106,13 @@ void ClientImpl::shutdown() {
 
 Status ClientImpl::unreachableLocked() const {
   if (closed_) return Status::error(errc::kUnavailable, "the client is closed");
-  if (ready_ || systemClock().now() - unreachable_since_ < options_.connect_timeout) return Status::ok();
+  if (ready_) return Status::ok();
+  // The broker answered, and said no: waiting out the connect timeout would not change its mind.
+  if (net::refusesAccess(last_error_)) {
+    return Status::error(last_error_.code(),
+                         "the broker at " + options_.endpoint + " refused this client: " + last_error_.message());
+  }
+  if (systemClock().now() - unreachable_since_ < options_.connect_timeout) return Status::ok();
   if (last_error_.code() == errc::kTooManyConnections) {
     // The broker is up but full: say so, with its code, rather than that it could not be reached.
     return Status::error(errc::kTooManyConnections,

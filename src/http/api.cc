@@ -11,7 +11,7 @@ Api::Api(std::function<Status()> healthy) {
     Status status = healthy();
     if (!status) return call->fail(status);
     call->reply(200, Json{{"status", "ok"}});
-  });
+  }, /*open=*/true);
   add("POST", "/v1/jobs", submitJob);
   add("GET", "/v1/jobs", listJobs);
   add("GET", "/v1/jobs/{id}", getJob);
@@ -37,8 +37,8 @@ Api::Api(std::function<Status()> healthy) {
   addDashboardRoutes(*this);
 }
 
-void Api::add(std::string method, std::string_view pattern, Handler handler) {
-  Route route{std::move(method), std::string(pattern), {}, std::move(handler)};
+void Api::add(std::string method, std::string_view pattern, Handler handler, bool open) {
+  Route route{std::move(method), std::string(pattern), {}, std::move(handler), open};
   std::size_t start = 1;
   while (start < pattern.size()) {
     std::size_t end = pattern.find('/', start);
@@ -75,6 +75,13 @@ void Api::handle(const CallPtr& call) const {
     }
     for (std::size_t i = 0; i < segments.size(); ++i) {
       if (route.segments[i].empty()) call->captures.push_back(segments[i]);
+    }
+    if (!route.open) {
+      if (Status authorized = call->link->authorize(call->request.authorization); !authorized) {
+        Response response = errorResponse(authorized);
+        response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"corvee\"");
+        return call->respond(std::move(response));
+      }
     }
     route.handler(call);
     return;

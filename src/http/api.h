@@ -20,7 +20,9 @@ class Api {
 
   // Adds a route: `pattern` is a path such as "/v1/jobs/{id}/cancel" whose {..} segments are
   // captured in order.
-  void add(std::string method, std::string_view pattern, Handler handler);
+  // Every route but those added with `open` answers only a request whose bearer token the broker
+  // accepts (when it requires tokens: broker --auth-tokens), with its token's access.
+  void add(std::string method, std::string_view pattern, Handler handler, bool open = false);
   // Answers the call: runs its route's handler, or answers 404/405 itself.
   void handle(const CallPtr& call) const;
   // Every route as (method, pattern), in the order added: what docs/openapi.json must describe.
@@ -32,6 +34,7 @@ class Api {
     std::string pattern;
     std::vector<std::string> segments;  // "" where the pattern captures
     Handler handler;
+    bool open;  // served without a token: health checks and the dashboard's own files
   };
   static bool matches(const Route& route, const std::vector<std::string>& segments);
 

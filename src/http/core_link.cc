@@ -2,7 +2,10 @@
 
 #include <cstring>
 
+#include <strings.h>
+
 #include "broker/core.h"
+#include "corvee/errors.h"
 #include "protocol/constants.h"
 
 namespace corvee::http {
@@ -25,6 +28,26 @@ CoreLink::CoreLink(broker::Server& server, broker::PeerId id)
       server_(server),
       decoder_(server.options().max_payload + protocol::kFrameOverhead),
       wait_timer_(server.io()) {}
+
+Status CoreLink::authorize(std::string_view authorization) {
+  broker::Core& core = server_.core();
+  std::string_view token;
+  constexpr std::string_view kScheme = "bearer ";
+  // The scheme is case-insensitive (RFC 9110); spaces may follow it.
+  if (authorization.size() > kScheme.size() && strncasecmp(authorization.data(), kScheme.data(), kScheme.size()) == 0) {
+    token = authorization.substr(kScheme.size());
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  }
+  if (core.authRequired() && token.empty()) {
+    return Status::error(errc::kUnauthenticated,
+                         "this broker requires a token: send the header `Authorization: Bearer TOKEN`");
+  }
+  std::optional<broker::Access> access = core.accessFor(token);
+  if (!access) return Status::error(errc::kUnauthenticated, "the bearer token is not valid");
+  core.setAccess(id_, *access);
+  return Status::ok();
+}
 
 void CoreLink::deliver(std::uint8_t type, std::uint32_t request_id, const std::string& body) {
   if (closed_) return;

@@ -48,6 +48,10 @@ class CoreLink final : public broker::PeerLink, public std::enable_shared_from_t
   // after SUBSCRIBE), or with nullptr once `limit` has passed. One wait at a time; a new one
   // replaces the last.
   void awaitResult(std::uint64_t job_id, std::chrono::milliseconds limit, OnResult on_result);
+  // Lets this link's requests do what the bearer token in `authorization` (an Authorization
+  // header's value, "Bearer TOKEN") allows, until the next call. Fails with unauthenticated when the
+  // broker requires a token and this one is missing or not valid.
+  Status authorize(std::string_view authorization);
   // Forgets the pending replies and wait: the HTTP request they were for has been answered.
   void forgetPending();
 

@@ -55,8 +55,11 @@ const DashboardAsset* findDashboardAsset(std::string_view name) {
 }
 
 void addDashboardRoutes(Api& api) {
-  api.add("GET", "/", [](const CallPtr& call) { serveAsset(call, "index.html"); });
-  api.add("GET", "/assets/{name}", [](const CallPtr& call) { serveAsset(call, call->captures.at(0)); });
+  // The page and its files hold no data: they load without a token, and the page asks for one
+  // when the API answers 401.
+  api.add("GET", "/", [](const CallPtr& call) { serveAsset(call, "index.html"); }, /*open=*/true);
+  api.add("GET", "/assets/{name}", [](const CallPtr& call) { serveAsset(call, call->captures.at(0)); },
+          /*open=*/true);
 }
 
 }  // namespace corvee::http

@@ -148,6 +148,8 @@ Result<std::string> takeString(const Json& doc, const std::string& name, std::si
 
 unsigned httpStatusFor(std::string_view code) {
   if (code == errc::kNotFound) return 404;
+  if (code == errc::kUnauthenticated) return 401;
+  if (code == errc::kPermissionDenied) return 403;
   if (code == errc::kPayloadTooLarge) return 413;
   if (code == errc::kQueueFull || code == errc::kTooManyConnections) return 429;
   if (code == errc::kWrongState || code == errc::kNoWorker) return 409;

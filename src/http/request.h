@@ -20,6 +20,7 @@ struct Request {
   std::map<std::string, std::string> query;   // the query's parameters, percent-decoded
   std::string body;
   std::string if_none_match;                  // the If-None-Match header, if any (the dashboard's files)
+  std::string authorization;                  // the Authorization header, if any ("Bearer TOKEN")
 
   // The query parameter `name`, if given.
   std::optional<std::string> param(const std::string& name) const;

@@ -79,6 +79,9 @@ void Session::onRead(const boost::system::error_code& error) {
   if (auto tags = request.find(bhttp::field::if_none_match); tags != request.end()) {
     call_->request.if_none_match = std::string(tags->value());
   }
+  if (auto credential = request.find(bhttp::field::authorization); credential != request.end()) {
+    call_->request.authorization = std::string(credential->value());
+  }
   call_->link = link_;
   // The call keeps the session alive while it waits for the Core (no read or write is pending
   // then); answering it, or closing, drops the call and with it this reference.

@@ -7,11 +7,16 @@
 
 #include <mutex>
 
+#include "corvee/errors.h"
 #include "net/log.h"
 #include "platform/clock.h"
 #include "protocol/utf8.h"
 
 namespace corvee::net {
+
+bool refusesAccess(const Status& why) {
+  return why.code() == errc::kUnauthenticated || why.code() == errc::kPermissionDenied;
+}
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -92,7 +97,8 @@ void BrokerLink::onConnected(const boost::system::error_code& error) {
   protocol::HelloMsg hello;
   hello.role = static_cast<std::uint8_t>(options_.role);
   hello.name = options_.name;
-  protocol::encode(output_, 0, hello);
+  hello.token = options_.token;
+  protocol::encodeHello(output_, hello);
   last_read_ = last_write_ = systemClock().now();
   flush();
   readSome();
@@ -165,7 +171,13 @@ void BrokerLink::onRead(const boost::system::error_code& error, std::size_t n) {
         // A refusal is retried like a failed connect; while the broker keeps refusing for the same
         // reason (too_many_connections until peers leave), it is logged once, not on every retry.
         if (why.code() != refused_with_) {
-          log().warn("the broker refused the connection: {}; retrying", why.toString());
+          // A refused token is the owner's to report (a worker stops; a client fails its calls);
+          // the link still retries quietly, in case the broker's token file changes.
+          if (refusesAccess(why)) {
+            log().error("the broker refused the connection: {}", why.toString());
+          } else {
+            log().warn("the broker refused the connection: {}; retrying", why.toString());
+          }
         }
         refused_with_ = why.code();
         lose(why);

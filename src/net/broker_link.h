@@ -29,9 +29,14 @@
 
 namespace corvee::net {
 
+// True for a broker's refusal of the peer's token (unauthenticated, permission_denied): unlike a
+// lost connection, trying again with the same token will not help.
+bool refusesAccess(const Status& why);
+
 struct LinkOptions {
   protocol::Endpoint endpoint;
   std::string name;
+  std::string token;  // presented in HELLO; empty for none (a broker without --auth-tokens)
   protocol::Role role = protocol::Role::kClient;
   std::chrono::milliseconds reconnect_min{50};
   std::chrono::milliseconds reconnect_max{2000};

@@ -7,7 +7,7 @@
 namespace corvee::protocol {
 
 inline constexpr std::uint32_t kMagic = 0x45565243;  // "CRVE" read as little-endian bytes
-inline constexpr std::uint16_t kVersion = 5;         // the highest version this build speaks
+inline constexpr std::uint16_t kVersion = 6;         // the highest version this build speaks
 inline constexpr std::uint16_t kMinVersion = 1;      // the lowest version the broker still speaks
 
 // Bytes before the body: u32 length, u8 type, u32 request_id.

@@ -17,3 +17,20 @@ void endFrame(std::string& out, std::size_t start) {
 }
 
 }  // namespace corvee::protocol::detail
+
+namespace corvee::protocol {
+
+// The last version whose HELLO has no token field.
+constexpr std::uint16_t kHelloWithoutToken = 5;
+
+Result<HelloMsg> decodeHello(std::string_view body) {
+  auto with_token = decode<HelloMsg>(body, kVersion);
+  if (with_token) return with_token;
+  return decode<HelloMsg>(body, kHelloWithoutToken);
+}
+
+void encodeHello(std::string& out, const HelloMsg& hello) {
+  encode(out, 0, hello, hello.token.empty() ? kHelloWithoutToken : kVersion);
+}
+
+}  // namespace corvee::protocol

@@ -18,13 +18,28 @@
 
 namespace corvee::protocol {
 
+// A field added in protocol version `version`: written and read only when the session speaks that
+// version or a later one, so a broker goes on speaking older versions to peers that ask for them.
+template <typename T>
+struct Since {
+  std::uint16_t version;
+  T& field;
+};
+template <typename T>
+Since<T> since(std::uint16_t version, T& field) {
+  return {version, field};
+}
+
 struct HelloMsg {
   static constexpr MsgType kType = MsgType::kHello;
   std::uint32_t magic = kMagic;
   std::uint16_t version = kVersion;
   std::uint8_t role = 0;
   std::string_view name;
-  template <typename F> void fields(F&& f) { f(magic); f(version); f(role); f(name); }
+  // Since version 6: the credential of a broker run with --auth-tokens; empty for none. A peer
+  // without one may send the version-5 layout (no token field) at any version: see decodeHello().
+  std::string_view token{};
+  template <typename F> void fields(F&& f) { f(magic); f(version); f(role); f(name); f(since(6, token)); }
 };
 
 struct WelcomeMsg {
@@ -64,18 +79,6 @@ struct OkMsg {
 struct Bytes {
   std::string_view data;
 };
-
-// A field added in protocol version `version`: written and read only when the session speaks that
-// version or a later one, so a broker goes on speaking older versions to peers that ask for them.
-template <typename T>
-struct Since {
-  std::uint16_t version;
-  T& field;
-};
-template <typename T>
-Since<T> since(std::uint16_t version, T& field) {
-  return {version, field};
-}
 
 // Bits of SubmitMsg::flags.
 inline constexpr std::uint8_t kSubmitRequireWorker = 0x01;
@@ -500,5 +503,13 @@ Result<Msg> decode(std::string_view body, std::uint16_t version = kVersion) {
   }
   return msg;
 }
+
+// Decodes HELLO, which comes before any version is agreed: its body has the layout of the version
+// it offers (with a token), or the version-5 layout (without one). The two cannot be confused: the
+// later layout is the earlier one plus the token.
+Result<HelloMsg> decodeHello(std::string_view body);
+// Appends HELLO: with the token field when `hello.token` is set, else in the version-5 layout, which
+// brokers older than version 6 read too.
+void encodeHello(std::string& out, const HelloMsg& hello);
 
 }  // namespace corvee::protocol

@@ -128,6 +128,7 @@ Status WorkerImpl::run() {
   link_options.endpoint = *endpoint;
   link_options.name = options_.name;
   link_options.role = protocol::Role::kWorker;
+  link_options.token = options_.token;
   link_options.reconnect_min = options_.reconnect_min;
   link_options.reconnect_max = options_.reconnect_max;
   net::LinkCallbacks callbacks;
@@ -212,6 +213,16 @@ void WorkerImpl::onReady() {
 }
 
 void WorkerImpl::onLost(const Status& why) {
+  if (net::refusesAccess(why)) {
+    // Its token does not let it in (or no longer does): retrying with the same token cannot help.
+    exit_status_ = Status::error(why.code(), "the broker at " + options_.endpoint + " refused this worker: " +
+                                                 why.message());
+    for (auto& [id, job] : running_) job.context->cancel();
+    link_->stop();
+    work_.reset();
+    io_.stop();
+    return;
+  }
   // Before the first session a failure is only reported once: the worker keeps trying quietly.
   if (!ever_ready_ && !told_unreachable_) {
     told_unreachable_ = true;

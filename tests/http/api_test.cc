@@ -20,7 +20,7 @@ TEST(ApiTest, RoutesByMethodAndPathAndCapturesParameters) {
   api.add("POST", "/x/{a}/y/{b}", [&](const CallPtr& call) {
     seen = call->captures;
     call->reply(200, Json::object());
-  });
+  }, /*open=*/true);  // no broker behind these calls to check a token with
   std::optional<Response> answered;
   api.handle(callFor("POST", "/x/one/y/t%20wo", answered));
   ASSERT_TRUE(answered);

@@ -43,8 +43,9 @@ template <typename Msg> Msg sample();
 // The body size the doc's layout gives for sample<Msg>(), worked out by hand from section 4.
 template <typename Msg> std::size_t documentedBodySize();
 
-template <> HelloMsg sample() { return {kMagic, 1, 2, "host:123"}; }
-template <> std::size_t documentedBodySize<HelloMsg>() { return 4 + 2 + 1 + (2 + 8); }
+template <> HelloMsg sample() { return {kMagic, 1, 2, "host:123", "tok"}; }
+// Version 6 adds the token (str).
+template <> std::size_t documentedBodySize<HelloMsg>() { return 4 + 2 + 1 + (2 + 8) + (2 + 3); }
 
 template <> WelcomeMsg sample() { return {1, 1000, 5000, 16 << 20, 0x0123456789abcdefULL, "corvee"}; }
 template <> std::size_t documentedBodySize<WelcomeMsg>() { return 2 + 4 + 4 + 4 + 8 + (2 + 6); }
@@ -288,6 +289,37 @@ TEST(MessageFieldsTest, Hello) {
   EXPECT_EQ(m.version, 1);
   EXPECT_EQ(m.role, 2);
   EXPECT_EQ(m.name, "host:123");
+  EXPECT_EQ(m.token, "tok");
+}
+
+// HELLO comes before a version is agreed: decodeHello() reads both the layout with a token and the
+// version-5 layout without one, and encodeHello() writes the older layout when there is no token,
+// so a peer without a token still greets brokers older than version 6.
+TEST(MessageFieldsTest, HelloWithAndWithoutAToken) {
+  HelloMsg hello;
+  hello.role = 1;
+  hello.name = "n";
+  std::string without;
+  encodeHello(without, hello);
+  EXPECT_EQ(without.size(), kHeaderSize + 4 + 2 + 1 + (2 + 1)) << "no token field";
+  auto old_broker_reads = decode<HelloMsg>(std::string_view(without).substr(kHeaderSize), 5);
+  ASSERT_TRUE(old_broker_reads.isOk());
+  EXPECT_EQ(old_broker_reads->version, kVersion);
+  auto plain = decodeHello(std::string_view(without).substr(kHeaderSize));
+  ASSERT_TRUE(plain.isOk()) << plain.status().toString();
+  EXPECT_EQ(plain->token, "");
+  EXPECT_EQ(plain->name, "n");
+
+  hello.token = "secret-token-0123";
+  std::string with;
+  encodeHello(with, hello);
+  auto carried = decodeHello(std::string_view(with).substr(kHeaderSize));
+  ASSERT_TRUE(carried.isOk()) << carried.status().toString();
+  EXPECT_EQ(carried->token, "secret-token-0123");
+  EXPECT_EQ(carried->name, "n");
+
+  EXPECT_FALSE(decodeHello(std::string_view(with).substr(kHeaderSize, 8)).isOk());
+  EXPECT_FALSE(decodeHello(std::string(with.substr(kHeaderSize)) + "x").isOk());
 }
 
 TEST(MessageFieldsTest, Welcome) {
@@ -749,7 +781,7 @@ TEST(ProtocolConstantsTest, MessageTypesMatchTheDoc) {
   EXPECT_EQ(static_cast<int>(JobState::kCancelled), 5);
   EXPECT_EQ(static_cast<int>(JobState::kRetrying), 6);
   EXPECT_EQ(static_cast<int>(JobState::kScheduled), 7);
-  EXPECT_EQ(kVersion, 5);
+  EXPECT_EQ(kVersion, 6);
   EXPECT_EQ(kMinVersion, 1);
 }
 

@@ -34,8 +34,9 @@ bool HttpClient::ensureConnected(std::string& error) {
 
 HttpReply HttpClient::request(const std::string& method, const std::string& target, const std::string& body,
                               std::chrono::milliseconds limit) {
-  std::string bytes = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string bytes = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  if (!authorization_.empty()) bytes += "Authorization: " + authorization_ + "\r\n";
+  bytes += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   return send(bytes, limit);
 }
 

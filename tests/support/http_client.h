@@ -44,6 +44,8 @@ class HttpClient {
                  std::chrono::milliseconds limit = std::chrono::seconds(30)) {
     return request("POST", target, body, limit);
   }
+  // An Authorization header for every request from now on ("Bearer TOKEN"); empty: none.
+  void setAuthorization(std::string value) { authorization_ = std::move(value); }
   // Sends `bytes` as they are (a malformed request, say) on a fresh connection and reads one response.
   HttpReply raw(const std::string& bytes, std::chrono::milliseconds limit = std::chrono::seconds(30));
   // True when the connection is still open after the last response.
@@ -60,6 +62,7 @@ class HttpClient {
   boost::asio::ip::tcp::socket socket_{io_};
   boost::beast::flat_buffer buffer_;
   int connects_ = 0;
+  std::string authorization_;
 };
 
 }  // namespace corvee::testing

@@ -25,8 +25,8 @@ class ApiError extends Error {
   }
 }
 
-// The bearer token, when one is stored (localStorage 'corvee.token'). The broker does not ask for
-// one yet; when it does, this is the only place that needs to know.
+// The bearer token, when one is stored (localStorage 'corvee.token'): a broker run with
+// --auth-tokens answers 401 without it, and the page then asks for one (showSignIn).
 function storedToken() {
   try {
     return window.localStorage.getItem('corvee.token');
@@ -35,11 +35,47 @@ function storedToken() {
   }
 }
 
+function storeToken(token) {
+  try {
+    if (token) window.localStorage.setItem('corvee.token', token);
+    else window.localStorage.removeItem('corvee.token');
+  } catch {
+    // Storage refused (a private window): the token lasts until the page is reloaded.
+  }
+  memoryToken = token || null;
+}
+let memoryToken = null;
+
+// Shows the token form, with why the broker refused (no token, or one it does not know).
+function showSignIn(message) {
+  const form = document.getElementById('signin');
+  if (!form || !form.hidden) return;
+  setText(document.getElementById('signin-why'), message || '');
+  form.hidden = false;
+  document.getElementById('token').focus();
+}
+
+function setUpSignIn() {
+  const form = document.getElementById('signin');
+  const signout = document.getElementById('signout');
+  if (!form || !signout) return;
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    storeToken(document.getElementById('token').value.trim());
+    window.location.reload();
+  });
+  signout.hidden = !storedToken();
+  signout.addEventListener('click', () => {
+    storeToken(null);
+    window.location.reload();
+  });
+}
+
 // Every request to the broker. Resolves to the parsed JSON body; rejects with an ApiError holding
 // the broker's {"error": {"code", "message"}} (or a description of what went wrong on the way).
 async function api(method, path, body) {
   const headers = {Accept: 'application/json'};
-  const token = storedToken();
+  const token = storedToken() || memoryToken;
   if (token) headers.Authorization = 'Bearer ' + token;
   const init = {method, headers, cache: 'no-store'};
   if (body !== undefined) {
@@ -63,6 +99,7 @@ async function api(method, path, body) {
   }
   if (!response.ok) {
     const error = doc && doc.error ? doc.error : {code: 'http_' + response.status, message: text.trim() || response.statusText};
+    if (response.status === 401) showSignIn(error.message);
     throw new ApiError(error.code, error.message, response.status);
   }
   return doc;
@@ -899,4 +936,7 @@ function route() {
 }
 
 window.addEventListener('hashchange', route);
-window.addEventListener('DOMContentLoaded', route);
+window.addEventListener('DOMContentLoaded', () => {
+  setUpSignIn();
+  route();
+});
