@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "broker/memory_release.h"
 #include "broker/cron_table.h"
 #include "broker/deadline_set.h"
 #include "broker/job_queue.h"
@@ -345,6 +346,7 @@ class Core {
   JobId first_uncommitted_ = 1;
   UniqueKeys unique_;  // unique keys and the jobs holding them
   std::size_t payload_bytes_ = 0;  // sum of payload sizes held in LiveJobs
+  MemoryRelease memory_release_;   // hands the memory of finished jobs back to the system in batches
   std::string payload_scratch_;    // a payload read back from the store, while its ASSIGN is made
   CoreCounts counts_;
   std::vector<TaskQueue*> counters_dirty_;  // queues whose totals changed since the last commit
