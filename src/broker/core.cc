@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "corvee/errors.h"
+#include "platform/memory.h"
 #include "protocol/names.h"
 #include "protocol/utf8.h"
 
@@ -878,7 +879,10 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
   store_.markFinished(std::move(rec));
   if (job.payload_in_memory) payload_bytes_ -= job.payload_size;
   if (job.has_fair) job.queue->fair->release(job.fairKey());
+  const std::uint64_t freed = sizeof(LiveJob) + (job.payload_in_memory ? job.payload_size : 0);
   jobs_.erase(job);
+  // Without this the resident size stays at a flood's peak after its jobs are gone.
+  if (memory_release_.freed(freed)) releaseFreeMemory();
   // Trimmed in batches of a hundredth of the bound, not one deletion per dead job at the limit.
   if (options_.dead_max > 0 && dead_in_store_ > options_.dead_max + options_.dead_max / 100) trimDeadJobs();
 }

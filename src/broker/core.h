@@ -22,6 +22,7 @@
 
 #include "broker/access.h"
 #include "broker/auth_tokens.h"
+#include "broker/memory_release.h"
 #include "broker/cron_table.h"
 #include "broker/deadline_set.h"
 #include "broker/job_queue.h"
@@ -368,6 +369,7 @@ class Core {
   JobId first_uncommitted_ = 1;
   UniqueKeys unique_;  // unique keys and the jobs holding them
   std::size_t payload_bytes_ = 0;  // sum of payload sizes held in LiveJobs
+  MemoryRelease memory_release_;   // hands the memory of finished jobs back to the system in batches
   std::string payload_scratch_;    // a payload read back from the store, while its ASSIGN is made
   CoreCounts counts_;
   std::vector<TaskQueue*> counters_dirty_;  // queues whose totals changed since the last commit

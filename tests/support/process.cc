@@ -358,7 +358,8 @@ CommandResult runCorvee(const std::vector<std::string>& args, const std::string&
 
 ::testing::AssertionResult BrokerProcess::start(const std::vector<std::string>& extra, const std::string& bind,
                                                 std::chrono::milliseconds limit) {
-  std::vector<std::string> argv{corveeBinary(), "broker", "--bind", bind};
+  std::vector<std::string> argv = prefix_;
+  argv.insert(argv.end(), {corveeBinary(), "broker", "--bind", bind});
   if (!store_.store.empty()) argv.insert(argv.end(), {"--store", store_.store});
   if (!store_.data_dir.empty()) argv.insert(argv.end(), {"--data-dir", store_.data_dir});
   argv.insert(argv.end(), extra.begin(), extra.end());

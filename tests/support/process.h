@@ -146,6 +146,10 @@ class BrokerProcess {
   void limitFileSize(std::uint64_t bytes) { file_size_limit_ = bytes; }
   // ChildProcess::setDescriptorLimit for the broker started next; 0: inherited.
   void limitDescriptors(std::uint64_t descriptors) { descriptor_limit_ = descriptors; }
+  // Words run before the broker's own command line, by start() and restart(): {"/usr/sbin/ip",
+  // "netns", "exec", "NS"} runs it inside network namespace NS (ip execs the broker, so pid() is
+  // still the broker's). Empty, the default: the broker is run directly.
+  void setCommandPrefix(std::vector<std::string> prefix) { prefix_ = std::move(prefix); }
 
   // kill -9, as a crash would, and waits (up to `limit`) until the process is reaped.
   ::testing::AssertionResult killNine(std::chrono::milliseconds limit = 10s);
@@ -159,6 +163,7 @@ class BrokerProcess {
   BrokerStore store_;
   std::uint64_t file_size_limit_ = 0;
   std::uint64_t descriptor_limit_ = 0;
+  std::vector<std::string> prefix_;
   std::vector<std::string> extra_;
   ChildProcess process_;
   std::string endpoint_;

@@ -34,6 +34,11 @@ void WireClient::close() {
 }
 
 ::testing::AssertionResult WireClient::connect(std::uint16_t port, std::chrono::milliseconds limit) {
+  return connect("127.0.0.1", port, limit);
+}
+
+::testing::AssertionResult WireClient::connect(const std::string& ipv4, std::uint16_t port,
+                                               std::chrono::milliseconds limit) {
   close();
   decoder_ = protocol::FrameDecoder(1u << 30);
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -43,7 +48,9 @@ void WireClient::close() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, ipv4.c_str(), &addr.sin_addr) != 1) {
+    return ::testing::AssertionFailure() << "not an IPv4 address: " << ipv4;
+  }
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 && errno != EINPROGRESS) {
     return ::testing::AssertionFailure() << "connect to port " << port << ": " << std::strerror(errno);
   }

@@ -37,6 +37,10 @@ class WireClient {
 
   // Connects to 127.0.0.1:port.
   ::testing::AssertionResult connect(std::uint16_t port, std::chrono::milliseconds limit = std::chrono::seconds(10));
+  // Connects to `ipv4` (dotted quad), port `port`: a broker bound to another address, such as one
+  // in another network namespace. The socket belongs to the calling thread's network namespace.
+  ::testing::AssertionResult connect(const std::string& ipv4, std::uint16_t port,
+                                     std::chrono::milliseconds limit = std::chrono::seconds(10));
   void close();
 
   // Writes all of `bytes`, waiting at most `limit`.
