@@ -2,7 +2,8 @@
 //
 // Input: a request body. It goes through parseObject() and, as an object, parseSubmit() (as POST
 // /v1/jobs and PUT /v1/cron/{name} read it) and takeBytes(). Properties: nothing throws; an
-// accepted submission encodes as a SUBMIT that decodes to the same fields; the bytes, written as
+// accepted submission encodes as a SUBMIT that decodes to the same fields, its numbers exactly
+// the numbers given (none wrapped into range); the bytes, written as
 // a payload by putBytes() and read back by takeBytes(), are the same bytes; a JSON response of
 // them is valid UTF-8 JSON. The input also goes in as a JOB_INFO body (jobJson()).
 #include <cstddef>
@@ -35,6 +36,21 @@ void checkSubmit(const Json& doc, std::initializer_list<std::string_view> extra)
   FUZZ_CHECK(decoded->task == submit->task && decoded->payload.data == submit->payload);
   FUZZ_CHECK(decoded->unique_key == submit->unique_key && decoded->fair_key == submit->fair_key);
   FUZZ_CHECK(protocol::encodeBody(*decoded) == body);
+  // Every number given is the number taken, exactly (no wrap-around into range).
+  auto same = [&](const char* name, auto value) {
+    auto it = doc.find(name);
+    if (it != doc.end() && !it->is_null()) FUZZ_CHECK(it->dump() == std::to_string(value));
+  };
+  same("priority", msg.priority);
+  same("timeout_ms", msg.timeout_ms);
+  same("run_timeout_ms", msg.run_timeout_ms);
+  same("assign_timeout_ms", msg.assign_timeout_ms);
+  same("retries", msg.retries);
+  same("backoff_ms", msg.backoff_ms);
+  same("backoff_max_ms", msg.backoff_max_ms);
+  same("delay_ms", msg.delay_ms);
+  same("run_at_ms", msg.run_at_ms);
+  same("unique_for_ms", msg.unique_for_ms);
 }
 
 void checkResponse(const Json& doc) {
