@@ -2,10 +2,10 @@
 //
 // Input: a request body. It goes through parseObject() and, as an object, parseSubmit() (as POST
 // /v1/jobs and PUT /v1/cron/{name} read it) and takeBytes(). Properties: nothing throws; an
-// accepted submission encodes as a SUBMIT that decodes to the same fields, its numbers exactly
-// the numbers given (none wrapped into range); the bytes, written as
-// a payload by putBytes() and read back by takeBytes(), are the same bytes; a JSON response of
-// them is valid UTF-8 JSON. The input also goes in as a JOB_INFO body (jobJson()).
+// accepted submission encodes as a SUBMIT that decodes to the same fields, its numbers exactly the
+// numbers given (none wrapped into range); the bytes, written as a payload by putBytes() and read
+// back by takeBytes(), are the same bytes; a JSON response of them is valid UTF-8 JSON. The input
+// also goes in as a JOB_INFO body (jobJson()) and a CRON_ENTRIES body (cronJson()).
 #include <cstddef>
 #include <cstdint>
 #include <string>
