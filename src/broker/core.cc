@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "broker/wall_deadline.h"
 #include "corvee/errors.h"
 #include "platform/memory.h"
 #include "protocol/names.h"
@@ -107,7 +108,7 @@ Status Core::recover() {
     if (job.state == JobState::kScheduled) {
       std::uint64_t run_at = rec.run_at_ms;
       // Its limits count from the moment it is due; the wall clock says how far that is.
-      MonoTime due = run_at > wall_now ? now + Millis(run_at - wall_now) : now - Millis(wall_now - run_at);
+      MonoTime due = monoTimeAt(now, wall_now, run_at);
       job.started_ms = 0;
       addDeadlines(job, due);
       return schedule(job, run_at, due);
@@ -122,7 +123,7 @@ Status Core::recover() {
       if (run_at <= wall_now) {
         retry_due.push_back(job.id);
       } else {
-        deadlines_.add({now + Millis(run_at - wall_now), job.id, job.attempt, DeadlineKind::kRetry});
+        deadlines_.add({monoTimeAt(now, wall_now, run_at), job.id, job.attempt, DeadlineKind::kRetry});
       }
       return;
     }
@@ -469,7 +470,8 @@ Result<protocol::SubmittedMsg> Core::submitJob(const protocol::SubmitMsg& msg, P
   count(tq, TaskCounter::kSubmitted);
   if (job.state == JobState::kScheduled) {
     // Its time limits count from the moment it is due, not from now.
-    MonoTime due = clock_.now() + Millis(run_at - clock_.wallMillis());
+    // run_at is the peer's, up to 2^64-1 ms: monoTimeAt() keeps the arithmetic in range.
+    MonoTime due = monoTimeAt(clock_.now(), clock_.wallMillis(), run_at);
     addDeadlines(job, due);
     schedule(job, run_at, due);
   } else {

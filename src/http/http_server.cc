@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/listen.h"
+#include "http/request_limits.h"
 #include "http/session.h"
 
 namespace corvee::http {
@@ -13,8 +14,6 @@ using asio::ip::tcp;
 namespace {
 // How long accepting pauses when accept() fails for want of descriptors (the backlog waits).
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
-// Room for JSON's quoting and base64's third beyond the broker's largest payload.
-std::uint64_t bodyLimit(std::uint32_t max_payload) { return std::uint64_t{max_payload} * 4 / 3 + 64 * 1024; }
 }  // namespace
 
 Result<protocol::Endpoint> parseHttpAddress(const std::string& address) {
@@ -76,7 +75,7 @@ void HttpServer::acceptNext() {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     std::uint64_t id = next_session_++;
-    auto session = std::make_shared<Session>(std::move(socket), server_, api_, bodyLimit(server_.options().max_payload),
+    auto session = std::make_shared<Session>(std::move(socket), server_, api_, requestBodyLimit(server_.options().max_payload),
                                              [this, id] { sessions_.erase(id); });
     sessions_.emplace(id, session);
     session->start();

@@ -17,8 +17,6 @@ namespace bhttp = boost::beast::http;
 namespace {
 // A client has this long to send a whole request, and to take a whole response.
 constexpr auto kIoLimit = std::chrono::seconds(60);
-// Request headers above this size are refused (431).
-constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 // After a connection's last response: how long, and how many bytes, of what the client still
 // sends are read and dropped before closing.
 constexpr auto kLingerLimit = std::chrono::seconds(2);

@@ -22,6 +22,7 @@
 #include "broker/server.h"
 #include "http/api.h"
 #include "http/core_link.h"
+#include "http/request_limits.h"
 
 namespace corvee::http {
 

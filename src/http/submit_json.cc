@@ -17,8 +17,13 @@ constexpr std::uint64_t kU32 = std::numeric_limits<std::uint32_t>::max();
 Result<std::int32_t> takePriority(const Json& doc) {
   auto it = doc.find("priority");
   if (it == doc.end() || it->is_null()) return 0;
-  if (!it->is_number_integer() || it->get<std::int64_t>() < std::numeric_limits<std::int32_t>::min() ||
-      it->get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
+  // A number above INT64_MAX is held unsigned, and reading it as int64 would wrap it into range
+  // (18446744073709551615 would be -1): unsigned numbers are compared as unsigned.
+  bool in_range = it->is_number_unsigned()
+                      ? it->get<std::uint64_t>() <= std::uint64_t{std::numeric_limits<std::int32_t>::max()}
+                      : it->is_number_integer() && it->get<std::int64_t>() >= std::numeric_limits<std::int32_t>::min() &&
+                            it->get<std::int64_t>() <= std::numeric_limits<std::int32_t>::max();
+  if (!in_range) {
     return Status::error(errc::kBadRequest, "priority must be a whole number from -2147483648 to 2147483647");
   }
   return static_cast<std::int32_t>(it->get<std::int64_t>());

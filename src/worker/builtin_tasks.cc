@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <thread>
 
 #include "corvee/errors.h"
@@ -50,7 +51,11 @@ Result<std::string> builtinAdd(JobContext& job) {
   double sum = 0;
   for (const auto& item : doc) {
     if (!item.is_number()) return Status::error(errc::kHandlerError, "add expects only numbers, got " + item.dump());
-    if (item.is_number_integer() && all_integers) {
+    // A number above INT64_MAX is held unsigned; read as int64 it would wrap (2^64-1 as -1).
+    bool fits = item.is_number_integer() &&
+                (!item.is_number_unsigned() ||
+                 item.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+    if (fits && all_integers) {
       std::int64_t v = item.get<std::int64_t>();
       if (__builtin_add_overflow(int_sum, v, &int_sum)) all_integers = false;
     } else {

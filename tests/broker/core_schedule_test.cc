@@ -1,4 +1,6 @@
 // Delayed and timed jobs (`submit --delay`, `--at`) in broker::Core, on a fake clock.
+#include <limits>
+
 #include "broker/core_fixture.h"
 #include "corvee/errors.h"
 
@@ -91,6 +93,30 @@ TEST_F(CoreScheduleTest, CancelAndPurgeEndScheduledJobs) {
   flush();
   EXPECT_TRUE(assigns(w).empty());
   EXPECT_EQ(stats(c)["jobs"]["scheduled"], 0);
+}
+
+// Found by fuzz/core.cc (fuzz/corpus/core/crash-run-at-overflow): a run_at_ms centuries away
+// overflowed the monotonic time it was converted to. Such a job waits, scheduled, across a restart
+// too, and its time limits do not fire.
+TEST_F(CoreScheduleTest, AJobForATimeCenturiesAwayWaitsScheduled) {
+  PeerId w = worker(2);
+  PeerId c = client();
+  JobId far = submitLater(c, 0, std::numeric_limits<std::uint64_t>::max(), /*timeout_ms=*/1000);
+  JobId centuries = submitLater(c, 0, clock_.wallMillis() + std::uint64_t{15892185044416});
+  flush();
+  advance(5000);
+  flush();
+  EXPECT_TRUE(assigns(w).empty());
+  EXPECT_EQ(fullStatus(c, far).state, JobState::kScheduled);
+  EXPECT_EQ(fullStatus(c, far).run_at_ms, std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(fullStatus(c, centuries).state, JobState::kScheduled);
+  restart();
+  PeerId w2 = worker(2);
+  PeerId c2 = client();
+  advance(5000);
+  flush();
+  EXPECT_TRUE(assigns(w2).empty());
+  EXPECT_EQ(fullStatus(c2, far).state, JobState::kScheduled);
 }
 
 TEST_F(CoreScheduleTest, ScheduledJobsAreListedAndKeepTheirTimeAcrossARestart) {

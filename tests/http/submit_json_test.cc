@@ -42,6 +42,26 @@ TEST(SubmitJsonTest, OmittedFieldsKeepTheWireDefaults) {
   EXPECT_EQ(msg.flags, 0);
 }
 
+// Found by fuzz/json.cc (fuzz/corpus/json/crash-priority-wraps): a priority above INT64_MAX, held
+// unsigned by the parser, was read as int64 and wrapped into range, so 18446744073709551615 was
+// accepted as priority -1.
+TEST(SubmitJsonTest, APriorityBeyondInt64IsRefusedNotWrapped) {
+  for (const char* body : {R"({"task":"a","priority":18446744073709551615})",
+                           R"({"task":"a","priority":18446744071562067968})",
+                           R"({"task":"a","priority":9223372036854775808})"}) {
+    auto doc = parseObject(body);
+    ASSERT_TRUE(doc) << body;
+    auto submit = parseSubmit(*doc);
+    ASSERT_FALSE(submit) << body << " gave priority " << submit->fields.priority;
+    EXPECT_EQ(submit.status().code(), "bad_request");
+  }
+  auto top = parseObject(R"({"task":"a","priority":2147483647})");
+  ASSERT_TRUE(top);
+  auto accepted = parseSubmit(*top);
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(accepted->fields.priority, 2147483647);
+}
+
 TEST(SubmitJsonTest, RefusesWhatTheWireCannotCarry) {
   EXPECT_FALSE(parseSubmit(Json::object()));
   EXPECT_FALSE(parseSubmit(Json{{"task", "e"}, {"timeout_ms", 4294967296LL}}));

@@ -45,6 +45,15 @@ TEST(BuiltinTasks, AddSumsIntegersExactly) {
   EXPECT_EQ(*builtinAdd(none), "0");
 }
 
+// Found by review while fuzzing the HTTP JSON (the same wrap as SubmitJsonTest's priority): a
+// number above INT64_MAX was read as int64 and wrapped, so [18446744073709551615] summed to -1.
+TEST(BuiltinTasks, AddDoesNotWrapNumbersBeyondInt64) {
+  JobContext huge = job("add", "[18446744073709551615]");
+  EXPECT_EQ(*builtinAdd(huge), "1.8446744073709552e+19");
+  JobContext top = job("add", "[9223372036854775807]");
+  EXPECT_EQ(*builtinAdd(top), "9223372036854775807");
+}
+
 TEST(BuiltinTasks, AddWithFractionsGivesAFloatingPointSum) {
   JobContext ctx = job("add", "[1.5, 2]");
   EXPECT_EQ(*builtinAdd(ctx), "3.5");
