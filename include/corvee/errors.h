@@ -13,6 +13,9 @@ inline constexpr const char* kResultTooLarge = "result_too_large";
 inline constexpr const char* kNotFound = "not_found";
 inline constexpr const char* kStaleAttempt = "stale_attempt";
 inline constexpr const char* kQueueFull = "queue_full";
+// SUBMIT: the connection has the broker's --max-in-flight-per-client submissions waiting for their
+// acknowledgement; read them before sending more.
+inline constexpr const char* kTooManyInFlight = "too_many_in_flight";
 inline constexpr const char* kShuttingDown = "shutting_down";
 inline constexpr const char* kStoreFull = "store_full";
 // Sent instead of WELCOME, before the connection is closed: the broker holds its --max-connections

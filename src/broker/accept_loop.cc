@@ -27,8 +27,9 @@ AcceptLoop::AcceptLoop(tcp::acceptor& acceptor, Clock& clock, std::function<std:
       on_accepted_(std::move(on_accepted)),
       retry_timer_(acceptor.get_executor()) {}
 
-void AcceptLoop::start(std::size_t max_connections) {
+void AcceptLoop::start(std::size_t max_connections, std::size_t max_per_address) {
   max_connections_ = max_connections;
+  addresses_ = AddressCounts(max_per_address);
   if (!spare_.reserve()) {
     spdlog::warn("no file descriptor free for the spare: when descriptors run out, connections wait instead of "
                  "being refused");
@@ -67,6 +68,18 @@ void AcceptLoop::onAccept(const boost::system::error_code& error, tcp::socket so
     ++at_limit_.refused;
     ++refused_total_;
     refuse(socket, "the broker already serves " + std::to_string(max_connections_) + " connections, its limit");
+  } else if (boost::system::error_code ignored; !addresses_.admit(socket.remote_endpoint(ignored).address())) {
+    std::string address = socket.remote_endpoint(ignored).address().to_string();
+    if (!crowded_.active) {
+      crowded_ = Episode{true, 0, clock_.now()};
+      spdlog::warn("{} holds {} connections, the limit per address (--max-connections-per-address); refusing "
+                   "more from it with too_many_connections",
+                   address, addresses_.limit());
+    }
+    ++crowded_.refused;
+    ++refused_total_;
+    refuse(socket, "the broker already serves " + std::to_string(addresses_.limit()) + " connections from " + address +
+                       ", its limit per address");
   } else {
     endEpisodes();
     on_accepted_(std::move(socket));
@@ -144,6 +157,11 @@ void AcceptLoop::endEpisodes() {
     spdlog::warn("accepting connections again after {} ms; {} refused meanwhile for want of a file descriptor",
                  millisSince(starved_.since, now), starved_.refused);
     starved_ = Episode{};
+  }
+  if (crowded_.active) {
+    spdlog::info("accepted a connection again after {} ms; {} refused meanwhile from addresses at their limit",
+                 millisSince(crowded_.since, now), crowded_.refused);
+    crowded_ = Episode{};
   }
   if (at_limit_.active) {
     spdlog::info("below the connection limit again after {} ms; {} connections refused meanwhile",

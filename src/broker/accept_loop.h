@@ -24,6 +24,7 @@
 #include <functional>
 #include <string>
 
+#include "broker/address_counts.h"
 #include "platform/clock.h"
 #include "platform/descriptors.h"
 
@@ -40,7 +41,10 @@ class AcceptLoop {
   AcceptLoop(boost::asio::ip::tcp::acceptor& acceptor, Clock& clock, std::function<std::size_t()> open_connections,
              Accepted on_accepted);
   // Takes the spare descriptor and starts accepting. REQUIRES: the acceptor is listening.
-  void start(std::size_t max_connections);
+  // `max_per_address` bounds the connections of one remote address (0: no bound).
+  void start(std::size_t max_connections, std::size_t max_per_address = 0);
+  // A connection on_accepted took from `address` has closed.
+  void released(const boost::asio::ip::address& address) { addresses_.release(address); }
   // Stops accepting (the Server closes the acceptor) and gives the spare descriptor back.
   void stop();
 
@@ -77,6 +81,8 @@ class AcceptLoop {
   bool stopped_ = false;
   Episode at_limit_;      // refusing because max_connections are served
   Episode starved_;       // refusing or pausing because accept() fails (no descriptor)
+  Episode crowded_;       // refusing connections from addresses at --max-connections-per-address
+  AddressCounts addresses_{0};
   std::uint64_t refused_total_ = 0;
 };
 

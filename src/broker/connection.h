@@ -46,6 +46,8 @@ class Connection final : public PeerLink, public std::enable_shared_from_this<Co
   protocol::FrameDecoder decoder_;
   std::string writing_;  // frames of the write in flight
   bool reading_ = false;
+  std::size_t read_chunk_;      // what the next read asks room for (see kFirstReadChunk)
+  std::size_t read_asked_ = 0;  // the room the read in flight was given
   bool writing_now_ = false;
   bool closing_ = false;  // closeAfterFlush() was called
   bool throttled_ = false;       // reading paused by flow control

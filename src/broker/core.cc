@@ -219,7 +219,7 @@ void Core::onFrame(PeerId id, const Frame& frame) {
   switch (static_cast<MsgType>(frame.type)) {
     case MsgType::kPing: return handlePing(id, frame);
     case MsgType::kPong: return;
-    case MsgType::kSubmit: return handleSubmit(id, frame);
+    case MsgType::kSubmit: return handleSubmit(id, peer, frame);
     case MsgType::kSubscribe: return handleSubscribe(id, frame);
     case MsgType::kStatus: return handleStatus(id, frame);
     case MsgType::kStats: return handleStats(id, frame);
@@ -379,7 +379,13 @@ void Core::handleHello(PeerId id, Peer& peer, const Frame& frame) {
 
 void Core::handlePing(PeerId id, const Frame& frame) { send(id, frame.request_id, protocol::PongMsg{}); }
 
-void Core::handleSubmit(PeerId id, const Frame& frame) {
+void Core::handleSubmit(PeerId id, Peer& peer, const Frame& frame) {
+  if (peer.in_flight >= options_.max_in_flight_per_client) {
+    return sendError(id, frame.request_id, errc::kTooManyInFlight,
+                     "this connection has " + std::to_string(peer.in_flight) +
+                         " submissions awaiting acknowledgement, the broker's limit (--max-in-flight-per-client)");
+  }
+  if (peer.in_flight++ == 0) in_flight_peers_.push_back(id);
   auto msg = protocol::decode<protocol::SubmitMsg>(frame.body, versionOf(id));
   if (!msg) return sendError(id, frame.request_id, errc::kBadRequest, msg.status().message());
   if (Status valid = checkSubmission(*msg); !valid) return sendError(id, frame.request_id, valid.code(), valid.message());
@@ -388,6 +394,14 @@ void Core::handleSubmit(PeerId id, const Frame& frame) {
   Result<protocol::SubmittedMsg> submitted = submitJob(*msg, id);
   if (!submitted) return sendError(id, frame.request_id, submitted.status().code(), submitted.status().message());
   send(id, frame.request_id, *submitted);
+}
+
+void Core::acknowledgeSubmissions() {
+  for (PeerId id : in_flight_peers_) {
+    auto it = peers_.find(id);
+    if (it != peers_.end()) it->second.in_flight = 0;
+  }
+  in_flight_peers_.clear();
 }
 
 Status Core::checkSubmission(const protocol::SubmitMsg& msg) const {
@@ -434,6 +448,12 @@ Result<protocol::SubmittedMsg> Core::submitJob(const protocol::SubmitMsg& msg, P
     return Status::error(errc::kQueueFull, "the broker already holds " + std::to_string(counts_.queued) + " queued jobs");
   }
   TaskQueue& tq = taskQueue(msg.task);
+  if (options_.max_queued_per_task > 0 &&
+      tq.queue.size() + tq.scheduled + tq.retrying >= options_.max_queued_per_task) {
+    return Status::error(errc::kQueueFull, "task '" + std::string(msg.task) + "' already has " +
+                                               std::to_string(options_.max_queued_per_task) +
+                                               " jobs waiting, its limit (--max-queued-per-task)");
+  }
   bool unserved = tq.serving == 0;
   if (unserved && (msg.flags & protocol::kSubmitRequireWorker) != 0) {
     return Status::error(errc::kNoWorker, "no connected worker serves task '" + std::string(msg.task) + "'");

@@ -104,7 +104,10 @@ class Core {
   [[nodiscard]] Status commit() {
     if (!counters_dirty_.empty()) storeCounters();
     Status committed = store_.commit();
-    if (committed.isOk()) first_uncommitted_ = next_id_;
+    if (committed.isOk()) {
+      first_uncommitted_ = next_id_;
+      acknowledgeSubmissions();
+    }
     return committed;
   }
   // deal() then commit(), for callers that do not defer commits.
@@ -138,6 +141,8 @@ class Core {
     std::uint16_t version = protocol::kVersion;  // the protocol version its WELCOME chose
     protocol::Role role = protocol::Role::kClient;
     bool greeted = false;  // HELLO accepted
+    // SUBMITs since the last commit, whose answers wait for it (--max-in-flight-per-client).
+    std::uint32_t in_flight = 0;
     // What it may do (access.h): its token's access, or admin when no tokens are required.
     Access access = Access::kAdmin;
     bool trusted = false;               // in process; access set per request (setAccess)
@@ -180,12 +185,14 @@ class Core {
 
   // One handler per message type, named after its command.
   void handleHello(PeerId id, Peer& peer, const protocol::Frame& frame);
+  // A commit released every SUBMIT's answer: no connection has submissions in flight.
+  void acknowledgeSubmissions();
   // Checks HELLO's token against the token table and sets the peer's access (core_auth.cc).
   Status admit(Peer& peer, const protocol::HelloMsg& hello) const;
   // Answers a frame its peer's access does not allow with ERROR permission_denied.
   void refuseAccess(PeerId id, const Peer& peer, const protocol::Frame& frame);
   void handlePing(PeerId id, const protocol::Frame& frame);
-  void handleSubmit(PeerId id, const protocol::Frame& frame);
+  void handleSubmit(PeerId id, Peer& peer, const protocol::Frame& frame);
   void handleSubscribe(PeerId id, const protocol::Frame& frame);
   void handleStatus(PeerId id, const protocol::Frame& frame);
   void handleStats(PeerId id, const protocol::Frame& frame);
@@ -351,6 +358,7 @@ class Core {
 
   std::unordered_map<PeerId, Peer> peers_;
   std::shared_ptr<const TokenTable> tokens_;  // nullptr: no tokens required
+  std::vector<PeerId> in_flight_peers_;       // peers with Peer::in_flight > 0
   LiveJobs jobs_;                                 // queued and running jobs
   std::unordered_map<JobId, std::vector<PeerId>> watchers_;  // SUBSCRIBE from other connections; rare
   // Task names to queues; heterogeneous lookup, so a string_view finds without allocating.

@@ -20,6 +20,13 @@ struct BrokerOptions {
   std::string auth_tokens;
   std::uint32_t max_payload = 16 * 1024 * 1024;       // bytes of payload or result per job
   std::uint64_t max_queued = 0;                       // queued jobs before SUBMIT is refused; 0 = no limit
+  // Waiting jobs (queued, scheduled or retrying) of one task before its SUBMITs are refused with
+  // queue_full: one flooded task cannot take the broker's memory from the others. 0 = no limit.
+  std::uint64_t max_queued_per_task = 0;
+  // SUBMITs from one connection whose acknowledgements wait for the next commit; beyond it SUBMIT
+  // is refused with too_many_in_flight. The client library keeps fewer in flight (its
+  // max_in_flight, 65,536 by default), so only a peer that ignores acknowledgements meets it.
+  std::uint32_t max_in_flight_per_client = 100'000;
   std::uint32_t max_attempts = 5;                     // worker losses before a job fails worker_lost
   std::chrono::milliseconds heartbeat{1000};          // PING after this much idle sending
   std::chrono::milliseconds peer_timeout{5000};       // silence after which a peer is gone
@@ -45,6 +52,8 @@ struct BrokerOptions {
   // Connections served at once; a connection beyond it is refused with ERROR too_many_connections.
   // 0: computed at start from the descriptor limit (defaultMaxConnections in connection_limit.h).
   std::size_t max_connections = 0;
+  // Connections from one remote address served at once (address_counts.h); 0 = no limit.
+  std::size_t max_connections_per_address = 0;
   // Output waiting for a slow peer above which the broker stops reading from it (flow control).
   std::size_t output_high_water = 4 * 1024 * 1024;
 };

@@ -66,7 +66,7 @@ Result<protocol::Endpoint> Server::start() {
     commit_refused_ = true;  // recovery's own changes may be waiting; the retry timer commits them
     onStoreFull(Status::error(errc::kStoreFull, store_.describe() + ": the disk is full"));
   }
-  accept_loop_.start(connectionLimit());
+  accept_loop_.start(connectionLimit(), options_.max_connections_per_address);
   armHousekeeping();
   armDeadlineTimer();
   return bound;
@@ -120,6 +120,7 @@ void Server::onAccepted(tcp::socket&& socket) {
   auto remote = socket.remote_endpoint(ignored);
   std::string remote_text = remote.address().to_string() + ":" + std::to_string(remote.port());
   PeerId id = next_peer_++;
+  if (options_.max_connections_per_address > 0) addresses_.emplace(id, remote.address());
   auto connection = std::make_shared<Connection>(*this, id, std::move(socket),
                                                  options_.max_payload + protocol::kFrameOverhead, clock_.now());
   connections_.emplace(id, connection);
@@ -183,6 +184,10 @@ void Server::notifyWhenDrained(PeerId peer) {
 
 void Server::forget(PeerId peer) {
   if (connections_.erase(peer) == 0) return;
+  if (auto address = addresses_.find(peer); address != addresses_.end()) {
+    accept_loop_.released(address->second);
+    addresses_.erase(address);
+  }
   core_.onPeerGone(peer);
   requestFlush();  // the peer's jobs may now go to other workers
 }

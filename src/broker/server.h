@@ -92,6 +92,8 @@ class Server final : public Outbox {
   std::optional<MonoTime> deadline_armed_;  // when deadline_timer_ fires, if armed
   boost::asio::steady_timer housekeeping_timer_;
   std::unordered_map<PeerId, std::shared_ptr<PeerLink>> connections_;
+  // Each connection's remote address, kept only under --max-connections-per-address.
+  std::unordered_map<PeerId, boost::asio::ip::address> addresses_;
   std::vector<PeerId> dirty_;  // connections given output this turn
   std::vector<PeerId> awaiting_commit_;  // connections holding acknowledgements for the next commit
   // Group commit across turns: right after a commit, the next one waits as long as the last one

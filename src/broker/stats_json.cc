@@ -78,6 +78,7 @@ Result<std::string> Core::statsJson() try {
       {"queues", queues},
       {"workers", workers},
       {"clients", clients},
+      {"connections", peers_.size()},
       {"cron", {{"entries", crons_.entries().size()}, {"paused", paused_crons}}},
   };
   // Names are checked UTF-8 on the wire, but records written by older versions may hold any

@@ -237,6 +237,21 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
                   "connections served at once; more are refused with too_many_connections "
                   "(default: the open-files limit minus 64)")
       ->transform(numberIn<std::uint64_t>(1, UINT32_MAX));
+  cmd->add_option("--max-connections-per-address", args->options.max_connections_per_address,
+                  "connections from one address served at once; more are refused with too_many_connections "
+                  "(0: no limit)")
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>(0, UINT32_MAX));
+  cmd->add_option("--max-queued-per-task", args->options.max_queued_per_task,
+                  "jobs of one task waiting (queued, scheduled or retrying) before its submissions are refused "
+                  "with queue_full (0: no limit)")
+      ->capture_default_str()
+      ->transform(numberIn<std::uint64_t>(0, UINT64_MAX));
+  cmd->add_option("--max-in-flight-per-client", args->options.max_in_flight_per_client,
+                  "submissions from one connection awaiting their acknowledgement; more are refused with "
+                  "too_many_in_flight")
+      ->capture_default_str()
+      ->transform(numberIn<std::uint32_t>(1, UINT32_MAX));
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

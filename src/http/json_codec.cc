@@ -151,7 +151,7 @@ unsigned httpStatusFor(std::string_view code) {
   if (code == errc::kUnauthenticated) return 401;
   if (code == errc::kPermissionDenied) return 403;
   if (code == errc::kPayloadTooLarge) return 413;
-  if (code == errc::kQueueFull || code == errc::kTooManyConnections) return 429;
+  if (code == errc::kQueueFull || code == errc::kTooManyConnections || code == errc::kTooManyInFlight) return 429;
   if (code == errc::kWrongState || code == errc::kNoWorker) return 409;
   if (code == errc::kStoreFull || code == errc::kShuttingDown || code == errc::kUnavailable) return 503;
   if (code == errc::kInternal) return 500;

@@ -173,5 +173,36 @@ TEST_F(CoreTest, WhileTheStoreIsFullSubmitIsRefusedAndStatsAndStatusAnswerAtOnce
   submit(c);  // accepted again
 }
 
+// Limits (issue 13): a task holding --max-queued-per-task waiting jobs refuses more with
+// queue_full while other tasks go on; a connection with --max-in-flight-per-client submissions
+// awaiting the commit is refused more with too_many_in_flight until the commit answers them.
+TEST_F(CoreTest, ATaskAtItsWaitingLimitRefusesSubmissionsAndOthersGoOn) {
+  options_.max_queued_per_task = 3;
+  PeerId c = client();
+  for (int i = 0; i < 3; ++i) ASSERT_NE(submitTask(c, "flooded"), 0u);
+  std::uint32_t rid = send(c, submitMsg({.task = "flooded"}));
+  expectError(c, rid, errc::kQueueFull);
+  EXPECT_NE(submitTask(c, "other"), 0u);
+  // A job dealt leaves the queue: room for one more.
+  PeerId w = worker(1, {"flooded"});
+  flush();
+  ASSERT_EQ(assigns(w).size(), 1u);
+  EXPECT_NE(submitTask(c, "flooded"), 0u);
+}
+
+TEST_F(CoreTest, SubmissionsInFlightAreBoundedPerConnectionUntilTheCommit) {
+  options_.max_in_flight_per_client = 2;
+  PeerId c = client();
+  PeerId other = client("other");
+  send(c, submitMsg({}));
+  send(c, submitMsg({}));
+  std::uint32_t third = send(c, submitMsg({}));
+  expectError(c, third, errc::kTooManyInFlight);
+  EXPECT_EQ(takeType(c, MsgType::kSubmitted).size(), 2u);
+  EXPECT_NE(submit(other), 0u) << "another connection has its own allowance";
+  flush();  // the commit answers the first two
+  EXPECT_NE(submit(c), 0u);
+}
+
 }  // namespace
 }  // namespace corvee::broker::test

@@ -13,15 +13,6 @@
 namespace corvee::testing {
 namespace {
 
-// The resident set of `pid` in KiB (VmRSS), or -1 when unreadable.
-long long residentKiB(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
-  }
-  return -1;
-}
-
 TEST(ResultMemoryTest, AMemoryBrokerKeepsResultsWithinTheByteBound) {
   constexpr int kJobs = 200;
   constexpr std::size_t kResultBytes = 1 << 20;

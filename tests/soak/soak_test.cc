@@ -69,15 +69,6 @@ std::string recordingWorkerBinary() {
   return from_env != nullptr && *from_env != '\0' ? from_env : CORVEE_RECORDING_WORKER_BIN;
 }
 
-// VmRSS of `pid` in KiB; -1 when it cannot be read.
-long long residentKiB(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
-  }
-  return -1;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The mix of jobs, and what each kind must end as.
 

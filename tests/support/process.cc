@@ -488,4 +488,12 @@ CommandResult runCorvee(const std::vector<std::string>& args, const std::string&
                                        << " ms (last saw " << seen << "): " << last;
 }
 
+long long residentKiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
 }  // namespace corvee::testing

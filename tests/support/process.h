@@ -213,6 +213,9 @@ class TempDir {
   std::string path_;
 };
 
+// The resident set of `pid` in KiB (VmRSS of /proc/PID/status), or -1 when unreadable.
+long long residentKiB(pid_t pid);
+
 // True while `pid` names a live (not zombie) process whose command line contains `name`: a pid
 // written by a grandchild can be checked without ever signalling a recycled pid.
 bool processAlive(pid_t pid, const std::string& name);
