@@ -10,6 +10,7 @@
 #include "corvee/errors.h"
 #include "broker/connection_limit.h"
 #include "broker/listen.h"
+#include "net/tls_context.h"
 #include "platform/descriptors.h"
 #include "protocol/constants.h"
 
@@ -51,6 +52,17 @@ Server::~Server() = default;
 Result<protocol::Endpoint> Server::start() {
   auto endpoint = protocol::parseEndpoint(options_.bind);
   if (!endpoint) return endpoint.status();
+  if (options_.tls_cert.empty() != options_.tls_key.empty()) {
+    return Status::error(errc::kBadRequest, "--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (!options_.tls_client_ca.empty() && options_.tls_cert.empty()) {
+    return Status::error(errc::kBadRequest, "--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (!options_.tls_cert.empty()) {
+    auto context = net::makeServerContext(options_.tls_cert, options_.tls_key, options_.tls_client_ca);
+    if (!context) return context.status();
+    tls_ = std::move(*context);
+  }
   if (Status recovered = core_.recover(); !recovered) {
     return Status::error(recovered.code(), "recovering jobs from " + store_.describe() + ": " + recovered.message());
   }
@@ -118,8 +130,16 @@ void Server::onAccepted(tcp::socket&& socket) {
   auto remote = socket.remote_endpoint(ignored);
   std::string remote_text = remote.address().to_string() + ":" + std::to_string(remote.port());
   PeerId id = next_peer_++;
-  auto connection = std::make_shared<Connection>(*this, id, std::move(socket),
-                                                 options_.max_payload + protocol::kFrameOverhead, clock_.now());
+  std::uint32_t max_frame = options_.max_payload + protocol::kFrameOverhead;
+  if (tls_) {
+    auto connection = std::make_shared<TlsConnection>(
+        *this, id, asio::ssl::stream<tcp::socket>(std::move(socket), *tls_), max_frame, clock_.now(), remote_text);
+    connections_.emplace(id, connection);
+    core_.onConnect(id, std::move(remote_text));
+    connection->start();
+    return;
+  }
+  auto connection = std::make_shared<Connection>(*this, id, std::move(socket), max_frame, clock_.now(), remote_text);
   connections_.emplace(id, connection);
   core_.onConnect(id, std::move(remote_text));
   connection->start();

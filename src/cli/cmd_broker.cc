@@ -75,6 +75,11 @@ int runBroker(BrokerArgs& args) {
     printError(bound.status().message());
     return exitCodeFor(bound.status());
   }
+  if (server.tls()) {
+    spdlog::info("serving the wire protocol over TLS only (certificate {}{})", options.tls_cert,
+                 options.tls_client_ca.empty() ? std::string()
+                                               : ", peers must present a certificate signed by " + options.tls_client_ca);
+  }
   if (!loopbackOnly(io, bound->host)) {
     spdlog::warn("listening on {}, which is not a loopback address: Corvee has no authentication yet, so "
                  "anyone who can reach this port can submit jobs and serve them as a worker",
@@ -215,6 +220,7 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
                   "connections served at once; more are refused with too_many_connections "
                   "(default: the open-files limit minus 64)")
       ->transform(numberIn<std::uint64_t>(1, UINT32_MAX));
+  addTlsBrokerOptions(*cmd, args->options.tls_cert, args->options.tls_key, args->options.tls_client_ca);
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

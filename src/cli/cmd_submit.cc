@@ -2,6 +2,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "cli/client_command.h"
 #include "cli/common.h"
 #include "cli/job_options.h"
 #include "cli/outcome.h"
@@ -14,23 +15,19 @@ namespace corvee::cli {
 namespace {
 
 struct SubmitArgs {
-  std::string endpoint;
+  ClientArgs client;
   std::string task;
   std::string payload;
   bool payload_given = false;
   JobOptionArgs job;
   bool wait = false;
-  std::uint64_t connect_timeout_ms = 5000;
 };
 
 int runSubmit(SubmitArgs& args) {
   if (args.payload == "-") {
     args.payload.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
-  ClientOptions options;
-  options.endpoint = args.endpoint;
-  options.connect_timeout = std::chrono::milliseconds(args.connect_timeout_ms);
-  auto client = Client::connect(options);
+  auto client = connectClient(args.client);
   if (!client) {
     printError(client.status().message());
     return exitCodeFor(client.status());
@@ -76,10 +73,7 @@ void addSubmitCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--wait", args->wait,
                 "wait for the job and print its result: exactly its bytes, no newline added (exit 1 with the "
                 "error on stderr if the job fails)");
-  addConnectTimeoutOption(*cmd, args->connect_timeout_ms);
-  addConnectOption(*cmd, args->endpoint);
-  // From the environment, only the connection settings (a job's own are not for a whole shell).
-  addEnvironmentNames(*cmd, {"connect-timeout-ms"});
+  addClientOptions(*cmd, args->client);
   cmd->callback([args, &exit_code] { exit_code = runSubmit(*args); });
 }
 
