@@ -41,6 +41,9 @@ void harden(ssl::context& context) {
                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::no_compression);
   SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
   SSL_CTX_set_options(context.native_handle(), SSL_OP_NO_RENEGOTIATION);
+  // Only the chain the certificate file holds is sent, never certificates picked from the trust
+  // store (a broker with --tls-client-ca would otherwise send that CA along).
+  SSL_CTX_set_mode(context.native_handle(), SSL_MODE_NO_AUTO_CHAIN);
 }
 
 Status loadIdentity(ssl::context& context, const std::string& cert_file, const std::string& key_file) {

@@ -7,7 +7,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
 #include <cstdlib>
 #include <unistd.h>
 
@@ -58,8 +60,8 @@ class TlsContextTest : public ::testing::Test {
                         std::string* server_error = nullptr) {
     asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    asio::ssl::stream<tcp::socket> server_stream(tcp::socket(io), server);
-    asio::ssl::stream<tcp::socket> client_stream(tcp::socket(io), client);
+    asio::ssl::stream<tcp::socket> server_stream(io, server);
+    asio::ssl::stream<tcp::socket> client_stream(io, client);
     std::string client_result = "not run";
     std::string server_result = "not run";
     char byte = 'x';
