@@ -40,15 +40,13 @@ void addTlsPeerOptions(CLI::App& command, std::string& ca_file, std::string& cer
   command
       .add_option("--tls-ca", ca_file,
                   "speak TLS to the broker and trust its certificate if this CA (PEM) signed it and it names the "
-                  "--connect host (default: $CORVEE_TLS_CA)")
+                  "--connect host")
       ->envname("CORVEE_TLS_CA");
   command
       .add_option("--tls-cert", cert_file,
-                  "this peer's certificate (PEM), for a broker that requires one (--tls-client-ca); with --tls-key "
-                  "(default: $CORVEE_TLS_CERT)")
+                  "this peer's certificate (PEM), for a broker that requires one (--tls-client-ca); with --tls-key")
       ->envname("CORVEE_TLS_CERT");
-  command.add_option("--tls-key", key_file, "the private key of --tls-cert (PEM) (default: $CORVEE_TLS_KEY)")
-      ->envname("CORVEE_TLS_KEY");
+  command.add_option("--tls-key", key_file, "the private key of --tls-cert (PEM)")->envname("CORVEE_TLS_KEY");
 }
 
 void addTlsBrokerOptions(CLI::App& command, std::string& cert_file, std::string& key_file,
@@ -56,14 +54,12 @@ void addTlsBrokerOptions(CLI::App& command, std::string& cert_file, std::string&
   command
       .add_option("--tls-cert", cert_file,
                   "serve the wire protocol over TLS only (1.2 and later) with this certificate (PEM, then any "
-                  "intermediates); with --tls-key ($CORVEE_BROKER_TLS_CERT)")
+                  "intermediates); with --tls-key")
       ->envname("CORVEE_BROKER_TLS_CERT");
-  command.add_option("--tls-key", key_file, "the private key of --tls-cert (PEM) ($CORVEE_BROKER_TLS_KEY)")
-      ->envname("CORVEE_BROKER_TLS_KEY");
+  command.add_option("--tls-key", key_file, "the private key of --tls-cert (PEM)")->envname("CORVEE_BROKER_TLS_KEY");
   command
       .add_option("--tls-client-ca", client_ca_file,
-                  "mutual TLS: every peer must present a certificate this CA (PEM) signed "
-                  "($CORVEE_BROKER_TLS_CLIENT_CA)")
+                  "mutual TLS: every peer must present a certificate this CA (PEM) signed")
       ->envname("CORVEE_BROKER_TLS_CLIENT_CA");
 }
 
