@@ -56,6 +56,15 @@ constexpr const char* kTask = "noop";
 // the broker's 4 MiB output high-water mark, so blocking writes cannot deadlock.
 constexpr std::size_t kRawWindow = 8192;
 
+// --tls-ca/--tls-cert/--tls-key: every client and worker of the run speaks TLS with them (the
+// broker, started with --connect, must serve TLS).
+struct TlsFiles {
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+TlsFiles g_tls;
+
 struct Args {
   std::string corvee;   // path of the corvee binary; empty: ../corvee beside this binary's dir
   std::string connect;  // an already running broker; empty: start one
@@ -102,6 +111,8 @@ void usage() {
                "  --raw-slots N        slots of the raw W1 probe's worker; repeatable (default: --slots x\n"
                "                       --workers, then 1024)\n"
                "  --timeout-s S        give up on a run after S seconds (default 300)\n"
+               "  --tls-ca FILE        clients and workers speak TLS, trusting this CA (with --connect to a\n"
+               "                       broker run with --tls-cert); --tls-cert FILE --tls-key FILE: mutual TLS\n"
                "environment: CORVEE_BENCH_LATENCY_DUMP=FILE writes every W2 sample (us), in order\n");
 }
 
@@ -132,6 +143,12 @@ bool parseArgs(int argc, char** argv, Args& args) {
       args.corvee = value;
     } else if (flag == "--connect") {
       args.connect = value;
+    } else if (flag == "--tls-ca") {
+      g_tls.ca = value;
+    } else if (flag == "--tls-cert") {
+      g_tls.cert = value;
+    } else if (flag == "--tls-key") {
+      g_tls.key = value;
     } else if (flag == "--broker-pid") {
       ok = number(value, 1u << 22, n) && n > 0;
       args.broker_pid = static_cast<long>(n);
@@ -364,6 +381,9 @@ class WorkerPool {
       options.slots = slots;
       options.prefetch = prefetch;
       options.connect_timeout = milliseconds(10000);
+      options.tls_ca_file = g_tls.ca;
+      options.tls_cert_file = g_tls.cert;
+      options.tls_key_file = g_tls.key;
       auto worker = std::make_unique<corvee::Worker>(options);
       if (echo) {
         worker->handle(kTask, [](corvee::JobContext& job) -> corvee::Result<std::string> { return job.payload(); });
@@ -420,6 +440,9 @@ std::unique_ptr<corvee::Client> connectClient(const std::string& endpoint, const
   corvee::ClientOptions options;
   options.endpoint = endpoint;
   options.name = name;
+  options.tls_ca_file = g_tls.ca;
+  options.tls_cert_file = g_tls.cert;
+  options.tls_key_file = g_tls.key;
   auto client = corvee::Client::connect(options);
   if (!client) {
     error = "cannot connect: " + client.status().toString();
@@ -782,6 +805,10 @@ int main(int argc, char** argv) {
   Args args;
   if (!parseArgs(argc, argv, args)) {
     usage();
+    return 2;
+  }
+  if ((!g_tls.ca.empty() || !g_tls.cert.empty()) && (args.raw || args.connect.empty())) {
+    std::fprintf(stderr, "corvee_bench: --tls-* needs --connect (a broker run with --tls-cert) and no --raw\n");
     return 2;
   }
   spdlog::set_level(spdlog::level::warn);  // the libraries' info lines would mix with the table

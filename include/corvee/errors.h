@@ -50,5 +50,9 @@ inline constexpr const char* kNoWorker = "no_worker";
 inline constexpr const char* kUnavailable = "unavailable";
 // Client-side only: a local wait() ran out before the job finished. The job itself goes on.
 inline constexpr const char* kWaitTimeout = "wait_timeout";
+// Client-side only: TLS with the broker failed: the handshake (the broker's certificate is not
+// signed by the trusted CA or does not name the host; the broker refused this peer's certificate),
+// or the broker speaks TLS and this peer was not configured for it. The message has OpenSSL's reason.
+inline constexpr const char* kTlsError = "tls_error";
 
 }  // namespace corvee::errc

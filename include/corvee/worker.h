@@ -43,6 +43,15 @@ struct WorkerOptions {
   std::chrono::milliseconds connect_timeout{0};
   std::chrono::milliseconds reconnect_min{50};
   std::chrono::milliseconds reconnect_max{2000};
+  // TLS (docs/security.md). Set tls_ca_file to speak TLS to a broker run with --tls-cert: the
+  // broker's certificate must be signed by this CA (PEM) and name the endpoint's host (a DNS name
+  // or an IP address in its subjectAltName). tls_cert_file and tls_key_file (PEM, both or neither)
+  // are this peer's certificate, for a broker that requires one (--tls-client-ca); given without a
+  // CA file, the broker is checked against the system's trust store. All empty: plain TCP. A file
+  // that cannot be used fails with bad_request; a failed handshake with tls_error.
+  std::string tls_ca_file{};
+  std::string tls_cert_file{};
+  std::string tls_key_file{};
 };
 
 // What a handler sees of its job. The handler may poll cancelled() to stop early once the broker

@@ -1,10 +1,12 @@
 #include "broker/connection.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "broker/server.h"
+#include "net/tls_context.h"
 
 namespace corvee::broker {
 
@@ -18,34 +20,70 @@ constexpr std::size_t kFirstReadChunk = 4 * 1024;
 constexpr std::size_t kReadChunk = 64 * 1024;
 }  // namespace
 
-Connection::Connection(Server& server, PeerId id, asio::ip::tcp::socket socket, std::uint32_t max_frame_length,
-                       MonoTime now)
+template <typename Stream>
+BasicConnection<Stream>::BasicConnection(Server& server, PeerId id, Stream&& stream, std::uint32_t max_frame_length,
+                                         MonoTime now, std::string remote)
     : PeerLink(id),
       server_(server),
-      socket_(std::move(socket)),
+      stream_(std::move(stream)),
       decoder_(max_frame_length),
       read_chunk_(kFirstReadChunk),
       last_read_(now),
-      last_write_(now) {}
+      last_write_(now),
+      remote_(std::move(remote)) {}
 
-void Connection::start() { readSome(); }
+template <typename Stream>
+void BasicConnection<Stream>::start() {
+  if constexpr (kTls) {
+    stream_.async_handshake(asio::ssl::stream_base::server,
+                            [self = this->shared_from_this()](const boost::system::error_code& error) {
+                              self->onHandshake(error);
+                            });
+  } else {
+    readSome();
+  }
+}
 
-void Connection::readSome() {
+template <typename Stream>
+void BasicConnection<Stream>::onHandshake(const boost::system::error_code& error) {
+  if constexpr (kTls) {
+    if (closed_) return;  // closed meanwhile: silent past the peer timeout, or the broker stopping
+    if (error) {
+      std::string why = net::describeTlsError(error, stream_.native_handle());
+      // A plain-TCP peer's first bytes (its HELLO) are no TLS record.
+      bool plain = why.find("wrong version number") != std::string::npos ||
+                   why.find("http request") != std::string::npos ||
+                   why.find("unknown protocol") != std::string::npos;
+      spdlog::warn("peer {} ({}): TLS handshake failed: {}{}; closing", id_, remote_, why,
+                   plain ? " (a plain-TCP peer on the TLS port?)" : "");
+      close();
+      return;
+    }
+    handshaking_ = false;
+    readSome();
+    startWrite();  // anything queued during the handshake (a PING) leaves now
+  }
+}
+
+template <typename Stream>
+void BasicConnection<Stream>::readSome() {
   if (reading_ || closing_ || closed_) return;
   reading_ = true;
   char* area = decoder_.prepare(read_chunk_);
   read_asked_ = decoder_.writable();
-  socket_.async_read_some(asio::buffer(area, read_asked_),
-                          [self = shared_from_this()](const boost::system::error_code& error, std::size_t n) {
+  stream_.async_read_some(asio::buffer(area, read_asked_),
+                          [self = this->shared_from_this()](const boost::system::error_code& error, std::size_t n) {
                             self->onRead(error, n);
                           });
 }
 
-void Connection::onRead(const boost::system::error_code& error, std::size_t n) {
+template <typename Stream>
+void BasicConnection<Stream>::onRead(const boost::system::error_code& error, std::size_t n) {
   reading_ = false;
   if (closed_) return;
   if (error) {
-    if (error != asio::error::eof && error != asio::error::operation_aborted) {
+    if (error != asio::error::eof && error != asio::error::operation_aborted &&
+        (!kTls || error != asio::ssl::error::stream_truncated)) {
       spdlog::debug("peer {}: read failed: {}", id_, error.message());
     }
     close();
@@ -74,14 +112,15 @@ void Connection::onRead(const boost::system::error_code& error, std::size_t n) {
   if (pendingBytes() < server_.outputHighWater()) {
     // Posted after the flush, so the replies leave before the next read, which usually finds
     // nothing yet (a wasted system call better spent off the reply's path).
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->readSome(); });
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->readSome(); });
   } else {
     throttled_ = true;
   }
 }
 
-void Connection::startWrite() {
-  if (writing_now_ || closed_) return;
+template <typename Stream>
+void BasicConnection<Stream>::startWrite() {
+  if (writing_now_ || closed_ || handshaking_) return;
   writing_.clear();
   takeWritable(writing_);
   if (writing_.empty()) {
@@ -89,13 +128,14 @@ void Connection::startWrite() {
     return;
   }
   writing_now_ = true;
-  asio::async_write(socket_, asio::buffer(writing_),
-                    [self = shared_from_this()](const boost::system::error_code& error, std::size_t) {
+  asio::async_write(stream_, asio::buffer(writing_),
+                    [self = this->shared_from_this()](const boost::system::error_code& error, std::size_t) {
                       self->onWrite(error);
                     });
 }
 
-void Connection::onWrite(const boost::system::error_code& error) {
+template <typename Stream>
+void BasicConnection<Stream>::onWrite(const boost::system::error_code& error) {
   writing_now_ = false;
   if (closed_) return;
   if (error) {
@@ -122,19 +162,27 @@ void Connection::onWrite(const boost::system::error_code& error) {
   }
 }
 
-void Connection::closeAfterFlush() {
+template <typename Stream>
+void BasicConnection<Stream>::closeAfterFlush() {
   // The write itself waits for the Server's end-of-turn flush, like every other write, so frames
   // buffered earlier in this turn are never sent before the store has committed them.
   closing_ = true;
 }
 
-void Connection::close() {
+template <typename Stream>
+void BasicConnection<Stream>::close() {
   if (closed_) return;
   closed_ = true;
+  // A TLS connection ends without close_notify: the broker closes only peers it is done with, and
+  // every frame it sent them had been written whole (the frames carry their own lengths, so a
+  // truncation is visible to the peer anyway).
   boost::system::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket().close(ignored);
   server_.forget(id_);
 }
+
+template class BasicConnection<asio::ip::tcp::socket>;
+template class BasicConnection<asio::ssl::stream<asio::ip::tcp::socket>>;
 
 }  // namespace corvee::broker

@@ -56,6 +56,11 @@ struct BrokerOptions {
   std::size_t max_connections_per_address = 0;
   // Output waiting for a slow peer above which the broker stops reading from it (flow control).
   std::size_t output_high_water = 4 * 1024 * 1024;
+  // TLS (net/tls_context.h): with a certificate and its key (PEM files), the wire protocol is
+  // served over TLS only. With a client CA too, every peer must present a certificate it signed.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
 };
 
 }  // namespace corvee::broker

@@ -10,6 +10,7 @@
 #include "corvee/errors.h"
 #include "broker/connection_limit.h"
 #include "broker/listen.h"
+#include "net/tls_context.h"
 #include "platform/descriptors.h"
 #include "protocol/constants.h"
 
@@ -51,6 +52,17 @@ Server::~Server() = default;
 Result<protocol::Endpoint> Server::start() {
   auto endpoint = protocol::parseEndpoint(options_.bind);
   if (!endpoint) return endpoint.status();
+  if (options_.tls_cert.empty() != options_.tls_key.empty()) {
+    return Status::error(errc::kBadRequest, "--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (!options_.tls_client_ca.empty() && options_.tls_cert.empty()) {
+    return Status::error(errc::kBadRequest, "--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (!options_.tls_cert.empty()) {
+    auto context = net::makeServerContext(options_.tls_cert, options_.tls_key, options_.tls_client_ca);
+    if (!context) return context.status();
+    tls_ = std::move(*context);
+  }
   // Before the first peer can connect: no moment in which anyone is let in without a token.
   if (Status tokens = reloadTokens(); !tokens) return tokens;
   if (Status recovered = core_.recover(); !recovered) {
@@ -121,8 +133,16 @@ void Server::onAccepted(tcp::socket&& socket) {
   std::string remote_text = remote.address().to_string() + ":" + std::to_string(remote.port());
   PeerId id = next_peer_++;
   if (options_.max_connections_per_address > 0) addresses_.emplace(id, remote.address());
-  auto connection = std::make_shared<Connection>(*this, id, std::move(socket),
-                                                 options_.max_payload + protocol::kFrameOverhead, clock_.now());
+  std::uint32_t max_frame = options_.max_payload + protocol::kFrameOverhead;
+  if (tls_) {
+    auto connection = std::make_shared<TlsConnection>(
+        *this, id, asio::ssl::stream<tcp::socket>(std::move(socket), *tls_), max_frame, clock_.now(), remote_text);
+    connections_.emplace(id, connection);
+    core_.onConnect(id, std::move(remote_text));
+    connection->start();
+    return;
+  }
+  auto connection = std::make_shared<Connection>(*this, id, std::move(socket), max_frame, clock_.now(), remote_text);
   connections_.emplace(id, connection);
   core_.onConnect(id, std::move(remote_text));
   connection->start();

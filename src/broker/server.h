@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
@@ -27,8 +28,10 @@ class Server final : public Outbox {
   Server(boost::asio::io_context& io, const BrokerOptions& options, Store& store, Clock& clock);
   ~Server() override;
 
-  // Recovers the store's jobs, binds the listening socket and starts accepting. Returns the bound
-  // endpoint (with the real port when 0 was asked for). Fails with a message naming what failed.
+  // Loads the TLS certificate and key when the options name them, recovers the store's jobs, binds
+  // the listening socket and starts accepting. Returns the bound endpoint (with the real port when 0
+  // was asked for). Fails with a message naming what failed: bad_request for TLS files that cannot
+  // be used (unreadable, not PEM, a key that does not match the certificate).
   Result<protocol::Endpoint> start();
   // Stops accepting, closes every connection and cancels timers; the loop then runs dry.
   void stop();
@@ -53,6 +56,8 @@ class Server final : public Outbox {
   // The io_context the broker's loop runs.
   boost::asio::io_context& io() { return io_; }
   const BrokerOptions& options() const { return options_; }
+  // True when the wire protocol is served over TLS (after start()).
+  bool tls() const { return tls_ != nullptr; }
 
   // Called by links.
   Core& core() { return core_; }
@@ -86,6 +91,7 @@ class Server final : public Outbox {
   Store& store_;
   Clock& clock_;
   Core core_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;  // set when serving TLS; shared by every TlsConnection
   boost::asio::ip::tcp::acceptor acceptor_;
   AcceptLoop accept_loop_;
   boost::asio::steady_timer deadline_timer_;

@@ -12,6 +12,7 @@ void addClientOptions(CLI::App& command, ClientArgs& args) {
   addConnectTimeoutOption(command, args.connect_timeout_ms);
   addConnectOption(command, args.endpoint);
   addTokenOption(command, args.token);
+  addTlsPeerOptions(command, args.tls_ca, args.tls_cert, args.tls_key);
   // From the environment, only the connection settings (a job's own are not for a whole shell).
   addEnvironmentNames(command, {"connect-timeout-ms"});
 }
@@ -21,6 +22,9 @@ Result<std::unique_ptr<Client>> connectClient(const ClientArgs& args) {
   options.endpoint = args.endpoint;
   options.connect_timeout = std::chrono::milliseconds(args.connect_timeout_ms);
   options.token = args.token;
+  options.tls_ca_file = args.tls_ca;
+  options.tls_cert_file = args.tls_cert;
+  options.tls_key_file = args.tls_key;
   return Client::connect(options);
 }
 

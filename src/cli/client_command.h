@@ -16,10 +16,14 @@ struct ClientArgs {
   std::string endpoint;
   std::uint64_t connect_timeout_ms = 5000;
   std::string token;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
 };
 
-// `--connect-timeout-ms`, `--connect` and `--token`, each also from the environment
-// (CORVEE_CONNECT_TIMEOUT_MS, CORVEE_BROKER, CORVEE_TOKEN). Call after the command's own options.
+// `--connect-timeout-ms`, `--connect`, `--token` and the TLS options (addTlsPeerOptions); of them
+// also from the environment: CORVEE_CONNECT_TIMEOUT_MS, $CORVEE_BROKER, $CORVEE_TOKEN,
+// $CORVEE_TLS_*. Call after the command's own options.
 void addClientOptions(CLI::App& command, ClientArgs& args);
 // Connects as addClientOptions() configured it; fails as Client::connect does.
 Result<std::unique_ptr<Client>> connectClient(const ClientArgs& args);

@@ -76,6 +76,11 @@ int runBroker(BrokerArgs& args) {
     printError(bound.status().message());
     return exitCodeFor(bound.status());
   }
+  if (server.tls()) {
+    spdlog::info("serving the wire protocol over TLS only (certificate {}{})", options.tls_cert,
+                 options.tls_client_ca.empty() ? std::string()
+                                               : ", peers must present a certificate signed by " + options.tls_client_ca);
+  }
   bool open_to_all = options.auth_tokens.empty();
   if (open_to_all && !loopbackOnly(io, bound->host)) {
     spdlog::warn("listening on {}, which is not a loopback address, without --auth-tokens: anyone who can "
@@ -252,6 +257,7 @@ void addBrokerCommand(CLI::App& app, int& exit_code) {
                   "too_many_in_flight")
       ->capture_default_str()
       ->transform(numberIn<std::uint32_t>(1, UINT32_MAX));
+  addTlsBrokerOptions(*cmd, args->options.tls_cert, args->options.tls_key, args->options.tls_client_ca);
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

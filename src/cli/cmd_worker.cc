@@ -65,6 +65,7 @@ void addWorkerCommand(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("worker", "run a worker");
   addConnectOption(*cmd, args->options.endpoint);
   addTokenOption(*cmd, args->options.token);
+  addTlsPeerOptions(*cmd, args->options.tls_ca_file, args->options.tls_cert_file, args->options.tls_key_file);
   cmd->add_option("--slots", args->options.slots, "jobs run at once")
       ->capture_default_str()
       ->transform(numberIn<std::uint32_t>(1, 4096));

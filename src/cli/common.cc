@@ -44,6 +44,33 @@ void addTokenOption(CLI::App& command, std::string& token) {
       ->envname("CORVEE_TOKEN");
 }
 
+void addTlsPeerOptions(CLI::App& command, std::string& ca_file, std::string& cert_file, std::string& key_file) {
+  command
+      .add_option("--tls-ca", ca_file,
+                  "speak TLS to the broker and trust its certificate if this CA (PEM) signed it and it names the "
+                  "--connect host")
+      ->envname("CORVEE_TLS_CA");
+  command
+      .add_option("--tls-cert", cert_file,
+                  "this peer's certificate (PEM), for a broker that requires one (--tls-client-ca); with --tls-key")
+      ->envname("CORVEE_TLS_CERT");
+  command.add_option("--tls-key", key_file, "the private key of --tls-cert (PEM)")->envname("CORVEE_TLS_KEY");
+}
+
+void addTlsBrokerOptions(CLI::App& command, std::string& cert_file, std::string& key_file,
+                         std::string& client_ca_file) {
+  command
+      .add_option("--tls-cert", cert_file,
+                  "serve the wire protocol over TLS only (1.2 and later) with this certificate (PEM, then any "
+                  "intermediates); with --tls-key")
+      ->envname("CORVEE_BROKER_TLS_CERT");
+  command.add_option("--tls-key", key_file, "the private key of --tls-cert (PEM)")->envname("CORVEE_BROKER_TLS_KEY");
+  command
+      .add_option("--tls-client-ca", client_ca_file,
+                  "mutual TLS: every peer must present a certificate this CA (PEM) signed")
+      ->envname("CORVEE_BROKER_TLS_CLIENT_CA");
+}
+
 void addConnectTimeoutOption(CLI::App& command, std::uint64_t& milliseconds) {
   // 0 would give up before the first connection could complete. The top (~49 days) is the bound of
   // the job time limits too, far from overflowing a deadline computed from it.

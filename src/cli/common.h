@@ -25,6 +25,13 @@ void addConnectOption(CLI::App& command, std::string& endpoint);
 // `--token TOKEN`, defaulting to $CORVEE_TOKEN: what a broker run with --auth-tokens lets in.
 // (An environment variable keeps the token out of `ps` and shell history.)
 void addTokenOption(CLI::App& command, std::string& token);
+// `--tls-ca FILE`, `--tls-cert FILE`, `--tls-key FILE`: TLS to the broker (ClientOptions'
+// tls_*_file), defaulting to $CORVEE_TLS_CA, $CORVEE_TLS_CERT, $CORVEE_TLS_KEY.
+void addTlsPeerOptions(CLI::App& command, std::string& ca_file, std::string& cert_file, std::string& key_file);
+// `--tls-cert FILE`, `--tls-key FILE`, `--tls-client-ca FILE` of `corvee broker`, defaulting to
+// $CORVEE_BROKER_TLS_CERT, ... (not $CORVEE_TLS_CERT, which is a peer's own certificate).
+void addTlsBrokerOptions(CLI::App& command, std::string& cert_file, std::string& key_file,
+                         std::string& client_ca_file);
 // `--connect-timeout-ms MS`: how long a client command tries to reach the broker, 1 ms to ~49 days.
 void addConnectTimeoutOption(CLI::App& command, std::uint64_t& milliseconds);
 // Gives every long option of `command` that has no environment variable yet one named after it:
@@ -70,6 +77,8 @@ void addMetricsCommand(CLI::App& app, int& exit_code);
 void addTopCommand(CLI::App& app, int& exit_code);
 void addWaitCommand(CLI::App& app, int& exit_code);
 void addJobsCommand(CLI::App& app, int& exit_code);
+// `corvee certs make DIR`.
+void addCertsCommand(CLI::App& app, int& exit_code);
 // cancel, purge, pause, resume.
 void addControlCommands(CLI::App& app, int& exit_code);
 // dead list|show|retry|purge.

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   corvee::cli::addControlCommands(app, exit_code);
   corvee::cli::addDeadCommand(app, exit_code);
   corvee::cli::addCronCommand(app, exit_code);
+  corvee::cli::addCertsCommand(app, exit_code);
   corvee::cli::addCompletionCommand(app, exit_code);
   if (argc == 1) {
     // Bare `corvee`: show what there is, on stderr, as a usage error.

@@ -1,5 +1,6 @@
 #include <boost/asio/post.hpp>
 #include "net/log.h"
+#include "net/tls_context.h"
 
 #include <algorithm>
 #include <unordered_set>
@@ -56,6 +57,11 @@ Status ClientImpl::start(const protocol::Endpoint& endpoint) {
   link_options.token = options_.token;
   link_options.reconnect_min = options_.reconnect_min;
   link_options.reconnect_max = options_.reconnect_max;
+  if (!options_.tls_ca_file.empty() || !options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+    auto tls = net::makeClientContext(options_.tls_ca_file, options_.tls_cert_file, options_.tls_key_file);
+    if (!tls) return tls.status();
+    link_options.tls = std::move(*tls);
+  }
   std::weak_ptr<ClientImpl> weak = weak_from_this();
   net::LinkCallbacks callbacks;
   callbacks.on_ready = [this](const protocol::WelcomeMsg& welcome) { onReady(welcome); };
@@ -119,6 +125,13 @@ Status ClientImpl::unreachableLocked() const {
                          "the broker at " + options_.endpoint + " refused the connection: too many connections (" +
                              last_error_.message() + "; still refused after " +
                              std::to_string(options_.connect_timeout.count()) + " ms)");
+  }
+  if (last_error_.code() == errc::kTlsError) {
+    // The broker answers, but not in TLS this client can accept (or it wants TLS this client does
+    // not speak): the reason is what matters.
+    return Status::error(errc::kTlsError, "cannot reach the broker at " + options_.endpoint + " within " +
+                                              std::to_string(options_.connect_timeout.count()) +
+                                              " ms: " + last_error_.message());
   }
   std::string why = last_error_.isOk() ? std::string("no answer") : last_error_.toString();
   return Status::error(errc::kUnavailable, "cannot reach the broker at " + options_.endpoint + " within " +

@@ -2,6 +2,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <sys/socket.h>
 
@@ -9,6 +10,7 @@
 
 #include "corvee/errors.h"
 #include "net/log.h"
+#include "net/tls_context.h"
 #include "platform/clock.h"
 #include "protocol/utf8.h"
 
@@ -26,7 +28,33 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 // The broker is trusted to respect its own max_payload; this bound only stops a stream that is not
 // Corvee at all from making us buffer gigabytes.
 constexpr std::uint32_t kFrameLimit = 1u << 30;
+// Said whenever the failure looks like one side speaking TLS and the other not.
+constexpr const char* kTlsHint = "is the broker using TLS? Then give its CA with --tls-ca (or CORVEE_TLS_CA)";
 }  // namespace
+
+template <typename Handler>
+void BrokerLink::asyncReadSome(char* area, std::size_t size, Handler&& handler) {
+  if (tls_) {
+    tls_->async_read_some(asio::buffer(area, size),
+                          [stream = tls_, handler = std::forward<Handler>(handler)](
+                              const boost::system::error_code& e, std::size_t n) mutable { handler(e, n); });
+  } else {
+    socket_.async_read_some(asio::buffer(area, size), std::forward<Handler>(handler));
+  }
+}
+
+template <typename Handler>
+void BrokerLink::asyncWrite(const std::string& bytes, Handler&& handler) {
+  if (tls_) {
+    asio::async_write(*tls_, asio::buffer(bytes),
+                      [stream = tls_, handler = std::forward<Handler>(handler)](const boost::system::error_code& e,
+                                                                                std::size_t n) mutable {
+                        handler(e, n);
+                      });
+  } else {
+    asio::async_write(socket_, asio::buffer(bytes), std::forward<Handler>(handler));
+  }
+}
 
 BrokerLink::BrokerLink(asio::io_context& io, LinkOptions options, LinkCallbacks callbacks)
     : io_(io),
@@ -68,6 +96,14 @@ void BrokerLink::connect() {
     return;
   }
   socket_ = tcp::socket(io_);
+  tls_.reset();
+  if (options_.tls) {
+    tls_ = std::make_shared<asio::ssl::stream<tcp::socket&>>(socket_, *options_.tls);
+    if (Status host = expectPeerHost(tls_->native_handle(), options_.endpoint.host); !host) {
+      lose(host);
+      return;
+    }
+  }
   connect_timer_.expires_after(options_.connect_attempt_timeout);
   connect_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
     if (!e && !self->connected_) {
@@ -82,15 +118,52 @@ void BrokerLink::connect() {
 }
 
 void BrokerLink::onConnected(const boost::system::error_code& error) {
-  connect_timer_.cancel();
   if (stopped_) return;
   if (error) {
+    connect_timer_.cancel();
     lose(Status::error("unavailable", "cannot connect to " + options_.endpoint.toString() + ": " + error.message()));
     return;
   }
-  connected_ = true;
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
+  if (!tls_) {
+    connect_timer_.cancel();
+    openSession();
+    return;
+  }
+  // The connect timer still runs: a broker that never completes the handshake is given up like
+  // one that never accepts.
+  tls_->async_handshake(asio::ssl::stream_base::client,
+                        [self = shared_from_this(), stream = tls_, gen = generation_](const boost::system::error_code& e) {
+                          if (gen != self->generation_) return;
+                          self->onHandshake(e);
+                        });
+}
+
+void BrokerLink::onHandshake(const boost::system::error_code& error) {
+  connect_timer_.cancel();
+  if (stopped_) return;
+  if (error) {
+    std::string where = "TLS handshake with " + options_.endpoint.toString();
+    if (error == asio::error::operation_aborted) {
+      lose(Status::error(errc::kTlsError, where + " did not complete within " +
+                                              std::to_string(options_.connect_attempt_timeout.count()) +
+                                              " ms (is the broker serving plain TCP?)"));
+      return;
+    }
+    std::string why = describeTlsError(error, tls_->native_handle());
+    bool plain = why.find("wrong version number") != std::string::npos ||
+                 why.find("packet length too long") != std::string::npos;
+    lose(Status::error(errc::kTlsError,
+                       where + " failed: " + why + (plain ? " (is the broker serving plain TCP?)" : "")));
+    return;
+  }
+  openSession();
+}
+
+void BrokerLink::openSession() {
+  connected_ = true;
+  received_ = false;
   decoder_ = protocol::FrameDecoder(kFrameLimit);
   output_.clear();
   writing_.clear();
@@ -108,21 +181,41 @@ void BrokerLink::readSome() {
   if (reading_ || !connected_) return;
   reading_ = true;
   char* area = decoder_.prepare(kReadChunk);
-  socket_.async_read_some(asio::buffer(area, decoder_.writable()),
-                          [self = shared_from_this(), gen = generation_](const boost::system::error_code& e,
-                                                                         std::size_t n) {
-                            if (gen != self->generation_) return;  // a read from a session already lost
-                            self->reading_ = false;
-                            self->onRead(e, n);
-                          });
+  asyncReadSome(area, decoder_.writable(),
+                [self = shared_from_this(), gen = generation_, area](const boost::system::error_code& e, std::size_t n) {
+                  if (gen != self->generation_) return;  // a read from a session already lost
+                  self->reading_ = false;
+                  // A TLS broker answers a plain HELLO with a TLS alert (or nothing, closing).
+                  if (!e && !self->ready_ && !self->received_ && !self->tls_ &&
+                      looksLikeTls(std::string_view(area, n))) {
+                    self->lose(Status::error(errc::kTlsError, "the broker at " + self->options_.endpoint.toString() +
+                                                                  " answered with TLS: " + kTlsHint));
+                    return;
+                  }
+                  self->onRead(e, n);
+                });
 }
 
 void BrokerLink::onRead(const boost::system::error_code& error, std::size_t n) {
   if (stopped_) return;
   if (error) {
-    lose(Status::error("unavailable", "connection to " + options_.endpoint.toString() + " lost: " + error.message()));
+    std::string lost = "connection to " + options_.endpoint.toString() + " lost: ";
+    if (tls_ && error.category() == asio::error::get_ssl_category() && error != asio::ssl::error::stream_truncated) {
+      // After the handshake, before WELCOME: the broker refused this peer's certificate (TLS 1.3
+      // checks it after the client's side of the handshake has completed).
+      lose(Status::error(errc::kTlsError, lost + describeTlsError(error, tls_->native_handle()) +
+                                              (ready_ ? "" : " (the broker refused this peer's TLS certificate?)")));
+      return;
+    }
+    if (!tls_ && !ready_ && !received_ && error == asio::error::eof) {
+      lose(Status::error(errc::kUnavailable, "the broker at " + options_.endpoint.toString() +
+                                                 " closed the connection without answering HELLO: " + kTlsHint));
+      return;
+    }
+    lose(Status::error("unavailable", lost + error.message()));
     return;
   }
+  received_ = true;
   last_read_ = systemClock().now();
   decoder_.commit(n);
   std::uint64_t gen = generation_;
@@ -216,12 +309,11 @@ void BrokerLink::flush() {
   writing_.clear();
   writing_.swap(output_);
   writing_now_ = true;
-  asio::async_write(socket_, asio::buffer(writing_),
-                    [self = shared_from_this(), gen = generation_](const boost::system::error_code& e, std::size_t) {
-                      if (gen != self->generation_) return;
-                      self->writing_now_ = false;
-                      self->onWrite(e);
-                    });
+  asyncWrite(writing_, [self = shared_from_this(), gen = generation_](const boost::system::error_code& e, std::size_t) {
+    if (gen != self->generation_) return;
+    self->writing_now_ = false;
+    self->onWrite(e);
+  });
 }
 
 void BrokerLink::onWrite(const boost::system::error_code& error) {
@@ -238,7 +330,8 @@ void BrokerLink::onWrite(const boost::system::error_code& error) {
 
 void BrokerLink::setDirectOpen(bool open) {
   std::lock_guard lock(direct_mutex_);
-  direct_open_ = open && direct_rest_.empty();
+  // Never under TLS: a direct write would use the SSL stream from another thread.
+  direct_open_ = open && direct_rest_.empty() && !options_.tls;
   direct_generation_ = generation_;
 }
 

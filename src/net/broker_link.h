@@ -7,10 +7,18 @@
 // the agreed timeout as gone. When the connection fails or drops it reports `on_lost` and tries
 // again with exponential backoff (with jitter, so a restarted broker is not hit by every peer at
 // the same instant), until stop().
+//
+// With LinkOptions::tls, each connection runs a TLS handshake (checking the broker's certificate and
+// host name) before HELLO, and every read and write goes through the TLS stream. trySendDirect() is
+// then never taken (an OpenSSL stream must not be written from two threads): all writes go through
+// the network thread. A handshake that fails, a broker that refuses this peer's certificate, and a
+// plain-TCP peer that finds a TLS broker all end the session with code tls_error.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <atomic>
 #include <chrono>
@@ -41,7 +49,10 @@ struct LinkOptions {
   std::chrono::milliseconds reconnect_min{50};
   std::chrono::milliseconds reconnect_max{2000};
   // A connect attempt that has not completed by then is abandoned and retried.
+  // (The TLS handshake counts as part of the attempt.)
   std::chrono::milliseconds connect_attempt_timeout{3000};
+  // Speak TLS with this context (net/tls_context.h, makeClientContext); null: plain TCP.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 struct LinkCallbacks {
@@ -75,6 +86,14 @@ class BrokerLink : public std::enable_shared_from_this<BrokerLink> {
  private:
   void connect();
   void onConnected(const boost::system::error_code& error);
+  void onHandshake(const boost::system::error_code& error);
+  // The transport is up (TCP connected, TLS handshake done): send HELLO.
+  void openSession();
+  // The read and write of the session's stream: the TLS stream when there is one, else the socket.
+  template <typename Handler>
+  void asyncReadSome(char* area, std::size_t size, Handler&& handler);
+  template <typename Handler>
+  void asyncWrite(const std::string& bytes, Handler&& handler);
   void readSome();
   void onRead(const boost::system::error_code& error, std::size_t n);
   void onWrite(const boost::system::error_code& error);
@@ -88,6 +107,10 @@ class BrokerLink : public std::enable_shared_from_this<BrokerLink> {
   LinkOptions options_;
   LinkCallbacks callbacks_;
   boost::asio::ip::tcp::socket socket_;
+  // The session's TLS stream over socket_, when options_.tls; a new one per connection. Shared with
+  // the handlers of its operations, so a stream outlives an operation still completing after the
+  // session was lost.
+  std::shared_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
   boost::asio::steady_timer retry_timer_;
   boost::asio::steady_timer heartbeat_timer_;
   boost::asio::steady_timer connect_timer_;
@@ -99,6 +122,7 @@ class BrokerLink : public std::enable_shared_from_this<BrokerLink> {
   bool reading_ = false;
   bool writing_now_ = false;
   bool stopped_ = false;
+  bool received_ = false;  // this session received bytes: an EOF before any is a hint of a TLS broker
   std::uint64_t generation_ = 0;
   std::string refused_with_;  // the code of the broker's last refusal (ERROR before WELCOME) since the last WELCOME
   std::chrono::milliseconds backoff_;

@@ -4,10 +4,15 @@
 
 namespace corvee {
 
-std::string defaultPeerName() {
+std::string hostName() {
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
-  return std::string(host[0] ? host : "unknown") + ":" + std::to_string(getpid());
+  return host;
+}
+
+std::string defaultPeerName() {
+  std::string host = hostName();
+  return (host.empty() ? std::string("unknown") : host) + ":" + std::to_string(getpid());
 }
 
 }  // namespace corvee

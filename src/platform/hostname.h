@@ -6,5 +6,7 @@
 namespace corvee {
 
 std::string defaultPeerName();
+// This machine's host name (gethostname); empty when it has none.
+std::string hostName();
 
 }  // namespace corvee

@@ -24,6 +24,7 @@
 
 #include "corvee/errors.h"
 #include "net/broker_link.h"
+#include "net/tls_context.h"
 #include "platform/clock.h"
 #include "platform/hostname.h"
 #include "protocol/utf8.h"
@@ -106,6 +107,7 @@ class WorkerImpl {
   bool draining_ = false;
   bool ever_ready_ = false;
   bool told_unreachable_ = false;
+  Status last_error_;  // why the last session failed or was lost
   bool closing_ = false;  // the drain is over and the last results are being flushed
   Status exit_status_;
 
@@ -131,6 +133,11 @@ Status WorkerImpl::run() {
   link_options.token = options_.token;
   link_options.reconnect_min = options_.reconnect_min;
   link_options.reconnect_max = options_.reconnect_max;
+  if (!options_.tls_ca_file.empty() || !options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+    auto tls = net::makeClientContext(options_.tls_ca_file, options_.tls_cert_file, options_.tls_key_file);
+    if (!tls) return tls.status();
+    link_options.tls = std::move(*tls);
+  }
   net::LinkCallbacks callbacks;
   callbacks.on_ready = [this](const protocol::WelcomeMsg& welcome) {
     version_ = welcome.version;
@@ -167,8 +174,14 @@ Status WorkerImpl::run() {
     connect_deadline.expires_after(options_.connect_timeout);
     connect_deadline.async_wait([this](const boost::system::error_code& error) {
       if (error || ever_ready_) return;
-      exit_status_ = Status::error(errc::kUnavailable, "cannot reach the broker at " + options_.endpoint + " within " +
-                                                           std::to_string(options_.connect_timeout.count()) + " ms");
+      std::string within = " within " + std::to_string(options_.connect_timeout.count()) + " ms";
+      if (last_error_.code() == errc::kTlsError) {
+        // Not a broker that is down: one that this worker cannot speak TLS with. Say why.
+        exit_status_ = Status::error(errc::kTlsError, "cannot reach the broker at " + options_.endpoint + within +
+                                                          ": " + last_error_.message());
+      } else {
+        exit_status_ = Status::error(errc::kUnavailable, "cannot reach the broker at " + options_.endpoint + within);
+      }
       link_->stop();
       work_.reset();
       io_.stop();
@@ -224,10 +237,12 @@ void WorkerImpl::onLost(const Status& why) {
     return;
   }
   // Before the first session a failure is only reported once: the worker keeps trying quietly.
-  if (!ever_ready_ && !told_unreachable_) {
+  // A different reason (a TLS failure after refused connects) is reported too.
+  if (!ever_ready_ && (!told_unreachable_ || why.code() != last_error_.code())) {
     told_unreachable_ = true;
     net::log().warn("{}; retrying until the broker is up", why.toString());
   }
+  last_error_ = why;
   // The broker puts this session's jobs back in the queue when it notices the loss; results of
   // those attempts would be refused, so the attempts are cancelled now.
   for (auto& [id, job] : running_) job.context->cancel();
