@@ -396,6 +396,10 @@ void Core::handleSubmit(PeerId id, Peer& peer, const Frame& frame) {
   send(id, frame.request_id, *submitted);
 }
 
+void Core::releaseMemoryWhenQuiet() {
+  if (memory_release_.tick()) releaseFreeMemory();
+}
+
 void Core::acknowledgeSubmissions() {
   for (PeerId id : in_flight_peers_) {
     auto it = peers_.find(id);
@@ -903,8 +907,9 @@ void Core::finish(LiveJob& job, JobState state, std::string_view result, std::st
   if (job.has_fair) job.queue->fair->release(job.fairKey());
   const std::uint64_t freed = sizeof(LiveJob) + (job.payload_in_memory ? job.payload_size : 0);
   jobs_.erase(job);
-  // Without this the resident size stays at a flood's peak after its jobs are gone.
-  if (memory_release_.freed(freed)) releaseFreeMemory();
+  // Without a release once the broker is quiet (releaseMemoryWhenQuiet), the resident size would
+  // stay at a flood's peak after its jobs are gone.
+  memory_release_.freed(freed);
   // Trimmed in batches of a hundredth of the bound, not one deletion per dead job at the limit.
   if (options_.dead_max > 0 && dead_in_store_ > options_.dead_max + options_.dead_max / 100) trimDeadJobs();
 }

@@ -117,6 +117,9 @@ class Core {
   }
   // Fires every time limit due at the clock's now.
   void tick();
+  // Hands freed memory back to the system if jobs freed enough of it and none finished since the
+  // last call (memory_release.h). The server calls it periodically (housekeeping).
+  void releaseMemoryWhenQuiet();
   // The earliest time limit or scheduled job, for the server's timer.
   std::optional<MonoTime> nextDeadline() const;
   // Deletes finished jobs older than their retention (result_ttl, dead_ttl) from the store.

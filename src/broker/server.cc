@@ -348,6 +348,7 @@ void Server::armHousekeeping() {
 
 void Server::housekeeping() {
   MonoTime now = clock_.now();
+  core_.releaseMemoryWhenQuiet();
   std::vector<std::shared_ptr<PeerLink>> silent;
   for (auto& [id, connection] : connections_) {
     if (!connection->supervised()) continue;

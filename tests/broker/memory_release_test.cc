@@ -5,22 +5,26 @@
 namespace corvee::broker {
 namespace {
 
-TEST(MemoryRelease, DueOncePerThresholdOfFreedBytes) {
+TEST(MemoryRelease, DueAtAQuietTickOnceAThresholdWasFreed) {
   MemoryRelease release(1000);
-  EXPECT_FALSE(release.freed(400));
-  EXPECT_FALSE(release.freed(599));
-  EXPECT_EQ(release.pending(), 999u);
-  EXPECT_TRUE(release.freed(1));  // reaches the threshold: release now
+  release.freed(400);
+  EXPECT_FALSE(release.tick()) << "busy: jobs finished since the last tick";
+  EXPECT_FALSE(release.tick()) << "quiet, but only 400 bytes freed";
+  release.freed(600);
+  EXPECT_EQ(release.pending(), 1000u);
+  EXPECT_FALSE(release.tick()) << "enough freed, but still busy";
+  EXPECT_TRUE(release.tick()) << "quiet, with the threshold freed: release now";
   EXPECT_EQ(release.pending(), 0u);
-  EXPECT_FALSE(release.freed(999));  // counting starts again
-  EXPECT_TRUE(release.freed(5000));  // one large free is enough on its own
-  EXPECT_FALSE(release.freed(0));
+  EXPECT_FALSE(release.tick()) << "nothing new to release";
 }
 
-TEST(MemoryRelease, DefaultThresholdIsAFewMegabytes) {
+TEST(MemoryRelease, SteadyLoadNeverTrims) {
   MemoryRelease release;
-  EXPECT_FALSE(release.freed(MemoryRelease::kThreshold - 1));
-  EXPECT_TRUE(release.freed(1));
+  for (int i = 0; i < 100; ++i) {
+    release.freed(MemoryRelease::kThreshold);
+    EXPECT_FALSE(release.tick());
+  }
+  EXPECT_TRUE(release.tick()) << "the first quiet tick after the load";
 }
 
 }  // namespace
