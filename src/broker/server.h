@@ -58,6 +58,8 @@ class Server final : public Outbox {
   const BrokerOptions& options() const { return options_; }
   // True when the wire protocol is served over TLS (after start()).
   bool tls() const { return tls_ != nullptr; }
+  // The TLS context of --tls-cert (null without): the HTTP API serves HTTPS with it too.
+  boost::asio::ssl::context* tlsContext() const { return tls_.get(); }
 
   // Called by links.
   Core& core() { return core_; }

@@ -72,7 +72,8 @@ void addCompletionCommand(CLI::App& app, int& exit_code) {
   auto shell = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("completion", "print a shell completion script: source <(corvee completion bash)");
   cmd->add_option("shell", *shell, "the shell; only bash for now")->required()->check(CLI::IsMember({"bash"}));
-  cmd->callback([&app, &exit_code] {
+  // The callback owns `shell`: CLI11 writes the parsed value there after this function returned.
+  cmd->callback([&app, &exit_code, shell] {
     std::cout << bashScript(app);
     exit_code = kExitOk;
   });

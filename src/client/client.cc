@@ -118,6 +118,10 @@ Status ClientImpl::unreachableLocked() const {
     return Status::error(last_error_.code(),
                          "the broker at " + options_.endpoint + " refused this client: " + last_error_.message());
   }
+  // The same holds for a TLS exchange that failed on the certificates (or on TLS on one side only).
+  if (net::failsTls(last_error_)) {
+    return Status::error(errc::kTlsError, "cannot talk to the broker at " + options_.endpoint + ": " + last_error_.message());
+  }
   if (systemClock().now() - unreachable_since_ < options_.connect_timeout) return Status::ok();
   if (last_error_.code() == errc::kTooManyConnections) {
     // The broker is up but full: say so, with its code, rather than that it could not be reached.
@@ -125,13 +129,6 @@ Status ClientImpl::unreachableLocked() const {
                          "the broker at " + options_.endpoint + " refused the connection: too many connections (" +
                              last_error_.message() + "; still refused after " +
                              std::to_string(options_.connect_timeout.count()) + " ms)");
-  }
-  if (last_error_.code() == errc::kTlsError) {
-    // The broker answers, but not in TLS this client can accept (or it wants TLS this client does
-    // not speak): the reason is what matters.
-    return Status::error(errc::kTlsError, "cannot reach the broker at " + options_.endpoint + " within " +
-                                              std::to_string(options_.connect_timeout.count()) +
-                                              " ms: " + last_error_.message());
   }
   std::string why = last_error_.isOk() ? std::string("no answer") : last_error_.toString();
   return Status::error(errc::kUnavailable, "cannot reach the broker at " + options_.endpoint + " within " +
@@ -463,8 +460,9 @@ void ClientImpl::onLost(const Status& why) {
     std::lock_guard lock(mutex_);
     if (ready_) unreachable_since_ = systemClock().now();
     // A lost session is logged by the link ("reconnecting"); a broker not reached yet is logged
-    // here, once per outage, so an application sees why its client waits.
-    warn = !ready_ && !warned_unreachable_;
+    // here, once per outage, so an application sees why its client waits. Not a certain refusal:
+    // the calls fail at once with it (unreachableLocked), nothing waits.
+    warn = !ready_ && !warned_unreachable_ && !net::refusesAccess(why) && !net::failsTls(why);
     warned_unreachable_ = true;
     ready_ = false;
     last_error_ = why;

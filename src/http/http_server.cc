@@ -9,6 +9,7 @@
 namespace corvee::http {
 
 namespace asio = boost::asio;
+namespace beast = boost::beast;
 using asio::ip::tcp;
 
 namespace {
@@ -19,6 +20,7 @@ constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 Result<protocol::Endpoint> parseHttpAddress(const std::string& address) {
   std::string_view rest = address;
   if (rest.rfind("http://", 0) == 0) rest.remove_prefix(7);
+  if (rest.rfind("https://", 0) == 0) rest.remove_prefix(8);
   auto endpoint = protocol::parseEndpoint("tcp://" + std::string(rest));
   if (!endpoint) {
     return Status::error("bad_request", "--http wants HOST:PORT (or off), not '" + address + "'");
@@ -43,7 +45,7 @@ Result<std::string> HttpServer::start(const std::string& address) {
   protocol::Endpoint bound{endpoint->host, *port};
   acceptNext();
   std::string url = bound.toString();
-  return "http://" + url.substr(url.find("://") + 3);
+  return (server_.tlsContext() != nullptr ? "https://" : "http://") + url.substr(url.find("://") + 3);
 }
 
 void HttpServer::stop() {
@@ -75,8 +77,15 @@ void HttpServer::acceptNext() {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     std::uint64_t id = next_session_++;
-    auto session = std::make_shared<Session>(std::move(socket), server_, api_, requestBodyLimit(server_.options().max_payload),
-                                             [this, id] { sessions_.erase(id); });
+    std::uint64_t body_limit = requestBodyLimit(server_.options().max_payload);
+    auto on_end = [this, id] { sessions_.erase(id); };
+    std::shared_ptr<Session> session;
+    if (auto* tls = server_.tlsContext()) {
+      session = std::make_shared<TlsSession>(beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), server_, api_,
+                                             body_limit, on_end);
+    } else {
+      session = std::make_shared<PlainSession>(beast::tcp_stream(std::move(socket)), server_, api_, body_limit, on_end);
+    }
     sessions_.emplace(id, session);
     session->start();
     acceptNext();

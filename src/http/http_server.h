@@ -1,7 +1,9 @@
 // HttpServer: the broker's HTTP side (`corvee broker --http ADDR:PORT`), on the broker's own
 // event loop: it accepts connections and gives each to a Session, which answers through the Api.
 // No thread and no lock of its own: thousands of waiting requests cost their sockets and little
-// memory, and the Core sees each HTTP connection as one more peer.
+// memory, and the Core sees each HTTP connection as one more peer. A broker serving the wire
+// protocol over TLS (--tls-cert) serves HTTPS here with the same certificate, and with
+// --tls-client-ca requires a client certificate here too: no way in is weaker than the others.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -24,7 +26,7 @@ class HttpServer {
   ~HttpServer();
 
   // Listens on `address` ("HOST:PORT", port 0 for any free one) and starts accepting. Returns
-  // the bound address as "http://HOST:PORT".
+  // the bound address as "http://HOST:PORT" ("https://" when serving TLS).
   Result<std::string> start(const std::string& address);
   // Stops accepting and closes every connection.
   void stop();
@@ -44,7 +46,7 @@ class HttpServer {
   bool stopped_ = false;
 };
 
-// Parses "HOST:PORT" (also "[v6]:PORT" and "http://HOST:PORT") for --http.
+// Parses "HOST:PORT" (also "[v6]:PORT", "http://HOST:PORT" and "https://HOST:PORT") for --http.
 Result<protocol::Endpoint> parseHttpAddress(const std::string& address);
 
 }  // namespace corvee::http

@@ -20,6 +20,8 @@ bool refusesAccess(const Status& why) {
   return why.code() == errc::kUnauthenticated || why.code() == errc::kPermissionDenied;
 }
 
+bool failsTls(const Status& why) { return why.code() == errc::kTlsError; }
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
@@ -146,7 +148,8 @@ void BrokerLink::onHandshake(const boost::system::error_code& error) {
   if (error) {
     std::string where = "TLS handshake with " + options_.endpoint.toString();
     if (error == asio::error::operation_aborted) {
-      lose(Status::error(errc::kTlsError, where + " did not complete within " +
+      // Not certain (failsTls): a busy broker may only be slow. Retried like an unanswered connect.
+      lose(Status::error(errc::kUnavailable, where + " did not complete within " +
                                               std::to_string(options_.connect_attempt_timeout.count()) +
                                               " ms (is the broker serving plain TCP?)"));
       return;

@@ -40,6 +40,10 @@ namespace corvee::net {
 // True for a broker's refusal of the peer's token (unauthenticated, permission_denied): unlike a
 // lost connection, trying again with the same token will not help.
 bool refusesAccess(const Status& why);
+// True for a TLS failure the broker's answer makes certain (its certificate is not trusted or does
+// not name the host, it refused ours, it speaks TLS and we do not, or the reverse): the next
+// attempt meets the same certificates. A handshake that merely did not finish in time is not one.
+bool failsTls(const Status& why);
 
 struct LinkOptions {
   protocol::Endpoint endpoint;

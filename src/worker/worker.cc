@@ -174,14 +174,10 @@ Status WorkerImpl::run() {
     connect_deadline.expires_after(options_.connect_timeout);
     connect_deadline.async_wait([this](const boost::system::error_code& error) {
       if (error || ever_ready_) return;
-      std::string within = " within " + std::to_string(options_.connect_timeout.count()) + " ms";
-      if (last_error_.code() == errc::kTlsError) {
-        // Not a broker that is down: one that this worker cannot speak TLS with. Say why.
-        exit_status_ = Status::error(errc::kTlsError, "cannot reach the broker at " + options_.endpoint + within +
-                                                          ": " + last_error_.message());
-      } else {
-        exit_status_ = Status::error(errc::kUnavailable, "cannot reach the broker at " + options_.endpoint + within);
-      }
+      // (A TLS failure on the certificates ended the worker at once: see onLost.)
+      exit_status_ = Status::error(errc::kUnavailable, "cannot reach the broker at " + options_.endpoint + " within " +
+                                                           std::to_string(options_.connect_timeout.count()) + " ms" +
+                                                           (last_error_.isOk() ? "" : ": " + last_error_.message()));
       link_->stop();
       work_.reset();
       io_.stop();
@@ -226,10 +222,15 @@ void WorkerImpl::onReady() {
 }
 
 void WorkerImpl::onLost(const Status& why) {
-  if (net::refusesAccess(why)) {
-    // Its token does not let it in (or no longer does): retrying with the same token cannot help.
-    exit_status_ = Status::error(why.code(), "the broker at " + options_.endpoint + " refused this worker: " +
-                                                 why.message());
+  // Its token does not let it in (or no longer does), or its first TLS exchange failed on the
+  // certificates: retrying with the same token or files cannot help. (A worker that was connected
+  // before rides out a TLS failure, as the broker's certificate is being replaced, say.)
+  bool tls_misconfigured = !ever_ready_ && net::failsTls(why);
+  if (net::refusesAccess(why) || tls_misconfigured) {
+    exit_status_ = Status::error(why.code(), tls_misconfigured ? "cannot talk to the broker at " + options_.endpoint +
+                                                                     ": " + why.message()
+                                                               : "the broker at " + options_.endpoint +
+                                                                     " refused this worker: " + why.message());
     for (auto& [id, job] : running_) job.context->cancel();
     link_->stop();
     work_.reset();

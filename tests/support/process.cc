@@ -383,9 +383,10 @@ CommandResult runCorvee(const std::vector<std::string>& args, const std::string&
         return ::testing::AssertionFailure() << "cannot parse the broker's listening line: " << out;
       }
       port_ = static_cast<std::uint16_t>(port);
-      // "corvee broker http on http://HOST:PORT", printed before the listening line.
+      // "corvee broker http on http://HOST:PORT" (https:// with TLS), printed before the
+      // listening line.
       http_port_ = 0;
-      constexpr std::string_view kHttpMarker = "http on http://";
+      constexpr std::string_view kHttpMarker = "http on http";
       if (auto http_at = out.find(kHttpMarker); http_at != std::string::npos && http_at < at) {
         auto http_end = out.find('\n', http_at);
         std::string url = out.substr(http_at + kHttpMarker.size(), http_end - http_at - kHttpMarker.size());
