@@ -77,7 +77,8 @@ int runBroker(BrokerArgs& args) {
     return exitCodeFor(bound.status());
   }
   if (server.tls()) {
-    spdlog::info("serving the wire protocol over TLS only (certificate {}{})", options.tls_cert,
+    spdlog::info("serving the wire protocol{} over TLS only (certificate {}{})",
+                 options.http == "off" ? "" : " and HTTP", options.tls_cert,
                  options.tls_client_ca.empty() ? std::string()
                                                : ", peers must present a certificate signed by " + options.tls_client_ca);
   }

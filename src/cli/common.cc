@@ -61,8 +61,8 @@ void addTlsBrokerOptions(CLI::App& command, std::string& cert_file, std::string&
                          std::string& client_ca_file) {
   command
       .add_option("--tls-cert", cert_file,
-                  "serve the wire protocol over TLS only (1.2 and later) with this certificate (PEM, then any "
-                  "intermediates); with --tls-key")
+                  "serve the wire protocol and the HTTP API over TLS only (1.2 and later) with this certificate "
+                  "(PEM, then any intermediates); with --tls-key")
       ->envname("CORVEE_BROKER_TLS_CERT");
   command.add_option("--tls-key", key_file, "the private key of --tls-cert (PEM)")->envname("CORVEE_BROKER_TLS_KEY");
   command
