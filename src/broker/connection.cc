@@ -56,12 +56,26 @@ void BasicConnection<Stream>::onHandshake(const boost::system::error_code& error
                    why.find("unknown protocol") != std::string::npos;
       spdlog::warn("peer {} ({}): TLS handshake failed: {}{}; closing", id_, remote_, why,
                    plain ? " (a plain-TCP peer on the TLS port?)" : "");
+      if (plain) tellPlainPeer();
       close();
       return;
     }
     handshaking_ = false;
     readSome();
     startWrite();  // anything queued during the handshake (a PING) leaves now
+  }
+}
+
+template <typename Stream>
+void BasicConnection<Stream>::tellPlainPeer() {
+  // Seven bytes into a fresh connection's empty send buffer: written at once, without waiting on
+  // the loop. A peer that does not take them loses nothing but the reason for the close.
+  if constexpr (kTls) {
+    boost::system::error_code ignored;
+    auto& tcp = stream_.next_layer();
+    tcp.non_blocking(true, ignored);
+    std::string_view alert = net::plainPeerAlert();
+    tcp.write_some(asio::buffer(alert.data(), alert.size()), ignored);
   }
 }
 

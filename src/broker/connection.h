@@ -12,7 +12,9 @@
 // the handshake (asynchronously, on the loop); until it completes, nothing is read as frames and
 // nothing is written (a PING the housekeeping queues meanwhile waits). A peer that never completes
 // it is silent as far as the Server is concerned, and is closed after the peer timeout like any
-// silent peer. A failed handshake is logged as one line and the connection closed.
+// silent peer. A failed handshake is logged as one line and the connection closed; a peer whose
+// first bytes were no TLS at all (plain TCP on the TLS port) is first sent a TLS alert, which tells
+// it at once what is wrong.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -52,6 +54,8 @@ class BasicConnection final : public PeerLink, public std::enable_shared_from_th
 
  private:
   void onHandshake(const boost::system::error_code& error);
+  // Writes a TLS alert to a peer whose first bytes were not TLS, so that it knows why it is closed.
+  void tellPlainPeer();
   void readSome();
   void onRead(const boost::system::error_code& error, std::size_t n);
   void onWrite(const boost::system::error_code& error);

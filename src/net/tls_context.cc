@@ -162,4 +162,11 @@ bool looksLikeTls(std::string_view bytes) {
          static_cast<unsigned char>(bytes[2]) <= 4;
 }
 
+std::string_view plainPeerAlert() {
+  // Content type 21 (alert), record version 3.1 (TLS 1.0, what a record before the version is
+  // agreed carries), length 2; level 2 (fatal), description 70 (protocol_version).
+  static constexpr char kAlert[] = {21, 3, 1, 0, 2, 2, 70};
+  return std::string_view(kAlert, sizeof kAlert);
+}
+
 }  // namespace corvee::net

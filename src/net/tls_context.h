@@ -52,4 +52,10 @@ std::string describeTlsError(const boost::system::error_code& error, const SSL* 
 // alert of TLS 1.x. A plain-TCP peer that reads this is talking to a TLS port.
 bool looksLikeTls(std::string_view bytes);
 
+// A fatal TLS alert record, protocol_version, as the broker writes it to a peer whose first bytes
+// were no TLS record (a plain-TCP peer on the TLS port) before closing: OpenSSL sends nothing
+// then, and a plain peer that only saw the connection close could not tell it from a broker going
+// down. Such a peer's looksLikeTls() recognises the record and fails at once.
+std::string_view plainPeerAlert();
+
 }  // namespace corvee::net

@@ -179,6 +179,28 @@ WireClient::ReadStatus WireClient::read(OwnedFrame& frame, std::chrono::millisec
   return ::testing::AssertionFailure() << "expected the connection to close, got " << frame.typeName();
 }
 
+::testing::AssertionResult WireClient::readRawUntilClosed(std::string& bytes, std::chrono::milliseconds limit) {
+  auto deadline = Clock::now() + limit;
+  while (fd_ >= 0) {
+    pollfd p{fd_, POLLIN, 0};
+    int ready = ::poll(&p, 1, remainingMs(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      return ::testing::AssertionFailure() << "the connection stayed open for " << limit.count() << " ms ("
+                                           << bytes.size() << " bytes read)";
+    }
+    char chunk[4096];
+    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n > 0) {
+      bytes.append(chunk, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    return ::testing::AssertionSuccess();  // EOF or ECONNRESET
+  }
+  return ::testing::AssertionFailure() << "not connected";
+}
+
 ::testing::AssertionResult WireClient::expectNothing(std::chrono::milliseconds quiet) {
   OwnedFrame frame;
   ReadStatus got = read(frame, quiet);

@@ -67,6 +67,10 @@ class WireClient {
   // Reads until the broker closes the connection, failing if a frame of any other kind than PING
   // arrives first or it stays open past `limit`.
   ::testing::AssertionResult expectClosed(std::chrono::milliseconds limit = std::chrono::seconds(10));
+  // Reads raw bytes, not frames, into `bytes` until the broker closes the connection: what a
+  // broker that speaks no Corvee frame (a TLS one, to a plain peer) sent. Fails past `limit`.
+  ::testing::AssertionResult readRawUntilClosed(std::string& bytes,
+                                                std::chrono::milliseconds limit = std::chrono::seconds(10));
   // Expects no frame (PINGs aside) for `quiet`.
   ::testing::AssertionResult expectNothing(std::chrono::milliseconds quiet);
 
