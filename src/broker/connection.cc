@@ -50,10 +50,7 @@ void BasicConnection<Stream>::onHandshake(const boost::system::error_code& error
     if (closed_) return;  // closed meanwhile: silent past the peer timeout, or the broker stopping
     if (error) {
       std::string why = net::describeTlsError(error, stream_.native_handle());
-      // A plain-TCP peer's first bytes (its HELLO) are no TLS record.
-      bool plain = why.find("wrong version number") != std::string::npos ||
-                   why.find("http request") != std::string::npos ||
-                   why.find("unknown protocol") != std::string::npos;
+      bool plain = net::peerSpokeNoTls(error);  // a plain-TCP peer's HELLO is no TLS record
       spdlog::warn("peer {} ({}): TLS handshake failed: {}{}; closing", id_, remote_, why,
                    plain ? " (a plain-TCP peer on the TLS port?)" : "");
       if (plain) tellPlainPeer();

@@ -6,7 +6,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include "corvee/errors.h"
@@ -32,11 +31,6 @@ constexpr std::size_t kLingerBytes = 1024 * 1024;
 constexpr std::string_view kPlainRequestOnTlsPort =
     "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 61\r\n\r\n"
     "This broker serves HTTPS on this port: use https:// instead.\n";
-
-bool isPlainHttpRequest(const boost::system::error_code& error) {
-  return error.category() == asio::error::get_ssl_category() &&
-         ERR_GET_REASON(static_cast<unsigned long>(error.value())) == SSL_R_HTTP_REQUEST;
-}
 }  // namespace
 
 template <typename Stream>
@@ -66,7 +60,7 @@ void BasicSession<Stream>::onHandshake(const boost::system::error_code& error) {
   if (closed_) return;
   if (!error) return readRequest();
   if constexpr (kTls) {
-    if (isPlainHttpRequest(error)) {
+    if (net::peerSentPlainHttp(error)) {
       ERR_clear_error();
       spdlog::debug("http: {} sent a plain-HTTP request to the HTTPS port; answered 400", remote_);
       tcp().expires_after(kLingerLimit);

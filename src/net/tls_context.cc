@@ -162,6 +162,25 @@ bool looksLikeTls(std::string_view bytes) {
          static_cast<unsigned char>(bytes[2]) <= 4;
 }
 
+namespace {
+// OpenSSL's reason for a failed handshake (0 when the error is not OpenSSL's).
+int tlsReason(const boost::system::error_code& error) {
+  if (error.category() != boost::asio::error::get_ssl_category()) return 0;
+  return ERR_GET_REASON(static_cast<unsigned long>(error.value()));
+}
+}  // namespace
+
+bool peerSpokeNoTls(const boost::system::error_code& error) {
+  int reason = tlsReason(error);
+  return reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_UNKNOWN_PROTOCOL || reason == SSL_R_HTTP_REQUEST ||
+         reason == SSL_R_HTTPS_PROXY_REQUEST;
+}
+
+bool peerSentPlainHttp(const boost::system::error_code& error) {
+  int reason = tlsReason(error);
+  return reason == SSL_R_HTTP_REQUEST || reason == SSL_R_HTTPS_PROXY_REQUEST;
+}
+
 std::string_view plainPeerAlert() {
   // Content type 21 (alert), record version 3.1 (TLS 1.0, what a record before the version is
   // agreed carries), length 2; level 2 (fatal), description 70 (protocol_version).

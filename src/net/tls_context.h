@@ -52,6 +52,13 @@ std::string describeTlsError(const boost::system::error_code& error, const SSL* 
 // alert of TLS 1.x. A plain-TCP peer that reads this is talking to a TLS port.
 bool looksLikeTls(std::string_view bytes);
 
+// True when a server-side handshake failed because the peer's first bytes were no TLS record at
+// all: a plain-TCP peer (OpenSSL: wrong version number, unknown protocol) or a plain HTTP request
+// (http request, https proxy request). Such a peer is owed an answer it can read, not TLS.
+bool peerSpokeNoTls(const boost::system::error_code& error);
+// True when that peer's first bytes were a plain HTTP request.
+bool peerSentPlainHttp(const boost::system::error_code& error);
+
 // A fatal TLS alert record, protocol_version, as the broker writes it to a peer whose first bytes
 // were no TLS record (a plain-TCP peer on the TLS port) before closing: OpenSSL sends nothing
 // then, and a plain peer that only saw the connection close could not tell it from a broker going
